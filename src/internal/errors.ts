@@ -1,0 +1,35 @@
+/** Stable error codes: scripts and tests match on these, never on message text. */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'INVALID_ARGUMENT'
+  | 'ALREADY_EXISTS'
+  | 'FAILED_PRECONDITION'
+  | 'DIGEST_MISMATCH'
+  | 'SIZE_MISMATCH'
+  | 'UNSAFE_PATH'
+  | 'CORRUPT_INPUT'
+  | 'LIMIT_EXCEEDED'
+  | 'LOCKED'
+  | 'UNSUPPORTED'
+  | 'DOCKERFILE_SYNTAX';
+
+/** The one error class of shale: a message naming the thing, a stable code and an optional hint. */
+export class ShaleError extends Error {
+  readonly code: ErrorCode;
+  readonly hint?: string;
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ShaleError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+}
+
+export const isShaleError = (e: unknown, code?: ErrorCode): e is ShaleError =>
+  e instanceof ShaleError && (code === undefined || e.code === code);
+
+export const isNotFound = (e: unknown): boolean => isShaleError(e, 'NOT_FOUND');
+
+/** True for a Node system error with the given errno code (ENOENT, EEXIST, ...). */
+export const hasErrno = (e: unknown, code: string): boolean =>
+  typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;

@@ -1,0 +1,90 @@
+import { ShaleError } from '../internal/errors.js';
+
+/** Reads exact byte counts from an async stream of chunks, without copying more than it must. */
+export class ChunkReader {
+  private chunks: Buffer[] = [];
+  private head = 0; // index of the first live chunk
+  private buffered = 0;
+  private ended = false;
+  private readonly it: AsyncIterator<Uint8Array>;
+  /** Total bytes handed out or skipped so far: the offset of the next byte. */
+  position = 0;
+
+  constructor(source: AsyncIterable<Uint8Array>, private readonly what: string) {
+    this.it = source[Symbol.asyncIterator]();
+  }
+
+  private async fill(n: number): Promise<void> {
+    while (this.buffered < n && !this.ended) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.ended = true;
+        break;
+      }
+      const v = r.value;
+      if (v.byteLength === 0) continue;
+      this.chunks.push(Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      this.buffered += v.byteLength;
+    }
+  }
+
+  private take(n: number): Buffer {
+    const first = this.chunks[this.head]!;
+    let out: Buffer;
+    if (first.length > n) {
+      out = first.subarray(0, n);
+      this.chunks[this.head] = first.subarray(n);
+    } else if (first.length === n) {
+      out = first;
+      this.chunks[this.head++] = Buffer.alloc(0);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let off = 0;
+      while (off < n) {
+        const c = this.chunks[this.head]!;
+        const k = Math.min(c.length, n - off);
+        c.copy(out, off, 0, k);
+        off += k;
+        if (k === c.length) this.head++;
+        else this.chunks[this.head] = c.subarray(k);
+      }
+    }
+    while (this.head < this.chunks.length && this.chunks[this.head]!.length === 0) this.head++;
+    if (this.head > 64) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    this.buffered -= n;
+    this.position += n;
+    return out;
+  }
+
+  /** Exactly n bytes; null at a clean end of input (nothing left); throws on a short read. */
+  async readExact(n: number): Promise<Buffer | null> {
+    await this.fill(n);
+    if (this.buffered === 0 && this.ended) return null;
+    if (this.buffered < n) throw this.truncated();
+    return this.take(n);
+  }
+
+  /** Yields the next n bytes in pieces as they arrive. */
+  async *stream(n: number): AsyncGenerator<Buffer> {
+    let left = n;
+    while (left > 0) {
+      if (this.buffered === 0) await this.fill(1);
+      if (this.buffered === 0) throw this.truncated();
+      const c = this.chunks[this.head]!;
+      const k = Math.min(c.length, left);
+      left -= k;
+      yield this.take(k);
+    }
+  }
+
+  async skip(n: number): Promise<void> {
+    for await (const _ of this.stream(n)) void _;
+  }
+
+  truncated(): ShaleError {
+    return new ShaleError('CORRUPT_INPUT', `${this.what}: unexpected end of data at byte ${this.position + this.buffered} (truncated)`);
+  }
+}

@@ -1,0 +1,148 @@
+import { ShaleError } from '../internal/errors.js';
+import { cleanEntryPath, cleanLinkTarget } from './path-safety.js';
+import { readTar } from './tar-reader.js';
+import type { EntryType, TarHeader } from './tar-header.js';
+import { parseWhiteout } from './whiteout.js';
+
+/** A layer's uncompressed tar, opened on demand (a stack is read more than once). */
+export interface TarSource {
+  /** Names the layer in errors. */
+  what: string;
+  open(): AsyncIterable<Uint8Array>;
+}
+
+/** Where a path's surviving entry comes from: layer index and entry index within that layer's tar. */
+export interface EntrySource {
+  layer: number;
+  index: number;
+}
+
+export interface TreeNode {
+  type: EntryType;
+  /** Absent for a directory that no layer names but a deeper entry implies. */
+  src?: EntrySource;
+  size: number;
+  linkname?: string;
+  children?: Map<string, TreeNode>;
+}
+
+/** The entry headers of one layer, names cleaned, with their indices in the tar. */
+export interface LayerListing {
+  entries: { index: number; path: string; header: TarHeader }[];
+}
+
+/** Reads every header of a layer (contents skipped), checking names and link targets for safety. */
+export async function listLayer(layer: TarSource): Promise<LayerListing> {
+  const entries: LayerListing['entries'] = [];
+  let index = 0;
+  for await (const e of readTar(layer.open(), { what: layer.what })) {
+    const path = cleanEntryPath(e.header.name, `${layer.what}: entry`);
+    if (e.header.type === 'hardlink') e.header.linkname = cleanLinkTarget(e.header.linkname, path);
+    entries.push({ index: index++, path, header: e.header });
+  }
+  return { entries };
+}
+
+const newDir = (src?: EntrySource): TreeNode => ({ type: 'dir', src, size: 0, children: new Map() });
+
+/**
+ * The union of a layer stack, as overlayfs shows it: each layer's whiteouts and opaque markers are applied
+ * first (whatever their position in the tar), then its entries. Entries that would be written through a
+ * symlink are refused with UNSAFE_PATH; a hard link must name an entry that exists.
+ */
+export class MergedTree {
+  readonly root: TreeNode = newDir();
+
+  /** Builds the tree from the layers' listings, bottom layer first. */
+  static async build(layers: readonly TarSource[]): Promise<MergedTree> {
+    const tree = new MergedTree();
+    for (let i = 0; i < layers.length; i++) tree.apply(i, await listLayer(layers[i]!), layers[i]!.what);
+    return tree;
+  }
+
+  /** The node at a clean path, or undefined. */
+  lookup(path: string): TreeNode | undefined {
+    let node: TreeNode | undefined = this.root;
+    if (path === '') return node;
+    for (const part of path.split('/')) {
+      node = node?.children?.get(part);
+      if (!node) return undefined;
+    }
+    return node;
+  }
+
+  apply(layer: number, listing: LayerListing, what: string): void {
+    const marks = listing.entries.map((e) => parseWhiteout(e.path));
+    listing.entries.forEach((e, i) => {
+      const mark = marks[i];
+      if (!mark) return;
+      if (mark.kind === 'opaque') {
+        const dir = this.lookup(mark.dir);
+        if (dir?.children) dir.children.clear();
+      } else {
+        const slash = mark.target.lastIndexOf('/');
+        this.lookup(slash < 0 ? '' : mark.target.slice(0, slash))?.children?.delete(mark.target.slice(slash + 1));
+      }
+    });
+    listing.entries.forEach((e, i) => {
+      if (marks[i] || e.path === '') return;
+      this.put(e.path, e.header, { layer, index: e.index }, what);
+    });
+  }
+
+  private put(path: string, header: TarHeader, src: EntrySource, what: string): void {
+    const parts = path.split('/');
+    const name = parts.pop()!;
+    let dir = this.root;
+    for (let i = 0; i < parts.length; i++) {
+      let child = dir.children!.get(parts[i]!);
+      if (child?.type === 'symlink') {
+        throw new ShaleError('UNSAFE_PATH', `${what}: entry "${path}" is written through the symlink "${parts.slice(0, i + 1).join('/')}"`, {
+          hint: 'the archive may be hostile; it was not applied',
+        });
+      }
+      if (!child || child.type !== 'dir') {
+        child = newDir();
+        dir.children!.set(parts[i]!, child);
+      }
+      dir = child;
+    }
+    if (header.type === 'hardlink') {
+      const target = this.lookup(header.linkname);
+      if (!target || target.type === 'dir') {
+        throw new ShaleError('CORRUPT_INPUT', `${what}: hard link "${path}" points to "${header.linkname}", which is not a file in the image`);
+      }
+    }
+    const existing = dir.children!.get(name);
+    if (existing && existing.type === 'dir' && header.type === 'dir') {
+      existing.src = src;
+      return;
+    }
+    dir.children!.set(name, {
+      type: header.type,
+      src,
+      size: header.size,
+      linkname: header.type === 'symlink' || header.type === 'hardlink' ? header.linkname : undefined,
+      children: header.type === 'dir' ? new Map() : undefined,
+    });
+  }
+
+  /** Every node with its path, parents before children, names sorted. */
+  *walk(): Generator<{ path: string; node: TreeNode }> {
+    const stack: { path: string; node: TreeNode }[] = [{ path: '', node: this.root }];
+    while (stack.length > 0) {
+      const { path, node } = stack.pop()!;
+      if (path !== '') yield { path, node };
+      if (!node.children) continue;
+      const names = [...node.children.keys()].sort().reverse();
+      for (const n of names) stack.push({ path: path === '' ? n : `${path}/${n}`, node: node.children.get(n)! });
+    }
+  }
+
+  /** For each layer, the indices of its entries that survive in the union. */
+  survivors(layerCount: number): Set<number>[] {
+    const out = Array.from({ length: layerCount }, () => new Set<number>());
+    for (const { node } of this.walk()) if (node.src) out[node.src.layer]!.add(node.src.index);
+    return out;
+  }
+}

@@ -1,0 +1,29 @@
+import { ShaleError } from '../internal/errors.js';
+
+/**
+ * The clean relative form of a tar entry name: no leading `./` or `/`-less root, no trailing `/`,
+ * no empty or `.` components; `''` is the root itself. Absolute names, `..` components and NUL
+ * bytes are refused with UNSAFE_PATH.
+ */
+export function cleanEntryPath(name: string, what = 'tar entry'): string {
+  if (name.includes('\0')) throw unsafe(what, name, 'contains a NUL byte');
+  if (name.startsWith('/')) throw unsafe(what, name, 'is an absolute path');
+  const parts: string[] = [];
+  for (const p of name.split('/')) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') throw unsafe(what, name, 'has a ".." component');
+    parts.push(p);
+  }
+  return parts.join('/');
+}
+
+/** Hard link targets name another entry of the same tree; they follow the same rules. */
+export const cleanLinkTarget = (target: string, entry: string): string =>
+  cleanEntryPath(target, `hard link "${entry}" target`);
+
+const unsafe = (what: string, name: string, why: string) =>
+  new ShaleError('UNSAFE_PATH', `${what} "${name}" ${why}`, { hint: 'the archive may be hostile; it was not applied' });
+
+/** True when `path` is `dir` itself or below it (both clean). */
+export const isWithin = (path: string, dir: string): boolean =>
+  dir === '' || path === dir || path.startsWith(`${dir}/`);

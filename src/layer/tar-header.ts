@@ -1,0 +1,278 @@
+import { ShaleError } from '../internal/errors.js';
+
+export type EntryType = 'file' | 'hardlink' | 'symlink' | 'char' | 'block' | 'dir' | 'fifo';
+
+/** One tar entry's metadata, after PAX and GNU extensions are folded in. */
+export interface TarHeader {
+  name: string;
+  type: EntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Content bytes (the expanded size for sparse files). */
+  size: number;
+  /** Seconds since the epoch; may be fractional when PAX recorded it so. */
+  mtime: number;
+  linkname: string;
+  uname: string;
+  gname: string;
+  devmajor: number;
+  devminor: number;
+  /** Extended attributes (PAX `SCHILY.xattr.*`), sorted by name when written. */
+  xattrs?: Record<string, Buffer>;
+}
+
+export const BLOCK = 512;
+
+const TYPE_FLAGS: Record<string, EntryType> = {
+  '0': 'file',
+  '\0': 'file',
+  '7': 'file',
+  '1': 'hardlink',
+  '2': 'symlink',
+  '3': 'char',
+  '4': 'block',
+  '5': 'dir',
+  '6': 'fifo',
+};
+const FLAG_OF: Record<EntryType, string> = {
+  file: '0',
+  hardlink: '1',
+  symlink: '2',
+  char: '3',
+  block: '4',
+  dir: '5',
+  fifo: '6',
+};
+
+export const typeOfFlag = (flag: string): EntryType | undefined => TYPE_FLAGS[flag];
+
+/** A raw 512-byte header block, decoded field by field. */
+export interface RawHeader {
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  flag: string;
+  linkname: string;
+  magic: 'ustar' | 'gnu' | 'v7';
+  uname: string;
+  gname: string;
+  devmajor: number;
+  devminor: number;
+  prefix: string;
+}
+
+const str = (b: Buffer, off: number, len: number): string => {
+  const end = b.indexOf(0, off);
+  return b.toString('utf8', off, end === -1 || end > off + len ? off + len : end);
+};
+
+/** Parses an octal or base-256 number field. */
+export function parseNumber(b: Buffer, off: number, len: number, what: string): number {
+  if (b[off]! & 0x80) {
+    if (b[off] === 0xff) throw new ShaleError('CORRUPT_INPUT', `tar header: negative ${what}`);
+    let v = b[off]! & 0x7f;
+    for (let i = off + 1; i < off + len; i++) v = v * 256 + b[i]!;
+    if (!Number.isSafeInteger(v)) throw new ShaleError('CORRUPT_INPUT', `tar header: ${what} too large`);
+    return v;
+  }
+  const s = b.toString('latin1', off, off + len).replace(/[\0 ]+$/g, '').replace(/^[ ]+/, '');
+  if (s === '') return 0;
+  if (!/^[0-7]+$/.test(s)) throw new ShaleError('CORRUPT_INPUT', `tar header: ${what} field "${s}" is not a number`);
+  return Number.parseInt(s, 8);
+}
+
+export const isZeroBlock = (b: Buffer): boolean => {
+  for (let i = 0; i < BLOCK; i++) if (b[i] !== 0) return false;
+  return true;
+};
+
+function checksumOk(b: Buffer): boolean {
+  const stored = parseNumber(b, 148, 8, 'checksum');
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const c = i >= 148 && i < 156 ? 32 : b[i]!;
+    unsigned += c;
+    signed += c > 127 ? c - 256 : c;
+  }
+  return stored === unsigned || stored === signed;
+}
+
+export function decodeRawHeader(b: Buffer): RawHeader {
+  if (!checksumOk(b)) throw new ShaleError('CORRUPT_INPUT', 'tar header checksum mismatch (not a tar, or corrupt)');
+  const magicField = b.toString('latin1', 257, 265);
+  const magic = magicField.startsWith('ustar\0') ? 'ustar' : magicField === 'ustar  \0' ? 'gnu' : 'v7';
+  return {
+    name: str(b, 0, 100),
+    mode: parseNumber(b, 100, 8, 'mode'),
+    uid: parseNumber(b, 108, 8, 'uid'),
+    gid: parseNumber(b, 116, 8, 'gid'),
+    size: parseNumber(b, 124, 12, 'size'),
+    mtime: parseNumber(b, 136, 12, 'mtime'),
+    flag: String.fromCharCode(b[156]!),
+    linkname: str(b, 157, 100),
+    magic,
+    uname: magic === 'v7' ? '' : str(b, 265, 32),
+    gname: magic === 'v7' ? '' : str(b, 297, 32),
+    devmajor: magic === 'v7' ? 0 : parseNumber(b, 329, 8, 'devmajor'),
+    devminor: magic === 'v7' ? 0 : parseNumber(b, 337, 8, 'devminor'),
+    prefix: magic === 'ustar' ? str(b, 345, 155) : '',
+  };
+}
+
+/** Parses PAX records (`LEN key=value\n`), keeping values as bytes (xattrs may be binary). */
+export function parsePaxRecords(data: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  let off = 0;
+  while (off < data.length) {
+    if (data[off] === 0) break;
+    const sp = data.indexOf(0x20, off);
+    const len = sp > off ? Number.parseInt(data.toString('latin1', off, sp), 10) : NaN;
+    if (!Number.isInteger(len) || len <= 0 || off + len > data.length || data[off + len - 1] !== 0x0a) {
+      throw new ShaleError('CORRUPT_INPUT', 'tar PAX header has a malformed record');
+    }
+    const rec = data.subarray(sp + 1, off + len - 1);
+    const eq = rec.indexOf(0x3d);
+    if (eq < 0) throw new ShaleError('CORRUPT_INPUT', 'tar PAX record has no "="');
+    out.set(rec.toString('utf8', 0, eq), rec.subarray(eq + 1));
+    off += len;
+  }
+  return out;
+}
+
+function paxRecord(key: string, value: Buffer | string): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+const fitsOctal = (v: number, len: number): boolean => Number.isInteger(v) && v >= 0 && v < 8 ** (len - 1);
+
+function writeOctal(b: Buffer, off: number, len: number, v: number): void {
+  if (fitsOctal(v, len)) {
+    b.write(v.toString(8).padStart(len - 1, '0'), off, len - 1, 'latin1');
+    b[off + len - 1] = 0;
+  } else {
+    // base-256, used only when PAX also carries the value
+    let x = Math.max(0, Math.trunc(v));
+    for (let i = off + len - 1; i > off; i--) {
+      b[i] = x % 256;
+      x = Math.floor(x / 256);
+    }
+    b[off] = 0x80;
+  }
+}
+
+/** Splits a long name into ustar prefix + name when it can. */
+function splitUstarName(name: string): { prefix: string; name: string } | null {
+  if (Buffer.byteLength(name) <= 100) return { prefix: '', name };
+  for (let i = name.length - 1; i > 0; i--) {
+    if (name[i] !== '/') continue;
+    const p = name.slice(0, i);
+    const n = name.slice(i + 1);
+    if (Buffer.byteLength(p) <= 155 && Buffer.byteLength(n) <= 100 && n.length > 0) return { prefix: p, name: n };
+    if (Buffer.byteLength(n) > 100) return null;
+  }
+  return null;
+}
+
+function encodeBlock(h: {
+  name: string;
+  prefix: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: number;
+  flag: string;
+  linkname: string;
+  uname: string;
+  gname: string;
+  devmajor: number;
+  devminor: number;
+}): Buffer {
+  const b = Buffer.alloc(BLOCK);
+  b.write(h.name, 0, 100, 'utf8');
+  writeOctal(b, 100, 8, h.mode & 0o7777777);
+  writeOctal(b, 108, 8, h.uid);
+  writeOctal(b, 116, 8, h.gid);
+  writeOctal(b, 124, 12, h.size);
+  writeOctal(b, 136, 12, Math.trunc(h.mtime));
+  b.write(h.flag, 156, 1, 'latin1');
+  b.write(h.linkname, 157, 100, 'utf8');
+  b.write('ustar\x0000', 257, 8, 'latin1');
+  b.write(h.uname, 265, 32, 'utf8');
+  b.write(h.gname, 297, 32, 'utf8');
+  writeOctal(b, 329, 8, h.devmajor);
+  writeOctal(b, 337, 8, h.devminor);
+  b.write(h.prefix, 345, 155, 'utf8');
+  b.fill(0x20, 148, 156);
+  let sum = 0;
+  for (let i = 0; i < BLOCK; i++) sum += b[i]!;
+  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'latin1');
+  return b;
+}
+
+const padLength = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
+export const padding = (n: number): Buffer => Buffer.alloc(padLength(n));
+
+/**
+ * Encodes a header as ustar, preceded by a PAX extended header when a field does not fit
+ * (long names, big ids or sizes, fractional times, xattrs). The same header always gives the same bytes.
+ */
+export function encodeHeader(h: TarHeader): Buffer {
+  const size = h.type === 'file' ? h.size : 0;
+  const pax: Buffer[] = [];
+  const split = splitUstarName(h.name);
+  if (!split) pax.push(paxRecord('path', h.name));
+  if (Buffer.byteLength(h.linkname) > 100) pax.push(paxRecord('linkpath', h.linkname));
+  if (!fitsOctal(h.uid, 8)) pax.push(paxRecord('uid', String(h.uid)));
+  if (!fitsOctal(h.gid, 8)) pax.push(paxRecord('gid', String(h.gid)));
+  if (!fitsOctal(size, 12)) pax.push(paxRecord('size', String(size)));
+  if (!Number.isInteger(h.mtime) || !fitsOctal(h.mtime, 12)) pax.push(paxRecord('mtime', String(h.mtime)));
+  if (Buffer.byteLength(h.uname) > 32) pax.push(paxRecord('uname', h.uname));
+  if (Buffer.byteLength(h.gname) > 32) pax.push(paxRecord('gname', h.gname));
+  for (const key of Object.keys(h.xattrs ?? {}).sort()) pax.push(paxRecord(`SCHILY.xattr.${key}`, h.xattrs![key]!));
+  const main = encodeBlock({
+    name: split ? split.name : h.name.slice(0, 100),
+    prefix: split ? split.prefix : '',
+    mode: h.mode,
+    uid: fitsOctal(h.uid, 8) ? h.uid : 0,
+    gid: fitsOctal(h.gid, 8) ? h.gid : 0,
+    size,
+    mtime: fitsOctal(Math.trunc(h.mtime), 12) ? Math.trunc(h.mtime) : 0,
+    flag: FLAG_OF[h.type],
+    linkname: Buffer.byteLength(h.linkname) > 100 ? h.linkname.slice(0, 100) : h.linkname,
+    uname: Buffer.byteLength(h.uname) > 32 ? '' : h.uname,
+    gname: Buffer.byteLength(h.gname) > 32 ? '' : h.gname,
+    devmajor: h.devmajor,
+    devminor: h.devminor,
+  });
+  if (pax.length === 0) return main;
+  const data = Buffer.concat(pax);
+  const base = h.name.replace(/\/+$/, '').split('/').pop() ?? '';
+  const paxHeader = encodeBlock({
+    name: `PaxHeaders/${base}`.slice(0, 100),
+    prefix: '',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: data.length,
+    mtime: 0,
+    flag: 'x',
+    linkname: '',
+    uname: '',
+    gname: '',
+    devmajor: 0,
+    devminor: 0,
+  });
+  return Buffer.concat([paxHeader, data, padding(data.length), main]);
+}
+
+/** The two zero blocks that end an archive. */
+export const END_OF_ARCHIVE = Buffer.alloc(BLOCK * 2);

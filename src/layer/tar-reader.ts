@@ -1,0 +1,273 @@
+import { ShaleError } from '../internal/errors.js';
+import { ChunkReader } from './chunk-reader.js';
+import {
+  BLOCK,
+  decodeRawHeader,
+  isZeroBlock,
+  parseNumber,
+  parsePaxRecords,
+  typeOfFlag,
+  type RawHeader,
+  type TarHeader,
+} from './tar-header.js';
+
+/** A tar entry: its header and its content, which must be read before the next entry is asked for. */
+export interface TarEntry {
+  header: TarHeader;
+  /** Offset of the entry's first header block (PAX/GNU extension headers included) in the tar. */
+  offset: number;
+  /** The content bytes (sparse files expanded). Unread content is skipped when the next entry is read. */
+  body: AsyncIterable<Buffer>;
+}
+
+export interface ReadTarOptions {
+  /** Names the input in errors ("layer sha256:...", "archive x.tar"). */
+  what?: string;
+  /** Largest size accepted for one extension header (PAX, GNU long name). */
+  maxMetaBytes?: number;
+}
+
+interface SparseSegment {
+  offset: number;
+  length: number;
+}
+
+interface Extensions {
+  pax: Map<string, Buffer>;
+  longName?: string;
+  longLink?: string;
+}
+
+const cString = (b: Buffer): string => {
+  const z = b.indexOf(0);
+  return b.toString('utf8', 0, z === -1 ? b.length : z);
+};
+
+/**
+ * Reads a tar stream entry by entry: ustar, GNU (long names, old sparse) and PAX (long names, xattrs,
+ * sparse 0.0/0.1/1.0, global headers). A truncated or malformed archive is a CORRUPT_INPUT error.
+ */
+export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadTarOptions = {}): AsyncGenerator<TarEntry> {
+  const what = options.what ?? 'tar';
+  const maxMeta = options.maxMetaBytes ?? 16 << 20;
+  const r = new ChunkReader(source, what);
+  const globalPax = new Map<string, Buffer>();
+  let ext: Extensions = { pax: new Map() };
+  let entryOffset = 0;
+  const corrupt = (msg: string) => new ShaleError('CORRUPT_INPUT', `${what}: ${msg}`);
+  const readMeta = async (size: number): Promise<Buffer> => {
+    if (size > maxMeta) throw corrupt(`extension header of ${size} bytes is too large`);
+    const data = size === 0 ? Buffer.alloc(0) : ((await r.readExact(size)) ?? Buffer.alloc(0));
+    if (data.length !== size) throw r.truncated();
+    await r.skip((BLOCK - (size % BLOCK)) % BLOCK);
+    return data;
+  };
+
+  for (;;) {
+    const block = await r.readExact(BLOCK);
+    if (block === null) return; // end of input without end-of-archive blocks: accepted, as GNU tar does
+    if (isZeroBlock(block)) return;
+    let raw: RawHeader;
+    try {
+      raw = decodeRawHeader(block);
+    } catch (e) {
+      throw corrupt(`at byte ${r.position - BLOCK}: ${(e as Error).message}`);
+    }
+    switch (raw.flag) {
+      case 'x':
+        for (const [k, v] of parsePaxRecords(await readMeta(raw.size))) ext.pax.set(k, v);
+        continue;
+      case 'g':
+        for (const [k, v] of parsePaxRecords(await readMeta(raw.size))) globalPax.set(k, v);
+        entryOffset = r.position;
+        continue;
+      case 'L':
+        ext.longName = cString(await readMeta(raw.size));
+        continue;
+      case 'K':
+        ext.longLink = cString(await readMeta(raw.size));
+        continue;
+    }
+    const pax = new Map([...globalPax, ...ext.pax]);
+    const paxStr = (k: string): string | undefined => pax.get(k)?.toString('utf8');
+    const paxNum = (k: string): number | undefined => {
+      const v = paxStr(k);
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw corrupt(`PAX ${k}="${v}" is not a number`);
+      return n;
+    };
+    let sparse: { map: SparseSegment[]; realSize: number; mapInData: boolean } | undefined;
+    let type = typeOfFlag(raw.flag);
+    if (raw.flag === 'S') {
+      type = 'file';
+      sparse = await readOldGnuSparse(block, r, corrupt);
+    } else if (type === undefined) {
+      throw corrupt(`entry "${raw.name}" has unsupported type flag "${raw.flag}"`);
+    }
+    let name = paxStr('path') ?? ext.longName ?? (raw.prefix ? `${raw.prefix}/${raw.name}` : raw.name);
+    if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.offset')) {
+      sparse = paxSparse(pax, raw.size, corrupt);
+      name = paxStr('GNU.sparse.name') ?? name;
+    }
+    const dataSize = paxNum('size') ?? raw.size;
+    const xattrs: Record<string, Buffer> = {};
+    for (const [k, v] of pax) {
+      if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice('SCHILY.xattr.'.length)] = v;
+    }
+    const header: TarHeader = {
+      name,
+      type,
+      mode: raw.mode & 0o7777,
+      uid: paxNum('uid') ?? raw.uid,
+      gid: paxNum('gid') ?? raw.gid,
+      size: type === 'file' ? (sparse ? sparse.realSize : dataSize) : 0,
+      mtime: paxNum('mtime') ?? raw.mtime,
+      linkname: paxStr('linkpath') ?? ext.longLink ?? raw.linkname,
+      uname: paxStr('uname') ?? raw.uname,
+      gname: paxStr('gname') ?? raw.gname,
+      devmajor: raw.devmajor,
+      devminor: raw.devminor,
+    };
+    if (Object.keys(xattrs).length > 0) header.xattrs = xattrs;
+    ext = { pax: new Map() };
+
+    // Only regular files carry data; other types are header-only whatever their size field says.
+    const stored = type === 'file' ? dataSize : 0;
+    let consumed = 0;
+    async function* rawBody(limit: number): AsyncGenerator<Buffer> {
+      for await (const c of r.stream(limit - consumed)) {
+        consumed += c.length;
+        yield c;
+      }
+    }
+    let body: AsyncIterable<Buffer>;
+    if (sparse) {
+      const s = sparse;
+      body = (async function* () {
+        let map = s.map;
+        if (s.mapInData) {
+          const parsed = await readSparseMapFromData(r, corrupt);
+          consumed += parsed.bytes;
+          map = parsed.map;
+        }
+        yield* expandSparse(rawBody(stored), map, s.realSize, corrupt);
+      })();
+    } else {
+      body = rawBody(stored);
+    }
+    const offset = entryOffset;
+    yield { header, offset, body };
+    if (consumed < stored) await r.skip(stored - consumed);
+    await r.skip((BLOCK - (stored % BLOCK)) % BLOCK);
+    entryOffset = r.position;
+  }
+}
+
+async function readOldGnuSparse(
+  block: Buffer,
+  r: ChunkReader,
+  corrupt: (m: string) => ShaleError,
+): Promise<{ map: SparseSegment[]; realSize: number; mapInData: boolean }> {
+  const map: SparseSegment[] = [];
+  const readEntries = (b: Buffer, off: number, count: number) => {
+    for (let i = 0; i < count; i++) {
+      const o = off + i * 24;
+      if (b[o] === 0) break;
+      map.push({ offset: parseNumber(b, o, 12, 'sparse offset'), length: parseNumber(b, o + 12, 12, 'sparse length') });
+    }
+  };
+  readEntries(block, 386, 4);
+  let extended = block[482] !== 0;
+  const realSize = parseNumber(block, 483, 12, 'sparse real size');
+  while (extended) {
+    const ext = await r.readExact(BLOCK);
+    if (!ext) throw corrupt('truncated sparse header');
+    readEntries(ext, 0, 21);
+    extended = ext[504] !== 0;
+  }
+  return { map, realSize, mapInData: false };
+}
+
+function paxSparse(
+  pax: Map<string, Buffer>,
+  storedSize: number,
+  corrupt: (m: string) => ShaleError,
+): { map: SparseSegment[]; realSize: number; mapInData: boolean } {
+  const get = (k: string) => pax.get(k)?.toString('utf8');
+  const realSize = Number(get('GNU.sparse.realsize') ?? get('GNU.sparse.size') ?? storedSize);
+  if (!Number.isSafeInteger(realSize) || realSize < 0) throw corrupt('bad GNU.sparse real size');
+  if (get('GNU.sparse.major') === '1') return { map: [], realSize, mapInData: true };
+  const flat = (get('GNU.sparse.map') ?? '').split(',').filter((s) => s !== '').map(Number);
+  if (flat.length % 2 !== 0 || flat.some((n) => !Number.isSafeInteger(n) || n < 0)) throw corrupt('bad GNU.sparse.map');
+  const map: SparseSegment[] = [];
+  for (let i = 0; i < flat.length; i += 2) map.push({ offset: flat[i]!, length: flat[i + 1]! });
+  return { map, realSize, mapInData: false };
+}
+
+/** PAX sparse 1.0: the map is decimal lines at the start of the data, padded to a block. */
+async function readSparseMapFromData(
+  r: ChunkReader,
+  corrupt: (m: string) => ShaleError,
+): Promise<{ map: SparseSegment[]; bytes: number }> {
+  let text = '';
+  let bytes = 0;
+  const numbers: number[] = [];
+  let need = -1;
+  while (need < 0 || numbers.length < 1 + need * 2) {
+    const b = await r.readExact(BLOCK);
+    if (!b) throw corrupt('truncated sparse map');
+    bytes += BLOCK;
+    text += b.toString('latin1');
+    const lines = text.split('\n');
+    text = lines.pop() ?? '';
+    for (const l of lines) {
+      const n = Number(l);
+      if (!Number.isSafeInteger(n) || n < 0) throw corrupt('bad sparse map line');
+      numbers.push(n);
+      if (need < 0) need = n;
+    }
+    if (bytes > 64 << 20) throw corrupt('sparse map too large');
+  }
+  const map: SparseSegment[] = [];
+  for (let i = 0; i < need; i++) map.push({ offset: numbers[1 + 2 * i]!, length: numbers[2 + 2 * i]! });
+  return { map, bytes };
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+function* zeros(n: number): Generator<Buffer> {
+  while (n > 0) {
+    const k = Math.min(n, ZEROS.length);
+    yield ZEROS.subarray(0, k);
+    n -= k;
+  }
+}
+
+async function* expandSparse(
+  data: AsyncIterable<Buffer>,
+  map: SparseSegment[],
+  realSize: number,
+  corrupt: (m: string) => ShaleError,
+): AsyncGenerator<Buffer> {
+  const it = data[Symbol.asyncIterator]();
+  let pos = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  for (const seg of map) {
+    if (seg.offset < pos || seg.offset + seg.length > realSize) throw corrupt('sparse map is out of order or too long');
+    yield* zeros(seg.offset - pos);
+    let left = seg.length;
+    while (left > 0) {
+      if (pending.length === 0) {
+        const n = await it.next();
+        if (n.done) throw corrupt('sparse data shorter than its map');
+        pending = n.value;
+      }
+      const k = Math.min(left, pending.length);
+      yield pending.subarray(0, k);
+      pending = pending.subarray(k);
+      left -= k;
+    }
+    pos = seg.offset + seg.length;
+  }
+  yield* zeros(realSize - pos);
+}
