@@ -1,6 +1,9 @@
 import { open, rename, mkdir, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 /** fsync a directory so a rename inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -31,4 +34,25 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   await fh.close();
   await rename(tmp, path);
   await fsyncDir(dirname(path));
+}
+
+/**
+ * Streams into `path` through a temp file beside it, renamed into place only when complete;
+ * on failure nothing is left behind. `-` writes to stdout.
+ */
+export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint8Array>): Promise<void> {
+  if (path === '-') {
+    await pipeline(Readable.from(source, { objectMode: false }), process.stdout, { end: false });
+    return;
+  }
+  const tmp = tempName(path);
+  try {
+    await pipeline(Readable.from(source, { objectMode: false }), createWriteStream(tmp, { highWaterMark: 1 << 20 }));
+    const fh = await open(tmp, 'r');
+    await fh.sync().finally(() => fh.close());
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }

@@ -10,9 +10,17 @@ export class HashingStream extends Transform {
   bytes = 0;
   private hex?: string;
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.update(chunk);
+    done(null, chunk);
+  }
+  /** Hashes bytes that do not flow through the stream. */
+  update(chunk: Uint8Array): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    done(null, chunk);
+  }
+  /** The digest of everything seen; valid once the input has ended. */
+  digest(): `sha256:${string}` {
+    return `sha256:${this.digestHex()}`;
   }
   /** The sha256 hex of everything that passed; valid once the stream has ended. */
   digestHex(): string {

@@ -2,7 +2,8 @@ import { mkdir, readFile, rm, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasErrno, ShaleError } from './errors.js';
 
-const pidAlive = (pid: number): boolean => {
+/** True while a process with this pid exists. */
+export const isProcessAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
@@ -26,7 +27,7 @@ export async function withDirLock<T>(lockDir: string, fn: () => Promise<T>, time
       if (!hasErrno(e, 'EEXIST')) throw e;
     }
     const owner = Number.parseInt(await readFile(join(lockDir, 'pid'), 'utf8').catch(() => ''), 10);
-    if (Number.isFinite(owner) && owner !== process.pid && !pidAlive(owner)) {
+    if (Number.isFinite(owner) && owner !== process.pid && !isProcessAlive(owner)) {
       // The owner is gone: move its lock aside atomically so only one taker wins.
       const stale = `${lockDir}.stale.${process.pid}`;
       await rename(lockDir, stale).then(() => rm(stale, { recursive: true, force: true }), () => undefined);

@@ -1,0 +1,139 @@
+import { createReadStream } from 'node:fs';
+import { ShaleError } from '../internal/errors.js';
+import { writeStreamAtomic } from '../internal/fs-atomic.js';
+import { exportMergedTar } from '../layer/index.js';
+import {
+  diskUsage,
+  fsck,
+  imageHistory,
+  importRootfs,
+  listImages,
+  loadArchive,
+  openSource,
+  prune,
+  removeImages,
+  saveArchive,
+  tagImage,
+  type ArchiveFormat,
+  type SaveItem,
+  type Store,
+} from '../store/index.js';
+import { humanSize, renderTable, shortId, timeAgo } from '../report/index.js';
+import type { CommandResult } from './output.js';
+
+/** Opens a SOURCE, runs `fn` on its image, and always releases what the source staged. */
+async function withSource<T>(store: Store, spec: string, fn: (s: Awaited<ReturnType<typeof openSource>>) => Promise<T>): Promise<T> {
+  const source = await openSource(store, spec);
+  try {
+    return await fn(source);
+  } finally {
+    await source.close();
+  }
+}
+
+export async function importCommand(store: Store, tarball: string, ref: string | undefined): Promise<CommandResult> {
+  const source = tarball === '-' ? process.stdin : createReadStream(tarball, { highWaterMark: 1 << 20 });
+  const what = tarball === '-' ? 'stdin' : `tarball ${tarball}`;
+  try {
+    const r = await importRootfs(store, source, ref, what);
+    return { data: r, text: r.id };
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') throw new ShaleError('NOT_FOUND', `${tarball} does not exist`);
+    throw e;
+  }
+}
+
+export async function loadCommand(store: Store, input: string): Promise<CommandResult> {
+  const loaded = await loadArchive(store, input);
+  return {
+    data: loaded,
+    text: loaded.map((l) => (l.ref ? `Loaded image: ${l.ref}` : `Loaded image ID: ${l.id}`)).join('\n'),
+  };
+}
+
+export async function saveCommand(store: Store, refs: string[], format: ArchiveFormat, output: string): Promise<CommandResult> {
+  const items: SaveItem[] = [];
+  for (const raw of refs) {
+    const { entry, image } = await store.resolve(raw);
+    items.push({ ref: /^(sha256:)?[a-f0-9]{12,64}$/.test(raw) ? undefined : entry.ref, image });
+  }
+  await writeStreamAtomic(output, saveArchive(store, items, format));
+  return { data: { output, images: items.map((i) => ({ ref: i.ref ?? null, id: i.image.id })) } };
+}
+
+export async function exportCommand(store: Store, spec: string, output: string): Promise<CommandResult> {
+  return withSource(store, spec, async ({ image }) => {
+    await writeStreamAtomic(output, exportMergedTar(image.layers));
+    return { data: { output, id: image.id } };
+  });
+}
+
+export async function imagesCommand(store: Store): Promise<CommandResult> {
+  const rows = await listImages(store);
+  const text = renderTable(
+    ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE'],
+    rows.map((r) => [r.repository, r.tag, shortId(r.id), timeAgo(r.created), humanSize(r.size), humanSize(r.sharedSize), humanSize(r.uniqueSize)]),
+  );
+  return { data: rows, text };
+}
+
+export async function dfCommand(store: Store, verbose: boolean): Promise<CommandResult> {
+  const du = await diskUsage(store);
+  let text = renderTable(
+    ['TYPE', 'TOTAL', 'SIZE (sum of images)', 'ACTUAL (distinct layers)', 'RECLAIMABLE'],
+    [
+      ['Images', String(du.images.count), humanSize(du.images.virtualSize), humanSize(du.images.actualSize), humanSize(du.images.reclaimable)],
+      ['Layers', `${du.layers.count} (${du.layers.sharedCount} shared)`, '', '', ''],
+      ['Containers', String(du.containers.count), humanSize(du.containers.size), humanSize(du.containers.size), '0B'],
+    ],
+  );
+  text += `\nOn disk: ${humanSize(du.disk.total)} (blobs, records and temp files of the store)\n`;
+  if (verbose) text += `\n${(await imagesCommand(store)).text}`;
+  return { data: verbose ? { ...du, imageRows: await listImages(store) } : du, text };
+}
+
+export async function historyCommand(store: Store, spec: string): Promise<CommandResult> {
+  return withSource(store, spec, async ({ image, store: holder }) => {
+    const rows = await imageHistory(image, async (i) => (await holder.layerInfo(image.layers[i]!.descriptor.digest)).contentSize);
+    const text = renderTable(
+      ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+      rows.map((r) => [
+        r.id === '<missing>' ? r.id : shortId(r.id),
+        timeAgo(r.created),
+        r.createdBy.length > 45 ? `${r.createdBy.slice(0, 44)}…` : r.createdBy,
+        humanSize(r.size),
+        r.comment,
+      ]),
+    );
+    return { data: rows, text };
+  });
+}
+
+export async function inspectCommand(store: Store, spec: string): Promise<CommandResult> {
+  return withSource(store, spec, async ({ image, refs }) => {
+    const data = { id: image.id, repoTags: refs, manifestDigest: image.manifestDigest, manifest: image.manifest, config: image.config };
+    return { data, text: JSON.stringify(data, null, 2) };
+  });
+}
+
+export async function tagCommand(store: Store, src: string, dst: string): Promise<CommandResult> {
+  return { data: await tagImage(store, src, dst) };
+}
+
+export async function rmiCommand(store: Store, refs: string[], force: boolean): Promise<CommandResult> {
+  const r = await removeImages(store, refs, { force });
+  return { data: r, text: [...r.untagged.map((u) => `Untagged: ${u}`), ...r.deleted.map((d) => `Deleted: ${d}`)].join('\n') };
+}
+
+export async function pruneCommand(store: Store): Promise<CommandResult> {
+  const r = await prune(store);
+  const lines = [...r.deletedImages.map((d) => `deleted image: ${d}`), ...r.deletedBlobs.map((d) => `deleted blob: ${d}`)];
+  lines.push(`Total reclaimed space: ${humanSize(r.reclaimedBytes)}`);
+  return { data: r, text: lines.join('\n') };
+}
+
+export async function fsckCommand(store: Store): Promise<CommandResult> {
+  const r = await fsck(store);
+  const text = r.ok ? `ok: ${r.blobs} blobs, ${r.images} index entries` : r.problems.map((p) => `problem: ${p}`).join('\n');
+  return { data: r, text, exitCode: r.ok ? 0 : 1 };
+}

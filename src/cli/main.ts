@@ -1,0 +1,127 @@
+import { Command, CommanderError, Option } from 'commander';
+import { isShaleError, ShaleError } from '../internal/errors.js';
+import { defaultStoreRoot, Store } from '../store/index.js';
+import * as cmd from './commands.js';
+import { printResult, type CommandResult, type OutputFormat } from './output.js';
+
+const formatOption = () => new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
+
+/** The shale command line. Each action returns data; printing and exit codes are decided here. */
+export function buildProgram(): Command {
+  const program = new Command('shale')
+    .description('A daemonless, OCI-native container image engine and image slimmer')
+    .option('--root <dir>', 'store location (default: $SHALE_ROOT, $XDG_DATA_HOME/shale, ~/.local/share/shale)')
+    .showHelpAfterError(false)
+    .exitOverride();
+
+  const run = (fn: (store: Store, ...args: never[]) => Promise<CommandResult>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      const opts = command.opts() as { format?: OutputFormat };
+      const store = await Store.open((program.opts() as { root?: string }).root ?? defaultStoreRoot());
+      const result = await fn(store, ...(args.slice(0, -1) as never[]));
+      printResult(result, opts.format ?? 'table');
+      if (result.exitCode) process.exitCode = result.exitCode;
+    };
+
+  program
+    .command('import')
+    .description('make a one-layer image from a root filesystem tar (- for stdin)')
+    .argument('<tarball>')
+    .argument('[ref]')
+    .addOption(formatOption())
+    .action(run((store, tarball: string, ref: string | undefined) => cmd.importCommand(store, tarball, ref)));
+
+  program
+    .command('load')
+    .description('load images from a docker-archive, OCI archive or OCI layout (plain or gzip)')
+    .requiredOption('-i, --input <path>', 'archive file or OCI layout directory')
+    .addOption(formatOption())
+    .action(run((store, opts: { input: string }) => cmd.loadCommand(store, opts.input)));
+
+  program
+    .command('save')
+    .description('write images to an archive that docker load and skopeo read')
+    .argument('<refs...>')
+    .requiredOption('-o, --output <path>', 'archive file (- for stdout)')
+    .addOption(new Option('--format <format>', 'archive format').choices(['docker-archive', 'oci-archive']).default('docker-archive'))
+    .action(async (refs: string[], opts: { output: string; format: 'docker-archive' | 'oci-archive' }) => {
+      const store = await Store.open((program.opts() as { root?: string }).root ?? defaultStoreRoot());
+      await cmd.saveCommand(store, refs, opts.format, opts.output);
+    });
+
+  program
+    .command('export')
+    .description('write the merged root filesystem of an image as one tar')
+    .argument('<source>')
+    .requiredOption('-o, --output <path>', 'tar file (- for stdout)')
+    .action(run((store, source: string, opts: { output: string }) => cmd.exportCommand(store, source, opts.output)));
+
+  program.command('images').description('list images with shared and unique sizes').addOption(formatOption()).action(run((store) => cmd.imagesCommand(store)));
+
+  program
+    .command('df')
+    .description('disk use: the sum of image sizes next to the bytes the distinct layers take')
+    .option('-v, --verbose', 'also list images')
+    .addOption(formatOption())
+    .action(run((store, opts: { verbose?: boolean }) => cmd.dfCommand(store, opts.verbose === true)));
+
+  program.command('history').description('show the history of an image').argument('<source>').addOption(formatOption()).action(run((store, s: string) => cmd.historyCommand(store, s)));
+
+  program
+    .command('inspect')
+    .description('show the manifest and config of an image')
+    .argument('<source>')
+    .addOption(formatOption())
+    .action(run((store, s: string) => cmd.inspectCommand(store, s)));
+
+  program.command('tag').description('name an image').argument('<source>').argument('<target>').action(run((store, a: string, b: string) => cmd.tagCommand(store, a, b)));
+
+  program
+    .command('rmi')
+    .description('remove image tags; untagged images are deleted')
+    .argument('<refs...>')
+    .option('-f, --force', 'remove an image by ID even when several tags name it')
+    .addOption(formatOption())
+    .action(run((store, refs: string[], opts: { force?: boolean }) => cmd.rmiCommand(store, refs, opts.force === true)));
+
+  program.command('prune').description('remove dangling images and unreferenced blobs').addOption(formatOption()).action(run((store) => cmd.pruneCommand(store)));
+
+  program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run((store) => cmd.fsckCommand(store)));
+
+  return program;
+}
+
+/** Prints a user error as one line (plus hint) on stderr; exit status 2. */
+function reportError(e: unknown): void {
+  if (isShaleError(e)) {
+    process.stderr.write(`error: ${e.message}\n`);
+    if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+  } else if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
+    const err = e as NodeJS.ErrnoException;
+    process.stderr.write(`error: ${err.message}\n`);
+  } else {
+    process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  }
+  process.exitCode = 2;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? s : s) });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        process.exitCode = 0;
+        return;
+      }
+      process.exitCode = 2; // commander already printed "error: ..."
+      return;
+    }
+    reportError(e);
+  }
+}
+
+export { ShaleError };

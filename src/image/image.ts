@@ -1,0 +1,27 @@
+import type { Descriptor, Digest, ImageConfig, Manifest } from '../oci/index.js';
+import type { TarSource } from '../layer/index.js';
+
+/** A layer of an image: its stored blob and the tar inside it, both opened on demand and verified. */
+export interface Layer extends TarSource {
+  descriptor: Descriptor;
+  diffId: Digest;
+  /** The stored (maybe compressed) bytes, verified against `descriptor.digest` at their end. */
+  openBlob(): AsyncIterable<Uint8Array>;
+  /** The uncompressed tar. */
+  open(): AsyncIterable<Uint8Array>;
+}
+
+/** A read-only image: manifest and config parsed, layers bottom first. */
+export interface Image {
+  /** The image ID: the config's digest, as Docker's. */
+  id: Digest;
+  manifestDigest: Digest;
+  rawManifest: Buffer;
+  manifest: Manifest;
+  rawConfig: Buffer;
+  config: ImageConfig;
+  layers: Layer[];
+}
+
+/** Docker's default PATH, put in configs that have no Env. */
+export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -1,0 +1,2 @@
+export * from './image.js';
+export * from './config-edit.js';

@@ -1,0 +1,131 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import { hasErrno, ShaleError } from '../internal/errors.js';
+import { HashingStream, sha256Hex, verifyContent } from '../internal/hash.js';
+import { fsyncDir } from '../internal/fs-atomic.js';
+import { digestHex, isDigest, type Digest } from '../oci/index.js';
+
+/** A blob written to a temp file and hashed, not yet visible under its digest. */
+export interface Ingestion {
+  tempPath: string;
+  digest: Digest;
+  size: number;
+}
+
+/**
+ * The blobs of an OCI image layout (`blobs/sha256/HEX`). Writes are ingestions: to a temp file, hashed
+ * while written, verified, fsynced, then renamed into place, so a crash never leaves a half blob under a
+ * real name. Putting a blob that is already there is a no-op.
+ */
+export class ContentStore {
+  readonly blobDir: string;
+  readonly ingestDir: string;
+
+  constructor(readonly root: string, ingestDir: string) {
+    this.blobDir = join(root, 'blobs', 'sha256');
+    this.ingestDir = ingestDir;
+  }
+
+  blobPath(digest: Digest): string {
+    return join(this.blobDir, digestHex(digest));
+  }
+
+  async size(digest: Digest): Promise<number | undefined> {
+    try {
+      return (await stat(this.blobPath(digest))).size;
+    } catch (e) {
+      if (hasErrno(e, 'ENOENT')) return undefined;
+      throw e;
+    }
+  }
+
+  async has(digest: Digest): Promise<boolean> {
+    return (await this.size(digest)) !== undefined;
+  }
+
+  /** Streams `source` to a temp file, hashing; checks it against what was promised. */
+  async ingest(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected: { digest?: Digest; size?: number } = {}, what = 'blob'): Promise<Ingestion> {
+    await mkdir(this.ingestDir, { recursive: true });
+    const tempPath = join(this.ingestDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    const hasher = new HashingStream();
+    try {
+      await pipeline(Readable.from(source, { objectMode: false }), hasher, createWriteStream(tempPath, { highWaterMark: 1 << 20 }));
+      const digest = `sha256:${hasher.digestHex()}` as Digest;
+      verifyContent(what, expected, { digest, size: hasher.bytes });
+      return { tempPath, digest, size: hasher.bytes };
+    } catch (e) {
+      await rm(tempPath, { force: true });
+      throw e;
+    }
+  }
+
+  /** Makes an ingestion visible under its digest (fsync, rename, fsync dir). Idempotent. */
+  async commit(ing: Ingestion): Promise<Digest> {
+    await mkdir(this.blobDir, { recursive: true });
+    const fh = await open(ing.tempPath, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(ing.tempPath, this.blobPath(ing.digest));
+    await fsyncDir(this.blobDir);
+    return ing.digest;
+  }
+
+  async discard(ing: Ingestion): Promise<void> {
+    await rm(ing.tempPath, { force: true });
+  }
+
+  /** Stores bytes under their digest. */
+  async putBytes(data: Uint8Array): Promise<Digest> {
+    const digest = `sha256:${sha256Hex(data)}` as Digest;
+    if (await this.has(digest)) return digest;
+    return this.commit(await this.ingest([data]));
+  }
+
+  /** A whole (small) blob, verified. */
+  async readBytes(digest: Digest, what = `blob ${digest}`): Promise<Buffer> {
+    let data: Buffer;
+    try {
+      data = await readFile(this.blobPath(digest));
+    } catch (e) {
+      if (hasErrno(e, 'ENOENT')) throw new ShaleError('NOT_FOUND', `${what} is missing from the store`, { hint: 'run `shale fsck`' });
+      throw e;
+    }
+    verifyContent(what, { digest }, { digest: `sha256:${sha256Hex(data)}` as Digest, size: data.length });
+    return data;
+  }
+
+  /** The blob as a stream, verified against its digest when the stream ends. */
+  async *open(digest: Digest, what = `blob ${digest}`): AsyncGenerator<Buffer> {
+    const hasher = new HashingStream();
+    const file = createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 });
+    try {
+      for await (const c of file) {
+        hasher.update(c as Buffer);
+        yield c as Buffer;
+      }
+    } catch (e) {
+      if (hasErrno(e, 'ENOENT')) throw new ShaleError('NOT_FOUND', `${what} is missing from the store`, { hint: 'run `shale fsck`' });
+      throw e;
+    } finally {
+      file.destroy();
+    }
+    verifyContent(what, { digest }, { digest: hasher.digest(), size: hasher.bytes });
+  }
+
+  /** Every blob digest present. */
+  async list(): Promise<Digest[]> {
+    const names = await readdir(this.blobDir).catch((e) => (hasErrno(e, 'ENOENT') ? [] : Promise.reject(e)));
+    return names.map((n) => `sha256:${n}`).filter(isDigest);
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    await rm(this.blobPath(digest), { force: true });
+  }
+}

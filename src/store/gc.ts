@@ -1,0 +1,96 @@
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isProcessAlive } from '../internal/lock.js';
+import { HashingStream } from '../internal/hash.js';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import type { Digest } from '../oci/index.js';
+import { reachableBlobs } from './reachability.js';
+import type { Store } from './store.js';
+
+export interface PruneResult {
+  deletedImages: string[];
+  deletedBlobs: Digest[];
+  reclaimedBytes: number;
+}
+
+/** Removes blobs nothing references and ingestions left by dead processes. Call under the lock. */
+export async function collectGarbage(store: Store): Promise<Omit<PruneResult, 'deletedImages'>> {
+  const { blobs } = await reachableBlobs(store);
+  const deletedBlobs: Digest[] = [];
+  let reclaimedBytes = 0;
+  for (const digest of await store.content.list()) {
+    if (blobs.has(digest)) continue;
+    reclaimedBytes += (await store.content.size(digest)) ?? 0;
+    await store.content.delete(digest);
+    await rm(store.layerInfos.pathOf(digest), { force: true });
+    deletedBlobs.push(digest);
+  }
+  for (const name of await readdir(store.ingestDir).catch(() => [] as string[])) {
+    const pid = Number.parseInt(name, 10);
+    if (Number.isFinite(pid) && pid !== process.pid && isProcessAlive(pid)) continue;
+    const path = join(store.ingestDir, name);
+    reclaimedBytes += (await stat(path).catch(() => ({ size: 0 }))).size;
+    await rm(path, { recursive: true, force: true });
+  }
+  return { deletedBlobs, reclaimedBytes };
+}
+
+/** `shale prune`: drops dangling (untagged) images, then collects garbage. */
+export async function prune(store: Store): Promise<PruneResult> {
+  return store.withLock(async () => {
+    const entries = await store.readIndex();
+    const dangling = entries.filter((e) => !e.ref);
+    if (dangling.length > 0) await store.writeIndex(entries.filter((e) => e.ref));
+    const gc = await collectGarbage(store);
+    return { deletedImages: dangling.map((e) => e.descriptor.digest), ...gc };
+  });
+}
+
+export interface FsckResult {
+  ok: boolean;
+  blobs: number;
+  images: number;
+  problems: string[];
+}
+
+async function hashFile(path: string): Promise<Digest> {
+  const h = new HashingStream();
+  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h, new Writable({ write: (_c, _e, cb) => cb() }));
+  return h.digest();
+}
+
+/**
+ * Checks every blob's content against its name, that everything the index references exists and parses,
+ * and that each layer's uncompressed content matches its diffId.
+ */
+export async function fsck(store: Store): Promise<FsckResult> {
+  const problems: string[] = [];
+  const present = await store.content.list();
+  for (const digest of present) {
+    const actual = await hashFile(store.content.blobPath(digest));
+    if (actual !== digest) problems.push(`blob ${digest}: content has digest ${actual}`);
+  }
+  const reach = await reachableBlobs(store);
+  problems.push(...reach.problems);
+  const have = new Set(present);
+  for (const d of reach.blobs) if (!have.has(d)) problems.push(`blob ${d} is referenced but missing`);
+  const entries = await store.readIndex();
+  for (const entry of entries) {
+    try {
+      const image = await store.image(entry.descriptor.digest);
+      for (const layer of image.layers) {
+        if (!have.has(layer.descriptor.digest)) continue;
+        const info = await store.layerInfo(layer.descriptor.digest);
+        if (info.diffId !== layer.diffId) {
+          problems.push(`image ${entry.ref ?? image.id}: layer ${layer.descriptor.digest} has diffId ${info.diffId}, config says ${layer.diffId}`);
+        }
+      }
+    } catch (e) {
+      const msg = `image ${entry.ref ?? entry.descriptor.digest}: ${(e as Error).message}`;
+      if (!problems.some((p) => msg.includes(p))) problems.push(msg);
+    }
+  }
+  return { ok: problems.length === 0, blobs: present.length, images: entries.length, problems: [...new Set(problems)] };
+}

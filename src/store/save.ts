@@ -1,0 +1,84 @@
+import { MediaType, digestOf, splitTagged, type Digest } from '../oci/index.js';
+import { decompress, makeHeader, writeTar, type TarWriteEntry } from '../layer/index.js';
+import { canonicalJson, makeManifest, type Image } from '../image/index.js';
+import type { Store } from './store.js';
+
+export type ArchiveFormat = 'docker-archive' | 'oci-archive';
+
+export interface SaveItem {
+  /** The reference to record (`name:tag`), or none for an image saved by ID. */
+  ref?: string;
+  image: Image;
+}
+
+const dir = (name: string): TarWriteEntry => ({ header: makeHeader({ name, type: 'dir', mode: 0o755 }) });
+const doc = (name: string, data: Buffer): TarWriteEntry => ({
+  header: makeHeader({ name, type: 'file', size: data.length }),
+  body: data,
+});
+
+/**
+ * An archive of images as a tar stream. `docker-archive` is Docker 25's layout (manifest.json with
+ * uncompressed layers, which is also an OCI layout), readable by `docker load` old and new and by skopeo;
+ * `oci-archive` is an OCI layout with the blobs as stored.
+ */
+export async function* saveArchive(store: Store, items: SaveItem[], format: ArchiveFormat): AsyncGenerator<Buffer> {
+  const blobs = new Map<Digest, () => TarWriteEntry | Promise<TarWriteEntry>>();
+  const indexEntries: object[] = [];
+  const dockerManifest: object[] = [];
+  const byImage = new Map<Digest, string[]>();
+  for (const { ref, image } of items) {
+    const refs = byImage.get(image.id) ?? [];
+    if (ref) refs.push(ref);
+    byImage.set(image.id, refs);
+  }
+  const blobName = (d: Digest) => `blobs/sha256/${d.slice(7)}`;
+  const seen = new Set<Digest>();
+  for (const { image } of items) {
+    if (seen.has(image.id)) continue;
+    seen.add(image.id);
+    const refs = byImage.get(image.id)!;
+    blobs.set(image.id, () => doc(blobName(image.id), image.rawConfig));
+    let manifestRaw: Buffer;
+    if (format === 'oci-archive') {
+      manifestRaw = image.rawManifest;
+      for (const l of image.layers) {
+        const size = l.descriptor.size;
+        blobs.set(l.descriptor.digest, () => ({ header: makeHeader({ name: blobName(l.descriptor.digest), type: 'file', size }), body: l.openBlob() }));
+      }
+    } else {
+      const layerDescs = [];
+      for (const l of image.layers) {
+        const info = await store.layerInfo(l.descriptor.digest);
+        layerDescs.push({ mediaType: MediaType.ociLayer, digest: l.diffId, size: info.uncompressedSize });
+        blobs.set(l.diffId, () => ({
+          header: makeHeader({ name: blobName(l.diffId), type: 'file', size: info.uncompressedSize }),
+          body: decompress(l.openBlob(), { what: l.what }),
+        }));
+      }
+      manifestRaw = canonicalJson(
+        makeManifest({ mediaType: MediaType.ociConfig, digest: image.id, size: image.rawConfig.length }, layerDescs),
+      );
+      dockerManifest.push({ Config: blobName(image.id), RepoTags: refs, Layers: layerDescs.map((d) => blobName(d.digest)) });
+    }
+    const manifestDigest = digestOf(manifestRaw);
+    blobs.set(manifestDigest, () => doc(blobName(manifestDigest), manifestRaw));
+    const descriptor = { mediaType: MediaType.ociManifest, digest: manifestDigest, size: manifestRaw.length };
+    if (refs.length === 0) indexEntries.push(descriptor);
+    for (const ref of refs) {
+      indexEntries.push({
+        ...descriptor,
+        annotations: { 'io.containerd.image.name': ref, 'org.opencontainers.image.ref.name': splitTagged(ref).tag },
+      });
+    }
+  }
+  async function* entries(): AsyncGenerator<TarWriteEntry> {
+    yield dir('blobs/');
+    yield dir('blobs/sha256/');
+    for (const d of [...blobs.keys()].sort()) yield await blobs.get(d)!();
+    yield doc('index.json', canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: indexEntries }));
+    if (format === 'docker-archive') yield doc('manifest.json', canonicalJson(dockerManifest));
+    yield doc('oci-layout', canonicalJson({ imageLayoutVersion: '1.0.0' }));
+  }
+  yield* writeTar(entries());
+}

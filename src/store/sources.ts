@@ -1,0 +1,64 @@
+import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ShaleError } from '../internal/errors.js';
+import type { Image } from '../image/index.js';
+import { loadArchive, loadArchiveStream, type LoadedImage } from './load.js';
+import { exportFromDockerDaemon } from './docker-daemon.js';
+import { Store } from './store.js';
+
+/** An image opened from a SOURCE; `close()` drops whatever was staged to read it. */
+export interface OpenedSource {
+  image: Image;
+  /** The references the image is known by in its source. */
+  refs: string[];
+  /** The store that holds the image (a scratch store for archives): its layer records serve sizes. */
+  store: Store;
+  close(): Promise<void>;
+}
+
+/** Splits `oci:DIR[:REF]`. */
+function splitOciDir(spec: string): { dir: string; ref?: string } {
+  const i = spec.indexOf(':');
+  return i < 0 ? { dir: spec } : { dir: spec.slice(0, i), ref: spec.slice(i + 1) || undefined };
+}
+
+/**
+ * Opens a SOURCE: a store reference, or `docker-archive:PATH`, `oci-archive:PATH`, `oci:DIR[:REF]`,
+ * `docker-daemon:REF`. Archives are read into a scratch store inside the store's own folder, verified as
+ * `load` verifies them, and removed on close.
+ */
+export async function openSource(store: Store, spec: string): Promise<OpenedSource> {
+  const m = /^(docker-archive|oci-archive|oci|docker-daemon|docker):(.*)$/.exec(spec);
+  if (!m) {
+    const { image, entry } = await store.resolve(spec);
+    const refs = (await store.readIndex()).filter((e) => e.descriptor.digest === entry.descriptor.digest && e.ref).map((e) => e.ref!);
+    return { image, refs, store, close: async () => undefined };
+  }
+  const [, kind, rest] = m as unknown as [string, string, string];
+  if (kind === 'docker') {
+    throw new ShaleError('UNSUPPORTED', `registry sources (${spec}) are not supported yet`, { hint: 'docker save it and use docker-archive:PATH' });
+  }
+  await mkdir(join(store.root, 'shale', 'tmp'), { recursive: true });
+  const scratchRoot = await mkdtemp(join(store.root, 'shale', 'tmp', 'source-'));
+  const close = () => rm(scratchRoot, { recursive: true, force: true });
+  try {
+    const scratch = await Store.open(scratchRoot);
+    let loaded: LoadedImage[];
+    if (kind === 'docker-daemon') {
+      loaded = await loadArchiveStream(scratch, await exportFromDockerDaemon(rest), spec);
+    } else if (kind === 'oci') {
+      const { dir, ref } = splitOciDir(rest);
+      loaded = await loadArchive(scratch, dir, ref);
+    } else {
+      loaded = await loadArchive(scratch, rest);
+    }
+    const first = loaded[0];
+    if (!first) throw new ShaleError('NOT_FOUND', `${spec} holds no image`);
+    const { image } = await scratch.resolve(first.id);
+    const refs = loaded.filter((l) => l.id === first.id && l.ref).map((l) => l.ref!);
+    return { image, refs, store: scratch, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

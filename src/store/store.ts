@@ -1,0 +1,213 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { hasErrno, ShaleError } from '../internal/errors.js';
+import { withDirLock } from '../internal/lock.js';
+import { writeFileAtomic } from '../internal/fs-atomic.js';
+import {
+  IndexSchema,
+  ImageConfigSchema,
+  ManifestSchema,
+  MediaType,
+  isDigest,
+  isIndexMediaType,
+  normalizeReference,
+  parseJson,
+  type Descriptor,
+  type Digest,
+  type Index,
+} from '../oci/index.js';
+import { decompress } from '../layer/index.js';
+import type { Image, Layer } from '../image/index.js';
+import { ContentStore } from './content-store.js';
+import { describeLayerBlob, LayerInfoCache, type LayerInfo } from './layer-info.js';
+
+/** The annotation that carries an image's full reference (`name:tag`) in the store's index.json. */
+export const REF_ANNOTATION = 'org.opencontainers.image.ref.name';
+
+/** Where the store lives: --root, else $SHALE_ROOT, else $XDG_DATA_HOME/shale, else ~/.local/share/shale. */
+export function defaultStoreRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SHALE_ROOT) return env.SHALE_ROOT;
+  if (env.XDG_DATA_HOME) return join(env.XDG_DATA_HOME, 'shale');
+  return join(homedir(), '.local', 'share', 'shale');
+}
+
+/** One entry of the store's index: a manifest and the reference it is tagged with (none when dangling). */
+export interface IndexEntry {
+  ref?: string;
+  descriptor: Descriptor;
+}
+
+/**
+ * The image store: an OCI image layout (oci-layout, index.json, blobs/sha256) plus shale's own folder for
+ * temp ingestions, layer records and the lock. Mutations run under `withLock`.
+ */
+export class Store {
+  readonly content: ContentStore;
+  readonly layerInfos: LayerInfoCache;
+  private readonly shaleDir: string;
+
+  private constructor(readonly root: string) {
+    this.shaleDir = join(root, 'shale');
+    this.content = new ContentStore(root, join(this.shaleDir, 'ingest'));
+    this.layerInfos = new LayerInfoCache(join(this.shaleDir, 'layers'));
+  }
+
+  /** Opens the store at `root`, laying out an empty one if nothing is there. */
+  static async open(root: string = defaultStoreRoot()): Promise<Store> {
+    const store = new Store(root);
+    await mkdir(store.content.blobDir, { recursive: true });
+    await mkdir(store.shaleDir, { recursive: true });
+    const layoutPath = join(root, 'oci-layout');
+    if (!(await readFile(layoutPath).catch(() => undefined))) {
+      await writeFileAtomic(layoutPath, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    }
+    if (!(await readFile(join(root, 'index.json')).catch(() => undefined))) {
+      await store.writeIndex([]);
+    }
+    return store;
+  }
+
+  get ingestDir(): string {
+    return this.content.ingestDir;
+  }
+
+  /** Runs `fn` holding the store's lock (one writer at a time across processes). */
+  withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return withDirLock(join(this.shaleDir, 'lock'), fn);
+  }
+
+  async readIndex(): Promise<IndexEntry[]> {
+    let raw: Buffer;
+    try {
+      raw = await readFile(join(this.root, 'index.json'));
+    } catch (e) {
+      if (hasErrno(e, 'ENOENT')) return [];
+      throw e;
+    }
+    const index = parseJson(IndexSchema, raw, `store index ${join(this.root, 'index.json')}`);
+    return index.manifests.map((d) => ({ ref: d.annotations?.[REF_ANNOTATION], descriptor: d }));
+  }
+
+  /** Replaces index.json atomically; entries are sorted so the file is deterministic. */
+  async writeIndex(entries: IndexEntry[]): Promise<void> {
+    const manifests = [...entries]
+      .sort((a, b) => (a.ref ?? '~').localeCompare(b.ref ?? '~') || a.descriptor.digest.localeCompare(b.descriptor.digest))
+      .map(({ ref, descriptor }) => {
+        const annotations = { ...descriptor.annotations };
+        delete annotations[REF_ANNOTATION];
+        if (ref) annotations[REF_ANNOTATION] = ref;
+        const d: Descriptor = { mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size };
+        if (Object.keys(annotations).length > 0) d.annotations = annotations;
+        return d;
+      });
+    const index: Index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
+    await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(index, null, 2));
+  }
+
+  /**
+   * Points `ref` at a manifest. The image it pointed at before stays as a dangling entry when nothing else
+   * references it, as Docker keeps a `<none>` image. Call under the lock.
+   */
+  async setTags(descriptor: Descriptor, refs: string[]): Promise<void> {
+    let entries = await this.readIndex();
+    for (const raw of refs) {
+      const ref = normalizeReference(raw);
+      const old = entries.find((e) => e.ref === ref);
+      entries = entries.filter((e) => e.ref !== ref);
+      if (old && old.descriptor.digest !== descriptor.digest && !entries.some((e) => e.descriptor.digest === old.descriptor.digest)) {
+        entries.push({ descriptor: old.descriptor });
+      }
+      entries.push({ ref, descriptor });
+    }
+    if (refs.length === 0 && !entries.some((e) => e.descriptor.digest === descriptor.digest)) entries.push({ descriptor });
+    // a tagged entry replaces a dangling one of the same manifest
+    entries = entries.filter((e) => e.ref || !entries.some((o) => o.ref && o.descriptor.digest === e.descriptor.digest));
+    await this.writeIndex(entries);
+  }
+
+  /** The image behind a manifest digest. */
+  async image(manifestDigest: Digest): Promise<StoreImage> {
+    const rawManifest = await this.content.readBytes(manifestDigest, `manifest ${manifestDigest}`);
+    const manifest = parseJson(ManifestSchema, rawManifest, `manifest ${manifestDigest}`);
+    const rawConfig = await this.content.readBytes(manifest.config.digest, `config ${manifest.config.digest}`);
+    const config = parseJson(ImageConfigSchema, rawConfig, `config ${manifest.config.digest}`);
+    if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+      throw new ShaleError('CORRUPT_INPUT', `image ${manifest.config.digest}: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids`);
+    }
+    const layers = manifest.layers.map((d, i) => this.layer(d, config.rootfs.diff_ids[i]!));
+    return { id: manifest.config.digest, manifestDigest, rawManifest, manifest, rawConfig, config, layers };
+  }
+
+  /** A stored layer: its blob verified by digest; its tar decompressed as needed. */
+  layer(descriptor: Descriptor, diffId: Digest): Layer {
+    const content = this.content;
+    const what = `layer ${descriptor.digest}`;
+    return {
+      descriptor,
+      diffId,
+      what,
+      openBlob: () => content.open(descriptor.digest, what),
+      open: () => decompress(content.open(descriptor.digest, what), { what }),
+    };
+  }
+
+  /** LayerInfo for a stored layer blob, computed and recorded the first time it is asked for. */
+  async layerInfo(digest: Digest): Promise<LayerInfo> {
+    const cached = await this.layerInfos.get(digest);
+    if (cached) return cached;
+    const info = await describeLayerBlob(digest, this.content.open(digest), `layer ${digest}`);
+    await this.layerInfos.put(info);
+    return info;
+  }
+
+  /**
+   * Finds an image by NAME[:TAG], NAME@DIGEST, a full image ID (sha256:...) or a unique ID prefix of
+   * 12+ hex characters.
+   */
+  async resolve(raw: string): Promise<{ entry: IndexEntry; image: StoreImage }> {
+    const entries = await this.readIndex();
+    const notFound = () => new ShaleError('NOT_FOUND', `image "${raw}" not found in the store`, { hint: 'see `shale images`' });
+    const byManifest = async (pred: (e: IndexEntry, img: StoreImage) => boolean) => {
+      const hits: { entry: IndexEntry; image: StoreImage }[] = [];
+      for (const entry of entries) {
+        if (isIndexMediaType(entry.descriptor.mediaType)) continue;
+        const image = await this.image(entry.descriptor.digest);
+        if (pred(entry, image)) hits.push({ entry, image });
+      }
+      return hits;
+    };
+    if (isDigest(raw)) {
+      const hits = await byManifest((e, img) => img.id === raw || e.descriptor.digest === raw);
+      if (hits[0]) return hits[0];
+      throw notFound();
+    }
+    const hexPrefix = /^[a-f0-9]{12,64}$/.test(raw);
+    let ref: string | undefined;
+    try {
+      ref = normalizeReference(raw);
+    } catch (e) {
+      if (!hexPrefix) throw e;
+    }
+    if (ref) {
+      const at = ref.indexOf('@');
+      if (at >= 0) {
+        const digest = ref.slice(at + 1);
+        const hit = entries.find((e) => e.descriptor.digest === digest);
+        if (hit) return { entry: hit, image: await this.image(hit.descriptor.digest) };
+      } else {
+        const hit = entries.find((e) => e.ref === ref);
+        if (hit) return { entry: hit, image: await this.image(hit.descriptor.digest) };
+      }
+    }
+    if (hexPrefix) {
+      const hits = await byManifest((_e, img) => img.id.startsWith(`sha256:${raw}`));
+      const ids = new Set(hits.map((h) => h.image.id));
+      if (ids.size > 1) throw new ShaleError('INVALID_ARGUMENT', `image ID prefix "${raw}" is ambiguous (${ids.size} images)`);
+      if (hits[0]) return hits[0];
+    }
+    throw notFound();
+  }
+}
+
+export type StoreImage = Image;

@@ -1,0 +1,133 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isIndexMediaType, splitTagged, type Digest, type History } from '../oci/index.js';
+import type { Image } from '../image/index.js';
+import type { Store } from './store.js';
+
+/** A row of `shale images`: sizes as `docker system df -v` counts them. */
+export interface ImageRow {
+  repository: string;
+  tag: string;
+  id: Digest;
+  created: string;
+  /** Sum of the layers' content sizes. */
+  size: number;
+  /** Bytes of layers that another image uses too. */
+  sharedSize: number;
+  /** Bytes of layers only this image uses. */
+  uniqueSize: number;
+  layers: number;
+}
+
+interface ImageLayers {
+  image: Image;
+  sizes: Map<Digest, number>;
+}
+
+/** Every stored image once (by ID), with each of its layers' content size. */
+async function storedImages(store: Store): Promise<{ entries: { ref?: string; id: Digest }[]; images: Map<Digest, ImageLayers> }> {
+  const images = new Map<Digest, ImageLayers>();
+  const entries: { ref?: string; id: Digest }[] = [];
+  for (const entry of await store.readIndex()) {
+    if (isIndexMediaType(entry.descriptor.mediaType)) continue;
+    const image = await store.image(entry.descriptor.digest);
+    entries.push({ ref: entry.ref, id: image.id });
+    if (images.has(image.id)) continue;
+    const sizes = new Map<Digest, number>();
+    for (const l of image.layers) sizes.set(l.descriptor.digest, (await store.layerInfo(l.descriptor.digest)).contentSize);
+    images.set(image.id, { image, sizes });
+  }
+  return { entries, images };
+}
+
+/** How many distinct images use each layer blob. */
+function layerUsers(images: Map<Digest, ImageLayers>): Map<Digest, number> {
+  const users = new Map<Digest, number>();
+  for (const { sizes } of images.values()) for (const d of sizes.keys()) users.set(d, (users.get(d) ?? 0) + 1);
+  return users;
+}
+
+const sum = (xs: Iterable<number>): number => {
+  let t = 0;
+  for (const x of xs) t += x;
+  return t;
+};
+
+export async function listImages(store: Store): Promise<ImageRow[]> {
+  const { entries, images } = await storedImages(store);
+  const users = layerUsers(images);
+  const rows = entries.map(({ ref, id }) => {
+    const { image, sizes } = images.get(id)!;
+    const size = sum(sizes.values());
+    const sharedSize = sum([...sizes].filter(([d]) => users.get(d)! > 1).map(([, s]) => s));
+    const name = ref ? splitTagged(ref) : { repository: '<none>', tag: '<none>' };
+    return { ...name, id, created: image.config.created ?? '', size, sharedSize, uniqueSize: size - sharedSize, layers: image.layers.length };
+  });
+  return rows.sort((a, b) => b.created.localeCompare(a.created) || a.repository.localeCompare(b.repository) || a.tag.localeCompare(b.tag));
+}
+
+/** `shale df`: the sum of listed sizes next to what the distinct layers really take. */
+export interface DiskUsage {
+  images: { count: number; virtualSize: number; actualSize: number; reclaimable: number };
+  layers: { count: number; sharedCount: number };
+  containers: { count: number; size: number };
+  disk: { total: number };
+}
+
+async function duBytes(path: string): Promise<number> {
+  let total = 0;
+  const names = await readdir(path, { withFileTypes: true }).catch(() => []);
+  for (const d of names) {
+    const p = join(path, d.name);
+    if (d.isDirectory()) total += await duBytes(p);
+    else total += (await stat(p).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
+export async function diskUsage(store: Store): Promise<DiskUsage> {
+  const { entries, images } = await storedImages(store);
+  const users = layerUsers(images);
+  const layerSizes = new Map<Digest, number>();
+  for (const { sizes } of images.values()) for (const [d, s] of sizes) layerSizes.set(d, s);
+  const actualSize = sum(layerSizes.values());
+  return {
+    images: {
+      count: images.size,
+      // each listed row counts, as `docker images` lists a tagged image once per tag
+      virtualSize: sum(entries.map((e) => sum(images.get(e.id)!.sizes.values()))),
+      actualSize,
+      // no container holds an image yet: all of it can be reclaimed by removing the images
+      reclaimable: actualSize,
+    },
+    layers: { count: layerSizes.size, sharedCount: [...users.values()].filter((n) => n > 1).length },
+    containers: { count: 0, size: 0 },
+    disk: { total: await duBytes(store.root) },
+  };
+}
+
+/** A row of `shale history`, newest first. */
+export interface HistoryRow {
+  id: string;
+  created: string;
+  createdBy: string;
+  size: number;
+  emptyLayer: boolean;
+  comment: string;
+}
+
+/** The image's history with each non-empty entry's layer size; `contentSize` maps a layer to its size. */
+export async function imageHistory(image: Image, contentSize: (layerIndex: number) => Promise<number>): Promise<HistoryRow[]> {
+  const history: History[] = image.config.history ?? image.layers.map(() => ({}));
+  const rows: HistoryRow[] = [];
+  let layer = 0;
+  for (const h of history) {
+    const empty = h.empty_layer === true;
+    const size = empty || layer >= image.layers.length ? 0 : await contentSize(layer);
+    if (!empty) layer++;
+    rows.push({ id: '<missing>', created: h.created ?? '', createdBy: h.created_by ?? '', size, emptyLayer: empty, comment: h.comment ?? '' });
+  }
+  rows.reverse();
+  if (rows[0]) rows[0].id = image.id;
+  return rows;
+}
