@@ -138,7 +138,15 @@ export function parsePaxRecords(data: Buffer): Map<string, Buffer> {
     const rec = data.subarray(sp + 1, off + len - 1);
     const eq = rec.indexOf(0x3d);
     if (eq < 0) throw new ShaleError('CORRUPT_INPUT', 'tar PAX record has no "="');
-    out.set(rec.toString('utf8', 0, eq), rec.subarray(eq + 1));
+    const key = rec.toString('utf8', 0, eq);
+    const value = rec.subarray(eq + 1);
+    // PAX sparse 0.0 repeats GNU.sparse.offset/numbytes once per segment, which a Map would collapse to the
+    // last one: collect them, in order, into the 0.1-style GNU.sparse.map list.
+    if (key === 'GNU.sparse.offset' || key === 'GNU.sparse.numbytes') {
+      const prev = out.get('GNU.sparse.map');
+      out.set('GNU.sparse.map', prev ? Buffer.concat([prev, Buffer.from(','), value]) : Buffer.from(value));
+    }
+    out.set(key, value);
     off += len;
   }
   return out;

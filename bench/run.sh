@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Runs every benchmark; each prints ratios against a peer measured side by side on the same input.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash bench/load-export.sh

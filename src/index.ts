@@ -1,0 +1,7 @@
+/** shale as a library: the same capabilities the CLI has, as typed functions. */
+export * from './internal/index.js';
+export * from './oci/index.js';
+export * from './layer/index.js';
+export * from './image/index.js';
+export * from './store/index.js';
+export * from './report/index.js';
