@@ -2,3 +2,5 @@ export * from './errors.js';
 export * from './hash.js';
 export * from './fs-atomic.js';
 export * from './lock.js';
+export * from './async-queue.js';
+export * from './hash-worker.js';

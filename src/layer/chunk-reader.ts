@@ -84,6 +84,24 @@ export class ChunkReader {
     for await (const _ of this.stream(n)) void _;
   }
 
+  /** Reads and drops everything left in the source. */
+  async drain(): Promise<void> {
+    this.position += this.buffered;
+    this.chunks = [];
+    this.head = 0;
+    this.buffered = 0;
+    while (!this.ended) {
+      const r = await this.it.next();
+      if (r.done) this.ended = true;
+      else this.position += r.value.byteLength;
+    }
+  }
+
+  /** Releases the source (closes its file or stream) once nothing more will be read. */
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+
   truncated(): ShaleError {
     return new ShaleError('CORRUPT_INPUT', `${this.what}: unexpected end of data at byte ${this.position + this.buffered} (truncated)`);
   }

@@ -47,6 +47,9 @@ async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ hea
   return { head: Buffer.concat(got), all };
 }
 
+/** Compressed bytes handed to the zstd decoder at a time: at most ~32 MiB of output each. */
+const ZSTD_SLICE = 1024;
+
 /** The uncompressed bytes of a plain, gzip or zstd stream, capped at `maxBytes`. */
 export async function* decompress(source: AsyncIterable<Uint8Array>, options: DecompressOptions): AsyncGenerator<Buffer> {
   const { head, all } = await peek(source, 4);
@@ -80,17 +83,23 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, options: De
     }
     return;
   }
+  // fzstd expands a whole pushed chunk before returning, and zstd can expand 4 bytes to a 128 KiB block:
+  // push small slices, and count in the callback, so that neither a bomb nor a legitimately very
+  // compressible chunk is held whole in memory.
   const out: Buffer[] = [];
   const z = new ZstdDecompress((chunk) => {
-    out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    out.push(count(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
   });
   try {
     for await (const c of all) {
-      z.push(c instanceof Uint8Array ? c : new Uint8Array(c));
-      while (out.length > 0) yield count(out.shift()!);
+      const bytes = c instanceof Uint8Array ? c : new Uint8Array(c);
+      for (let off = 0; off < bytes.length; off += ZSTD_SLICE) {
+        z.push(bytes.subarray(off, off + ZSTD_SLICE));
+        while (out.length > 0) yield out.shift()!;
+      }
     }
     z.push(new Uint8Array(0), true);
-    while (out.length > 0) yield count(out.shift()!);
+    while (out.length > 0) yield out.shift()!;
   } catch (e) {
     if (e instanceof ShaleError) throw e;
     throw new ShaleError('CORRUPT_INPUT', `${options.what}: bad zstd data: ${(e as Error).message}`);

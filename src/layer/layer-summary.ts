@@ -1,3 +1,4 @@
+import { ShaleError } from '../internal/errors.js';
 import { cleanEntryPath, cleanLinkTarget } from './path-safety.js';
 import { readTar } from './tar-reader.js';
 import { parseWhiteout } from './whiteout.js';
@@ -10,14 +11,31 @@ export interface LayerSummary {
   whiteouts: number;
 }
 
-/** Reads an uncompressed layer tar once, checking every name, and counts what it holds. */
+/**
+ * Reads an uncompressed layer tar once, checking every name, and counts what it holds. Besides absolute
+ * names and `..`, an entry (or hard link target) below a symlink the same layer made is refused: it would
+ * be written through that symlink (whiteouts excepted: they apply to the layers below, before this one).
+ */
 export async function summarizeLayer(tar: AsyncIterable<Uint8Array>, what: string): Promise<LayerSummary> {
   const s: LayerSummary = { contentSize: 0, entries: 0, whiteouts: 0 };
+  const symlinks = new Set<string>();
+  const throughSymlink = (path: string, entry: string): void => {
+    for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
+      if (!symlinks.has(path.slice(0, i))) continue;
+      throw new ShaleError('UNSAFE_PATH', `${what}: entry "${entry}" goes through the symlink "${path.slice(0, i)}"`, {
+        hint: 'the archive may be hostile; it was not applied',
+      });
+    }
+  };
   for await (const e of readTar(tar, { what })) {
     const path = cleanEntryPath(e.header.name, `${what}: entry`);
-    if (e.header.type === 'hardlink') cleanLinkTarget(e.header.linkname, path);
+    const whiteout = parseWhiteout(path);
+    if (!whiteout) throughSymlink(path, path);
+    if (e.header.type === 'hardlink') throughSymlink(cleanLinkTarget(e.header.linkname, path), path);
+    if (e.header.type === 'symlink') symlinks.add(path);
+    else symlinks.delete(path);
     s.entries++;
-    if (parseWhiteout(path)) s.whiteouts++;
+    if (whiteout) s.whiteouts++;
     else s.contentSize += e.header.size;
   }
   return s;

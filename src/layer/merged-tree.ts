@@ -9,6 +9,11 @@ export interface TarSource {
   /** Names the layer in errors. */
   what: string;
   open(): AsyncIterable<Uint8Array>;
+  /**
+   * Opens the tar only to list its headers. A source may skip verifying content here when a verified
+   * `open()` of the same tar is sure to follow (as in export).
+   */
+  openForListing?(): AsyncIterable<Uint8Array>;
 }
 
 /** Where a path's surviving entry comes from: layer index and entry index within that layer's tar. */
@@ -23,6 +28,8 @@ export interface TreeNode {
   src?: EntrySource;
   size: number;
   linkname?: string;
+  /** For a hard link: the entry whose content it shares (the file at the end of a chain of links). */
+  linkTarget?: EntrySource;
   children?: Map<string, TreeNode>;
 }
 
@@ -35,7 +42,7 @@ export interface LayerListing {
 export async function listLayer(layer: TarSource): Promise<LayerListing> {
   const entries: LayerListing['entries'] = [];
   let index = 0;
-  for await (const e of readTar(layer.open(), { what: layer.what })) {
+  for await (const e of readTar(layer.openForListing?.() ?? layer.open(), { what: layer.what })) {
     const path = cleanEntryPath(e.header.name, `${layer.what}: entry`);
     if (e.header.type === 'hardlink') e.header.linkname = cleanLinkTarget(e.header.linkname, path);
     entries.push({ index: index++, path, header: e.header });
@@ -107,11 +114,13 @@ export class MergedTree {
       }
       dir = child;
     }
+    let linkTarget: EntrySource | undefined;
     if (header.type === 'hardlink') {
       const target = this.lookup(header.linkname);
       if (!target || target.type === 'dir') {
         throw new ShaleError('CORRUPT_INPUT', `${what}: hard link "${path}" points to "${header.linkname}", which is not a file in the image`);
       }
+      linkTarget = target.type === 'hardlink' ? target.linkTarget : target.src;
     }
     const existing = dir.children!.get(name);
     if (existing && existing.type === 'dir' && header.type === 'dir') {
@@ -123,6 +132,7 @@ export class MergedTree {
       src,
       size: header.size,
       linkname: header.type === 'symlink' || header.type === 'hardlink' ? header.linkname : undefined,
+      linkTarget,
       children: header.type === 'dir' ? new Map() : undefined,
     });
   }

@@ -63,104 +63,114 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadT
     return data;
   };
 
-  for (;;) {
-    const block = await r.readExact(BLOCK);
-    if (block === null) return; // end of input without end-of-archive blocks: accepted, as GNU tar does
-    if (isZeroBlock(block)) return;
-    let raw: RawHeader;
-    try {
-      raw = decodeRawHeader(block);
-    } catch (e) {
-      throw corrupt(`at byte ${r.position - BLOCK}: ${(e as Error).message}`);
-    }
-    switch (raw.flag) {
-      case 'x':
-        for (const [k, v] of parsePaxRecords(await readMeta(raw.size))) ext.pax.set(k, v);
-        continue;
-      case 'g':
-        for (const [k, v] of parsePaxRecords(await readMeta(raw.size))) globalPax.set(k, v);
-        entryOffset = r.position;
-        continue;
-      case 'L':
-        ext.longName = cString(await readMeta(raw.size));
-        continue;
-      case 'K':
-        ext.longLink = cString(await readMeta(raw.size));
-        continue;
-    }
-    const pax = new Map([...globalPax, ...ext.pax]);
-    const paxStr = (k: string): string | undefined => pax.get(k)?.toString('utf8');
-    const paxNum = (k: string): number | undefined => {
-      const v = paxStr(k);
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || n < 0) throw corrupt(`PAX ${k}="${v}" is not a number`);
-      return n;
-    };
-    let sparse: { map: SparseSegment[]; realSize: number; mapInData: boolean } | undefined;
-    let type = typeOfFlag(raw.flag);
-    if (raw.flag === 'S') {
-      type = 'file';
-      sparse = await readOldGnuSparse(block, r, corrupt);
-    } else if (type === undefined) {
-      throw corrupt(`entry "${raw.name}" has unsupported type flag "${raw.flag}"`);
-    }
-    let name = paxStr('path') ?? ext.longName ?? (raw.prefix ? `${raw.prefix}/${raw.name}` : raw.name);
-    if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.offset')) {
-      sparse = paxSparse(pax, raw.size, corrupt);
-      name = paxStr('GNU.sparse.name') ?? name;
-    }
-    const dataSize = paxNum('size') ?? raw.size;
-    const xattrs: Record<string, Buffer> = {};
-    for (const [k, v] of pax) {
-      if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice('SCHILY.xattr.'.length)] = v;
-    }
-    const header: TarHeader = {
-      name,
-      type,
-      mode: raw.mode & 0o7777,
-      uid: paxNum('uid') ?? raw.uid,
-      gid: paxNum('gid') ?? raw.gid,
-      size: type === 'file' ? (sparse ? sparse.realSize : dataSize) : 0,
-      mtime: paxNum('mtime') ?? raw.mtime,
-      linkname: paxStr('linkpath') ?? ext.longLink ?? raw.linkname,
-      uname: paxStr('uname') ?? raw.uname,
-      gname: paxStr('gname') ?? raw.gname,
-      devmajor: raw.devmajor,
-      devminor: raw.devminor,
-    };
-    if (Object.keys(xattrs).length > 0) header.xattrs = xattrs;
-    ext = { pax: new Map() };
+  try {
+    yield* readEntries();
+    // Read what follows the end-of-archive blocks (padding) too, so a verifying source sees its end.
+    await r.drain();
+  } finally {
+    await r.close();
+  }
 
-    // Only regular files carry data; other types are header-only whatever their size field says.
-    const stored = type === 'file' ? dataSize : 0;
-    let consumed = 0;
-    async function* rawBody(limit: number): AsyncGenerator<Buffer> {
-      for await (const c of r.stream(limit - consumed)) {
-        consumed += c.length;
-        yield c;
+  async function* readEntries(): AsyncGenerator<TarEntry> {
+    for (;;) {
+      const block = await r.readExact(BLOCK);
+      if (block === null) return; // end of input without end-of-archive blocks: accepted, as GNU tar does
+      if (isZeroBlock(block)) return;
+      let raw: RawHeader;
+      try {
+        raw = decodeRawHeader(block);
+      } catch (e) {
+        throw corrupt(`at byte ${r.position - BLOCK}: ${(e as Error).message}`);
       }
-    }
-    let body: AsyncIterable<Buffer>;
-    if (sparse) {
-      const s = sparse;
-      body = (async function* () {
-        let map = s.map;
-        if (s.mapInData) {
-          const parsed = await readSparseMapFromData(r, corrupt);
-          consumed += parsed.bytes;
-          map = parsed.map;
+      switch (raw.flag) {
+        case 'x':
+          for (const [k, v] of parsePaxRecords(await readMeta(raw.size))) ext.pax.set(k, v);
+          continue;
+        case 'g':
+          for (const [k, v] of parsePaxRecords(await readMeta(raw.size))) globalPax.set(k, v);
+          entryOffset = r.position;
+          continue;
+        case 'L':
+          ext.longName = cString(await readMeta(raw.size));
+          continue;
+        case 'K':
+          ext.longLink = cString(await readMeta(raw.size));
+          continue;
+      }
+      const pax = new Map([...globalPax, ...ext.pax]);
+      const paxStr = (k: string): string | undefined => pax.get(k)?.toString('utf8');
+      const paxNum = (k: string): number | undefined => {
+        const v = paxStr(k);
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isFinite(n) || (n < 0 && k !== 'mtime')) throw corrupt(`PAX ${k}="${v}" is not a number`);
+        return n;
+      };
+      let sparse: { map: SparseSegment[]; realSize: number; mapInData: boolean } | undefined;
+      let type = typeOfFlag(raw.flag);
+      if (raw.flag === 'S') {
+        type = 'file';
+        sparse = await readOldGnuSparse(block, r, corrupt);
+      } else if (type === undefined) {
+        throw corrupt(`entry "${raw.name}" has unsupported type flag "${raw.flag}"`);
+      }
+      let name = paxStr('path') ?? ext.longName ?? (raw.prefix ? `${raw.prefix}/${raw.name}` : raw.name);
+      if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.offset')) {
+        sparse = paxSparse(pax, raw.size, corrupt);
+        name = paxStr('GNU.sparse.name') ?? name;
+      }
+      const dataSize = paxNum('size') ?? raw.size;
+      const xattrs: Record<string, Buffer> = {};
+      for (const [k, v] of pax) {
+        if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice('SCHILY.xattr.'.length)] = v;
+      }
+      const header: TarHeader = {
+        name,
+        type,
+        mode: raw.mode & 0o7777,
+        uid: paxNum('uid') ?? raw.uid,
+        gid: paxNum('gid') ?? raw.gid,
+        size: type === 'file' ? (sparse ? sparse.realSize : dataSize) : 0,
+        mtime: paxNum('mtime') ?? raw.mtime,
+        linkname: paxStr('linkpath') ?? ext.longLink ?? raw.linkname,
+        uname: paxStr('uname') ?? raw.uname,
+        gname: paxStr('gname') ?? raw.gname,
+        devmajor: raw.devmajor,
+        devminor: raw.devminor,
+      };
+      if (Object.keys(xattrs).length > 0) header.xattrs = xattrs;
+      ext = { pax: new Map() };
+
+      // Only regular files carry data; other types are header-only whatever their size field says.
+      const stored = type === 'file' ? dataSize : 0;
+      let consumed = 0;
+      async function* rawBody(limit: number): AsyncGenerator<Buffer> {
+        for await (const c of r.stream(limit - consumed)) {
+          consumed += c.length;
+          yield c;
         }
-        yield* expandSparse(rawBody(stored), map, s.realSize, corrupt);
-      })();
-    } else {
-      body = rawBody(stored);
+      }
+      let body: AsyncIterable<Buffer>;
+      if (sparse) {
+        const s = sparse;
+        body = (async function* () {
+          let map = s.map;
+          if (s.mapInData) {
+            const parsed = await readSparseMapFromData(r, corrupt);
+            consumed += parsed.bytes;
+            map = parsed.map;
+          }
+          yield* expandSparse(rawBody(stored), map, s.realSize, corrupt);
+        })();
+      } else {
+        body = rawBody(stored);
+      }
+      const offset = entryOffset;
+      yield { header, offset, body };
+      if (consumed < stored) await r.skip(stored - consumed);
+      await r.skip((BLOCK - (stored % BLOCK)) % BLOCK);
+      entryOffset = r.position;
     }
-    const offset = entryOffset;
-    yield { header, offset, body };
-    if (consumed < stored) await r.skip(stored - consumed);
-    await r.skip((BLOCK - (stored % BLOCK)) % BLOCK);
-    entryOffset = r.position;
   }
 }
 

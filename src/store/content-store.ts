@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import { hasErrno, ShaleError } from '../internal/errors.js';
-import { HashingStream, sha256Hex, verifyContent } from '../internal/hash.js';
+import { sha256Hex, verifyContent } from '../internal/hash.js';
+import { OffThreadHasher } from '../internal/hash-worker.js';
 import { fsyncDir } from '../internal/fs-atomic.js';
 import { digestHex, isDigest, type Digest } from '../oci/index.js';
 
@@ -51,13 +52,20 @@ export class ContentStore {
   async ingest(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected: { digest?: Digest; size?: number } = {}, what = 'blob'): Promise<Ingestion> {
     await mkdir(this.ingestDir, { recursive: true });
     const tempPath = join(this.ingestDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
-    const hasher = new HashingStream();
+    const hasher = new OffThreadHasher();
+    async function* hashing(): AsyncGenerator<Uint8Array> {
+      for await (const c of source) {
+        await hasher.update(c);
+        yield c;
+      }
+    }
     try {
-      await pipeline(Readable.from(source, { objectMode: false }), hasher, createWriteStream(tempPath, { highWaterMark: 1 << 20 }));
-      const digest = `sha256:${hasher.digestHex()}` as Digest;
+      await pipeline(Readable.from(hashing(), { objectMode: false }), createWriteStream(tempPath, { highWaterMark: 1 << 20 }));
+      const digest = await hasher.digest();
       verifyContent(what, expected, { digest, size: hasher.bytes });
       return { tempPath, digest, size: hasher.bytes };
     } catch (e) {
+      hasher.dispose();
       await rm(tempPath, { force: true });
       throw e;
     }
@@ -103,20 +111,33 @@ export class ContentStore {
 
   /** The blob as a stream, verified against its digest when the stream ends. */
   async *open(digest: Digest, what = `blob ${digest}`): AsyncGenerator<Buffer> {
-    const hasher = new HashingStream();
+    const hasher = new OffThreadHasher();
     const file = createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 });
+    let complete = false;
     try {
       for await (const c of file) {
-        hasher.update(c as Buffer);
+        await hasher.update(c as Buffer);
         yield c as Buffer;
       }
+      complete = true;
     } catch (e) {
       if (hasErrno(e, 'ENOENT')) throw new ShaleError('NOT_FOUND', `${what} is missing from the store`, { hint: 'run `shale fsck`' });
       throw e;
     } finally {
       file.destroy();
+      if (!complete) hasher.dispose(); // abandoned by the reader: nothing to verify
     }
-    verifyContent(what, { digest }, { digest: hasher.digest(), size: hasher.bytes });
+    verifyContent(what, { digest }, { digest: await hasher.digest(), size: hasher.bytes });
+  }
+
+  /** The blob's bytes without verification, for a listing pass that a verified read will follow. */
+  async *openUnverified(digest: Digest, what = `blob ${digest}`): AsyncGenerator<Buffer> {
+    try {
+      yield* createReadStream(this.blobPath(digest), { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
+    } catch (e) {
+      if (hasErrno(e, 'ENOENT')) throw new ShaleError('NOT_FOUND', `${what} is missing from the store`, { hint: 'run `shale fsck`' });
+      throw e;
+    }
   }
 
   /** Every blob digest present. */

@@ -1,8 +1,7 @@
-import { createReadStream } from 'node:fs';
 import { MediaType, normalizeReference, type Digest } from '../oci/index.js';
 import { decompress } from '../layer/index.js';
 import { canonicalJson, importedConfig, makeManifest } from '../image/index.js';
-import { describeLayerBlob } from './layer-info.js';
+import { ingestBlob } from './layer-info.js';
 import type { Store } from './store.js';
 
 /**
@@ -11,9 +10,9 @@ import type { Store } from './store.js';
  */
 export async function importRootfs(store: Store, source: AsyncIterable<Uint8Array>, ref: string | undefined, what: string): Promise<{ ref: string | null; id: Digest }> {
   const tag = ref === undefined ? undefined : normalizeReference(ref);
-  const ing = await store.content.ingest(decompress(source, { what }), {}, what);
+  const { ing, layer: info, layerError } = await ingestBlob(store.content, decompress(source, { what }), what);
   try {
-    const info = await describeLayerBlob(ing.digest, createReadStream(ing.tempPath, { highWaterMark: 1 << 20 }), what);
+    if (!info) throw layerError;
     const rawConfig = canonicalJson(importedConfig(info.diffId));
     return await store.withLock(async () => {
       if (await store.content.has(ing.digest)) await store.content.discard(ing);

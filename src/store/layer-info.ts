@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { HashingStream } from '../internal/hash.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
 import { hasErrno } from '../internal/errors.js';
+import { AsyncQueue } from '../internal/async-queue.js';
+import type { ContentStore, Ingestion } from './content-store.js';
 import { decompress, sniffCompression, summarizeLayer, type LayerSummary } from '../layer/index.js';
 import { digestHex, type Compression, type Digest } from '../oci/index.js';
 
@@ -16,8 +18,8 @@ export interface LayerInfo extends LayerSummary {
 }
 
 /**
- * Reads a layer blob once: sniffs compression, hashes the uncompressed tar (the diffId), checks every
- * entry name and counts the content. `blob` yields the stored bytes.
+ * Reads a layer blob once: sniffs compression, checks every entry name and counts the content. The diffId
+ * is the blob's own digest when it is a plain tar, else the hash of the decompressed tar.
  */
 export async function describeLayerBlob(digest: Digest, blob: AsyncIterable<Uint8Array>, what: string): Promise<LayerInfo> {
   let head: Uint8Array | undefined;
@@ -28,19 +30,23 @@ export async function describeLayerBlob(digest: Digest, blob: AsyncIterable<Uint
     }
   }
   const hasher = new HashingStream();
+  let compression: Compression = 'none';
   const tar = (async function* () {
+    let first = true;
     for await (const c of decompress(sniffing(), { what })) {
-      hasher.update(c);
+      if (first) compression = sniffCompression(head ?? new Uint8Array(0));
+      first = false;
+      if (compression !== 'none') hasher.update(c);
+      else hasher.bytes += c.length;
       yield c;
     }
   })();
   try {
-    const summary = await summarizeLayer(tar, what);
-    for await (const _ of tar) void _; // the bytes after the end-of-archive blocks are part of the diffId too
+    const summary = await summarizeLayer(tar, what); // reads to the end, padding included
     return {
       digest,
-      diffId: hasher.digest(),
-      compression: sniffCompression(head ?? new Uint8Array(0)),
+      diffId: compression === 'none' ? digest : hasher.digest(),
+      compression,
       uncompressedSize: hasher.bytes,
       ...summary,
     };
@@ -48,6 +54,60 @@ export async function describeLayerBlob(digest: Digest, blob: AsyncIterable<Uint
     await tar.return(undefined);
   }
 }
+
+/** A blob ingested into the store's temp area; when it held a layer tar, what describing it found. */
+export interface IngestedBlob {
+  ing: Ingestion;
+  layer?: LayerInfo;
+  /** Why the blob could not be read as a layer (not a tar, unsafe names, a bomb): raised if it is used as one. */
+  layerError?: unknown;
+}
+
+/**
+ * Ingests a blob and, in the same pass over its bytes, describes it as a layer (the tar parse reads a
+ * bounded queue fed by the ingestion), so a layer is read and hashed once.
+ */
+export async function ingestBlob(
+  content: ContentStore,
+  source: AsyncIterable<Uint8Array>,
+  what: string,
+  expected: { digest?: Digest; size?: number } = {},
+): Promise<IngestedBlob> {
+  const queue = new AsyncQueue<Uint8Array>(16);
+  async function* tapped(): AsyncGenerator<Uint8Array> {
+    try {
+      for await (const c of source) {
+        await queue.push(c);
+        yield c;
+      }
+      queue.end();
+    } catch (e) {
+      queue.end(e);
+      throw e;
+    } finally {
+      queue.end();
+    }
+  }
+  const pending = describeLayerBlob(PENDING_DIGEST, queue, what).then(
+    (layer) => ({ layer }),
+    (layerError: unknown) => {
+      queue.stop();
+      return { layerError };
+    },
+  );
+  let ing: Ingestion;
+  try {
+    ing = await content.ingest(tapped(), expected, what);
+  } finally {
+    queue.end();
+  }
+  const described = await pending;
+  if (!('layer' in described)) return { ing, layerError: described.layerError };
+  const layer = described.layer;
+  return { ing, layer: { ...layer, digest: ing.digest, diffId: layer.compression === 'none' ? ing.digest : layer.diffId } };
+}
+
+const PENDING_DIGEST = `sha256:${'0'.repeat(64)}` as Digest;
 
 /** The cache of LayerInfo records, one JSON file per layer blob. */
 export class LayerInfoCache {

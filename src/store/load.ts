@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
@@ -19,7 +18,7 @@ import {
 } from '../oci/index.js';
 import { canonicalJson, hostPlatform, makeManifest } from '../image/index.js';
 import type { ContentStore, Ingestion } from './content-store.js';
-import { describeLayerBlob, type LayerInfo } from './layer-info.js';
+import { ingestBlob, type IngestedBlob, type LayerInfo } from './layer-info.js';
 import { archiveMembers, tarMembers, type ArchiveMember } from './archive-members.js';
 import type { Store } from './store.js';
 
@@ -40,7 +39,7 @@ interface StagedImage {
 /** The archive's files: small top-level JSON documents in memory, everything else ingested to temp files. */
 class StagedArchive {
   readonly docs = new Map<string, Buffer>();
-  readonly files = new Map<string, Ingestion>();
+  readonly files = new Map<string, IngestedBlob>();
   readonly links = new Map<string, string>();
 
   constructor(private readonly content: ContentStore, private readonly what: string) {}
@@ -58,50 +57,46 @@ class StagedArchive {
       this.docs.set(m.name, Buffer.concat(parts));
       return;
     }
-    this.files.set(m.name, await this.content.ingest(m.body, {}, `${this.what}: ${m.name}`));
+    this.files.set(m.name, await ingestBlob(this.content, m.body, `${this.what}: ${m.name}`));
   }
 
   /** The ingested file at an archive path (symlinks followed); verified when its name is a digest. */
-  file(name: string, expected: { digest?: Digest; size?: number } = {}): Ingestion {
+  file(name: string, expected: { digest?: Digest; size?: number } = {}): IngestedBlob {
     let n = posix.normalize(name).replace(/^\.\//, '');
     for (let hops = 0; this.links.has(n) && hops < 16; hops++) n = this.links.get(n)!;
-    const ing = this.files.get(n);
-    if (!ing) throw new ShaleError('CORRUPT_INPUT', `${this.what}: names "${name}" but has no such file`);
+    const blob = this.files.get(n);
+    if (!blob) throw new ShaleError('CORRUPT_INPUT', `${this.what}: names "${name}" but has no such file`);
     const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(n) ?? /^([a-f0-9]{64})\.json$/.exec(n);
     const digest = expected.digest ?? (m ? (`sha256:${m[1]}` as Digest) : undefined);
-    if (digest && ing.digest !== digest) {
-      throw new ShaleError('DIGEST_MISMATCH', `${this.what}: ${n} has digest ${ing.digest}, expected ${digest}`);
+    if (digest && blob.ing.digest !== digest) {
+      throw new ShaleError('DIGEST_MISMATCH', `${this.what}: ${n} has digest ${blob.ing.digest}, expected ${digest}`);
     }
-    if (expected.size !== undefined && ing.size !== expected.size) {
-      throw new ShaleError('SIZE_MISMATCH', `${this.what}: ${n} is ${ing.size} bytes, its descriptor says ${expected.size}`);
+    if (expected.size !== undefined && blob.ing.size !== expected.size) {
+      throw new ShaleError('SIZE_MISMATCH', `${this.what}: ${n} is ${blob.ing.size} bytes, its descriptor says ${expected.size}`);
     }
-    return ing;
+    return blob;
   }
 
-  blob(d: Descriptor): Ingestion {
+  blob(d: Descriptor): IngestedBlob {
     if (!isDigest(d.digest)) throw new ShaleError('UNSUPPORTED', `${this.what}: digest algorithm of ${d.digest} is not supported`);
     return this.file(`blobs/sha256/${d.digest.slice(7)}`, { digest: d.digest, size: d.size });
   }
 
   async discardAll(): Promise<void> {
-    for (const ing of this.files.values()) await this.content.discard(ing);
+    for (const { ing } of this.files.values()) await this.content.discard(ing);
   }
 }
 
 const readIngestion = (ing: Ingestion): Promise<Buffer> => readFile(ing.tempPath);
 
-async function stageLayers(
-  config: ImageConfig,
-  layerFiles: Ingestion[],
-  what: string,
-): Promise<StagedImage['layers']> {
+function stageLayers(config: ImageConfig, layerFiles: IngestedBlob[], what: string): StagedImage['layers'] {
   if (layerFiles.length !== config.rootfs.diff_ids.length) {
     throw new ShaleError('CORRUPT_INPUT', `${what}: ${layerFiles.length} layers but the config lists ${config.rootfs.diff_ids.length} diff_ids`);
   }
   const out: StagedImage['layers'] = [];
   for (let i = 0; i < layerFiles.length; i++) {
-    const ing = layerFiles[i]!;
-    const info = await describeLayerBlob(ing.digest, createReadStream(ing.tempPath, { highWaterMark: 1 << 20 }), `${what}: layer ${i + 1}`);
+    const { ing, layer: info, layerError } = layerFiles[i]!;
+    if (!info) throw layerError;
     if (info.diffId !== config.rootfs.diff_ids[i]) {
       throw new ShaleError('DIGEST_MISMATCH', `${what}: layer ${i + 1} has diffId ${info.diffId}, the config says ${config.rootfs.diff_ids[i]}`);
     }
@@ -114,10 +109,10 @@ async function stageDockerArchive(staged: StagedArchive, what: string): Promise<
   const entries = parseJson(DockerArchiveManifestSchema, staged.docs.get('manifest.json')!, `${what}: manifest.json`);
   const images: StagedImage[] = [];
   for (const e of entries) {
-    const configIng = staged.file(e.Config);
+    const configIng = staged.file(e.Config).ing;
     const raw = await readIngestion(configIng);
     const config = parseJson(ImageConfigSchema, raw, `${what}: config ${e.Config}`);
-    const layers = await stageLayers(config, e.Layers.map((l) => staged.file(l)), `${what}: image ${configIng.digest}`);
+    const layers = stageLayers(config, e.Layers.map((l) => staged.file(l)), `${what}: image ${configIng.digest}`);
     images.push({ refs: (e.RepoTags ?? []).map((t) => normalizeReference(t)), config: { raw, ing: configIng }, layers });
   }
   return images;
@@ -147,18 +142,18 @@ async function stageOciLayout(staged: StagedArchive, what: string, pick?: string
     if (pick && refName !== normalizeReference(pick) && top.annotations?.['org.opencontainers.image.ref.name'] !== pick) continue;
     let desc = top;
     if (isIndexMediaType(desc.mediaType)) {
-      const inner = parseJson(IndexSchema, await readIngestion(staged.blob(desc)), `${what}: index ${desc.digest}`);
+      const inner = parseJson(IndexSchema, await readIngestion(staged.blob(desc).ing), `${what}: index ${desc.digest}`);
       const chosen =
         inner.manifests.find((m) => m.platform?.os === host.os && m.platform.architecture === host.architecture) ?? inner.manifests[0];
       if (!chosen) throw new ShaleError('CORRUPT_INPUT', `${what}: index ${desc.digest} lists no manifests`);
       desc = chosen;
     }
-    const rawManifest = await readIngestion(staged.blob(desc));
+    const rawManifest = await readIngestion(staged.blob(desc).ing);
     const manifest = parseJson(ManifestSchema, rawManifest, `${what}: manifest ${desc.digest}`);
-    const configIng = staged.blob(manifest.config);
+    const configIng = staged.blob(manifest.config).ing;
     const raw = await readIngestion(configIng);
     const config = parseJson(ImageConfigSchema, raw, `${what}: config ${manifest.config.digest}`);
-    const layers = await stageLayers(config, manifest.layers.map((l) => staged.blob(l)), `${what}: image ${configIng.digest}`);
+    const layers = stageLayers(config, manifest.layers.map((l) => staged.blob(l)), `${what}: image ${configIng.digest}`);
     images.push({ refs: refName ? [refName] : [], config: { raw, ing: configIng }, layers, rawManifest });
   }
   if (pick && images.length === 0) throw new ShaleError('NOT_FOUND', `${what}: no image named "${pick}"`);
