@@ -9,6 +9,7 @@ import {
   importRootfs,
   listImages,
   loadArchive,
+  loadArchiveStream,
   openSource,
   prune,
   removeImages,
@@ -44,7 +45,7 @@ export async function importCommand(store: Store, tarball: string, ref: string |
 }
 
 export async function loadCommand(store: Store, input: string): Promise<CommandResult> {
-  const loaded = await loadArchive(store, input);
+  const loaded = input === '-' ? await loadArchiveStream(store, process.stdin, 'archive on stdin') : await loadArchive(store, input);
   return {
     data: loaded,
     text: loaded.map((l) => (l.ref ? `Loaded image: ${l.ref}` : `Loaded image ID: ${l.id}`)).join('\n'),

@@ -35,7 +35,7 @@ export function buildProgram(): Command {
   program
     .command('load')
     .description('load images from a docker-archive, OCI archive or OCI layout (plain or gzip)')
-    .requiredOption('-i, --input <path>', 'archive file or OCI layout directory')
+    .option('-i, --input <path>', 'archive file or OCI layout directory (default: stdin)', '-')
     .addOption(formatOption())
     .action(run((store, opts: { input: string }) => cmd.loadCommand(store, opts.input)));
 

@@ -35,6 +35,16 @@ const TYPE_FLAGS: Record<string, EntryType> = {
   '5': 'dir',
   '6': 'fifo',
 };
+/** The file-type bits Go's archive/tar (and so Docker) puts in the mode field. */
+const TYPE_BITS: Record<EntryType, number> = {
+  file: 0o100000,
+  hardlink: 0o100000,
+  symlink: 0o120000,
+  char: 0o020000,
+  block: 0o060000,
+  dir: 0o040000,
+  fifo: 0o010000,
+};
 const FLAG_OF: Record<EntryType, string> = {
   file: '0',
   hardlink: '1',
@@ -249,7 +259,7 @@ export function encodeHeader(h: TarHeader): Buffer {
   const main = encodeBlock({
     name: split ? split.name : h.name.slice(0, 100),
     prefix: split ? split.prefix : '',
-    mode: h.mode,
+    mode: (h.mode & 0o7777) | TYPE_BITS[h.type],
     uid: fitsOctal(h.uid, 8) ? h.uid : 0,
     gid: fitsOctal(h.gid, 8) ? h.gid : 0,
     size,

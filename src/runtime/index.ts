@@ -1,0 +1,4 @@
+export * from './runtime-spec.js';
+export * from './init-layer.js';
+export * from './user.js';
+export * from './runc.js';

@@ -1,0 +1,68 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ShaleError } from '../internal/errors.js';
+import type { RuntimeSpec } from './runtime-spec.js';
+
+export interface RuncRunOptions {
+  /** runc's state directory (`runc --root`). */
+  stateRoot: string;
+  /** Where config.json is written. */
+  bundleDir: string;
+  id: string;
+  spec: RuntimeSpec;
+  /** `inherit` passes the terminal through; `pipe` hands output to `onOutput`. */
+  stdio: 'inherit' | 'pipe';
+  onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** Aborting kills the container. */
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  exitCode: number;
+}
+
+const RUNC = process.env.SHALE_RUNC ?? 'runc';
+
+/** Removes a container from runc's state, killing it if it still runs. Safe to call for unknown ids. */
+export function runcDelete(stateRoot: string, id: string): void {
+  spawnSync(RUNC, ['--root', stateRoot, 'delete', '--force', id], { stdio: 'ignore' });
+}
+
+/**
+ * Runs a container to completion with runc (`runc run`, foreground) and returns its exit status. The
+ * container is always deleted from runc's state afterwards, also when the caller aborts.
+ */
+export async function runcRun(o: RuncRunOptions): Promise<RunResult> {
+  await mkdir(o.bundleDir, { recursive: true });
+  await mkdir(o.stateRoot, { recursive: true });
+  await writeFile(join(o.bundleDir, 'config.json'), JSON.stringify(o.spec));
+  const child = spawn(RUNC, ['--root', o.stateRoot, 'run', '--bundle', o.bundleDir, o.id], {
+    stdio: o.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (c: Buffer) => o.onOutput?.(c, 'stdout'));
+  child.stderr?.on('data', (c: Buffer) => o.onOutput?.(c, 'stderr'));
+  const kill = () => spawnSync(RUNC, ['--root', o.stateRoot, 'kill', o.id, 'KILL'], { stdio: 'ignore' });
+  o.signal?.addEventListener('abort', kill, { once: true });
+  try {
+    return await new Promise<RunResult>((resolve, reject) => {
+      child.on('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          e.code === 'ENOENT'
+            ? new ShaleError('FAILED_PRECONDITION', 'runc is not installed', { hint: 'apt-get install -y runc' })
+            : e,
+        ),
+      );
+      child.on('close', (code, sig) => resolve({ exitCode: code ?? (sig ? 128 + signalNumber(sig) : 255) }));
+    });
+  } finally {
+    o.signal?.removeEventListener('abort', kill);
+    runcDelete(o.stateRoot, o.id);
+    await rm(join(o.bundleDir, 'config.json'), { force: true });
+  }
+}
+
+function signalNumber(sig: NodeJS.Signals): number {
+  const n: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+  return n[sig] ?? 1;
+}
