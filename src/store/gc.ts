@@ -18,6 +18,7 @@ export interface PruneResult {
 /** Removes blobs nothing references and ingestions left by dead processes. Call under the lock. */
 export async function collectGarbage(store: Store): Promise<Omit<PruneResult, 'deletedImages'>> {
   const { blobs } = await reachableBlobs(store);
+  for (const d of await store.leasedBlobs()) blobs.add(d);
   const deletedBlobs: Digest[] = [];
   let reclaimedBytes = 0;
   for (const digest of await store.content.list()) {

@@ -1,7 +1,7 @@
-import { MediaType, normalizeReference, type Digest } from '../oci/index.js';
+import { normalizeReference, type Digest } from '../oci/index.js';
 import { decompress } from '../layer/index.js';
-import { canonicalJson, importedConfig, makeManifest } from '../image/index.js';
-import { ingestBlob } from './layer-info.js';
+import { importedConfig } from '../image/index.js';
+import { putImage, putLayer } from './put-image.js';
 import type { Store } from './store.js';
 
 /**
@@ -9,26 +9,7 @@ import type { Store } from './store.js';
  * uncompressed, as `docker import` makes it. Entry names are checked before anything is committed.
  */
 export async function importRootfs(store: Store, source: AsyncIterable<Uint8Array>, ref: string | undefined, what: string): Promise<{ ref: string | null; id: Digest }> {
-  const tag = ref === undefined ? undefined : normalizeReference(ref);
-  const { ing, layer: info, layerError } = await ingestBlob(store.content, decompress(source, { what }), what);
-  try {
-    if (!info) throw layerError;
-    const rawConfig = canonicalJson(importedConfig(info.diffId));
-    return await store.withLock(async () => {
-      if (await store.content.has(ing.digest)) await store.content.discard(ing);
-      else await store.content.commit(ing);
-      await store.layerInfos.put(info);
-      const configDigest = await store.content.putBytes(rawConfig);
-      const rawManifest = canonicalJson(
-        makeManifest({ mediaType: MediaType.ociConfig, digest: configDigest, size: rawConfig.length }, [
-          { mediaType: MediaType.ociLayer, digest: ing.digest, size: ing.size },
-        ]),
-      );
-      const manifestDigest = await store.content.putBytes(rawManifest);
-      await store.setTags({ mediaType: MediaType.ociManifest, digest: manifestDigest, size: rawManifest.length }, tag ? [tag] : []);
-      return { ref: tag ?? null, id: configDigest };
-    });
-  } finally {
-    await store.content.discard(ing);
-  }
+  const { descriptor, info } = await putLayer(store, decompress(source, { what }), what);
+  const { id } = await putImage(store, importedConfig(info.diffId), [descriptor], ref === undefined ? [] : [ref]);
+  return { ref: ref === undefined ? null : normalizeReference(ref), id };
 }

@@ -9,3 +9,4 @@ export * from './save.js';
 export * from './import.js';
 export * from './sources.js';
 export * from './archive-members.js';
+export * from './put-image.js';

@@ -1,8 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
-import { withDirLock } from '../internal/lock.js';
+import { isProcessAlive, withDirLock } from '../internal/lock.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
 import {
   IndexSchema,
@@ -124,6 +124,33 @@ export class Store {
     // a tagged entry replaces a dangling one of the same manifest
     entries = entries.filter((e) => e.ref || !entries.some((o) => o.ref && o.descriptor.digest === e.descriptor.digest));
     await this.writeIndex(entries);
+  }
+
+  private readonly leased = new Set<Digest>();
+
+  /**
+   * Keeps blobs this process made but has not referenced yet (a layer before its image is written, the
+   * layers of a build's stages) safe from a concurrent `prune`, for as long as this process lives.
+   */
+  async lease(digests: Digest[]): Promise<void> {
+    for (const d of digests) this.leased.add(d);
+    await writeFileAtomic(join(this.shaleDir, 'leases', String(process.pid)), JSON.stringify([...this.leased]));
+  }
+
+  /** Blobs leased by live processes; leases of dead ones are dropped. */
+  async leasedBlobs(): Promise<Set<Digest>> {
+    const dir = join(this.shaleDir, 'leases');
+    const out = new Set<Digest>();
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const pid = Number(name);
+      if (!Number.isInteger(pid) || !isProcessAlive(pid)) {
+        await rm(join(dir, name), { force: true });
+        continue;
+      }
+      const list = JSON.parse(await readFile(join(dir, name), 'utf8').catch(() => '[]')) as unknown;
+      if (Array.isArray(list)) for (const d of list) if (typeof d === 'string' && isDigest(d)) out.add(d);
+    }
+    return out;
   }
 
   /** The image behind a manifest digest. */

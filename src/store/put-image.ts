@@ -1,0 +1,42 @@
+import { MediaType, normalizeReference, type Descriptor, type Digest, type ImageConfig } from '../oci/index.js';
+import { canonicalJson, makeManifest } from '../image/index.js';
+import { ingestBlob, type LayerInfo } from './layer-info.js';
+import type { Store } from './store.js';
+
+/** Stores an uncompressed layer tar (checked and described in the same pass) and returns its descriptor. */
+export async function putLayer(store: Store, tar: AsyncIterable<Uint8Array>, what: string): Promise<{ descriptor: Descriptor; info: LayerInfo }> {
+  const { ing, layer, layerError } = await ingestBlob(store.content, tar, what);
+  try {
+    if (!layer) throw layerError;
+    await store.withLock(async () => {
+      if (await store.content.has(ing.digest)) await store.content.discard(ing);
+      else await store.content.commit(ing);
+      await store.layerInfos.put(layer);
+      await store.lease([ing.digest]);
+    });
+    return { descriptor: { mediaType: MediaType.ociLayer, digest: ing.digest, size: ing.size }, info: layer };
+  } finally {
+    await store.content.discard(ing);
+  }
+}
+
+/**
+ * Stores a config and a manifest over layers already in the store, and points `tags` at it.
+ * Returns the image ID (the config digest) and the manifest digest.
+ */
+export async function putImage(
+  store: Store,
+  config: ImageConfig,
+  layers: Descriptor[],
+  tags: string[],
+): Promise<{ id: Digest; manifestDigest: Digest }> {
+  const refs = tags.map((t) => normalizeReference(t));
+  const rawConfig = canonicalJson(config);
+  return store.withLock(async () => {
+    const id = await store.content.putBytes(rawConfig);
+    const rawManifest = canonicalJson(makeManifest({ mediaType: MediaType.ociConfig, digest: id, size: rawConfig.length }, layers));
+    const manifestDigest = await store.content.putBytes(rawManifest);
+    await store.setTags({ mediaType: MediaType.ociManifest, digest: manifestDigest, size: rawManifest.length }, refs);
+    return { id, manifestDigest };
+  });
+}
