@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { ShaleError } from '../internal/errors.js';
 import { writeStreamAtomic } from '../internal/fs-atomic.js';
 import { exportMergedTar } from '../layer/index.js';
@@ -33,15 +34,12 @@ async function withSource<T>(store: Store, spec: string, fn: (s: Awaited<ReturnT
 }
 
 export async function importCommand(store: Store, tarball: string, ref: string | undefined): Promise<CommandResult> {
-  const source = tarball === '-' ? process.stdin : createReadStream(tarball, { highWaterMark: 1 << 20 });
-  const what = tarball === '-' ? 'stdin' : `tarball ${tarball}`;
-  try {
-    const r = await importRootfs(store, source, ref, what);
-    return { data: r, text: r.id };
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') throw new ShaleError('NOT_FOUND', `${tarball} does not exist`);
-    throw e;
+  if (tarball !== '-' && !(await stat(tarball).then((s) => s.isFile(), () => false))) {
+    throw new ShaleError('NOT_FOUND', `tarball ${tarball} does not exist or is not a file`);
   }
+  const source = tarball === '-' ? process.stdin : createReadStream(tarball, { highWaterMark: 1 << 20 });
+  const r = await importRootfs(store, source, ref, tarball === '-' ? 'stdin' : `tarball ${tarball}`);
+  return { data: r, text: r.id };
 }
 
 export async function loadCommand(store: Store, input: string): Promise<CommandResult> {

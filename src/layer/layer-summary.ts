@@ -31,7 +31,7 @@ export async function summarizeLayer(tar: AsyncIterable<Uint8Array>, what: strin
     const path = cleanEntryPath(e.header.name, `${what}: entry`);
     const whiteout = parseWhiteout(path);
     if (!whiteout) throughSymlink(path, path);
-    if (e.header.type === 'hardlink') throughSymlink(cleanLinkTarget(e.header.linkname, path), path);
+    if (e.header.type === 'hardlink') throughSymlink(cleanLinkTarget(e.header.linkname, path, what), path);
     if (e.header.type === 'symlink') symlinks.add(path);
     else symlinks.delete(path);
     s.entries++;

@@ -44,7 +44,7 @@ export async function listLayer(layer: TarSource): Promise<LayerListing> {
   let index = 0;
   for await (const e of readTar(layer.openForListing?.() ?? layer.open(), { what: layer.what })) {
     const path = cleanEntryPath(e.header.name, `${layer.what}: entry`);
-    if (e.header.type === 'hardlink') e.header.linkname = cleanLinkTarget(e.header.linkname, path);
+    if (e.header.type === 'hardlink') e.header.linkname = cleanLinkTarget(e.header.linkname, path, layer.what);
     entries.push({ index: index++, path, header: e.header });
   }
   return { entries };

@@ -18,8 +18,8 @@ export function cleanEntryPath(name: string, what = 'tar entry'): string {
 }
 
 /** Hard link targets name another entry of the same tree; they follow the same rules. */
-export const cleanLinkTarget = (target: string, entry: string): string =>
-  cleanEntryPath(target, `hard link "${entry}" target`);
+export const cleanLinkTarget = (target: string, entry: string, what = 'tar'): string =>
+  cleanEntryPath(target, `${what}: hard link "${entry}" target`);
 
 const unsafe = (what: string, name: string, why: string) =>
   new ShaleError('UNSAFE_PATH', `${what} "${name}" ${why}`, { hint: 'the archive may be hostile; it was not applied' });

@@ -38,7 +38,8 @@ export async function removeImages(store: Store, refs: string[], options: { forc
           hint: 'remove the tags by name, or use --force',
         });
       }
-      entries = entries.filter((e) => !drop.includes(e));
+      const dropped = (e: (typeof entries)[number]) => drop.some((d) => d.ref === e.ref && d.descriptor.digest === e.descriptor.digest);
+      entries = entries.filter((e) => !dropped(e));
       untagged.push(...drop.filter((e) => e.ref).map((e) => e.ref!));
       if (!entries.some((e) => e.descriptor.digest === entry.descriptor.digest)) removedIds.add(image.id);
       await store.writeIndex(entries);

@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { writeFileAtomic } from '../internal/fs-atomic.js';
+import type { Descriptor, Digest, History } from '../oci/index.js';
+
+/** What a cached step produced: its layer (absent for a step that changed no file) and history entry. */
+export interface CachedStep {
+  layer?: { descriptor: Descriptor; diffId: Digest };
+  history: History;
+}
+
+/**
+ * The build cache: a step is reused when the chain of steps before it, its instruction (after expansion,
+ * with the build args in effect) and, for COPY/ADD, the digest of its sources are the same.
+ */
+export class BuildCache {
+  constructor(private readonly dir: string) {}
+
+  /** The key of a step: parent key + everything that decides its result. */
+  static key(parentKey: string, ...parts: string[]): string {
+    const h = createHash('sha256').update(parentKey);
+    for (const p of parts) h.update('\0').update(p);
+    return h.digest('hex');
+  }
+
+  async get(key: string): Promise<CachedStep | undefined> {
+    try {
+      return JSON.parse(await readFile(join(this.dir, `${key}.json`), 'utf8')) as CachedStep;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(key: string, step: CachedStep): Promise<void> {
+    await writeFileAtomic(join(this.dir, `${key}.json`), JSON.stringify(step));
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Runs the shale CLI (`node bin/shale --root STORE ...`) as a child process, and makes per-test temp
+ * directories that are removed when the test ends.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+/** The repository root (this file compiles to dist/test/support/shale.js). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const SHALE_BIN = join(REPO_ROOT, 'bin', 'shale');
+
+export interface ShaleOptions {
+  /** The store (`--root`); every test makes its own with `tempStore`. */
+  root: string;
+  /** Extra environment variables (merged over process.env). */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Bytes for stdin. */
+  input?: string | Buffer;
+  timeoutMs?: number;
+}
+
+export interface ShaleResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const argvOf = (args: readonly string[], root: string): string[] => [SHALE_BIN, '--root', root, ...args];
+
+/** Runs `node bin/shale --root ROOT ARGS...` to completion. */
+export function shale(args: readonly string[], opts: ShaleOptions): ShaleResult {
+  const r = spawnSync(process.execPath, argvOf(args, opts.root), {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { ...process.env, ...opts.env },
+    input: opts.input,
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+    timeout: opts.timeoutMs ?? 90_000,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts shale without waiting (for tests that kill it). */
+export function spawnShale(args: readonly string[], opts: ShaleOptions): ChildProcess {
+  return spawn(process.execPath, argvOf(args, opts.root), {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+const describe = (args: readonly string[], r: ShaleResult): string =>
+  `shale ${args.join(' ')} -> status ${r.status}${r.signal ? ` (signal ${r.signal})` : ''}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
+
+/** Runs shale and asserts it exits 0; returns the result. */
+export function shaleOk(args: readonly string[], opts: ShaleOptions): ShaleResult {
+  const r = shale(args, opts);
+  assert.equal(r.status, 0, describe(args, r));
+  return r;
+}
+
+/** Runs `shale ARGS --format json`, asserts exit 0 and that stdout is exactly one JSON document. */
+export function shaleJson<T = unknown>(args: readonly string[], opts: ShaleOptions): T {
+  const full = [...args, '--format', 'json'];
+  const r = shaleOk(full, opts);
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch (e) {
+    assert.fail(`stdout of shale ${full.join(' ')} is not one JSON document (${(e as Error).message}):\n${r.stdout}`);
+  }
+}
+
+/**
+ * Asserts a failure as the CLI contract says: exit status 2, stderr starting with one `error: ...` line
+ * (optionally followed by `hint: ...`), no stack trace. Returns the error line.
+ */
+export function assertCliError(r: ShaleResult, what: string): string {
+  assert.equal(r.status, 2, `${what}: expected exit status 2\n${describe([what], r)}`);
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  assert.ok(lines.length >= 1, `${what}: stderr is empty`);
+  assert.match(lines[0]!, /^error: \S/, `${what}: stderr does not start with "error: "\n${r.stderr}`);
+  assert.ok(
+    lines.slice(1).every((l) => l.startsWith('hint: ')),
+    `${what}: stderr has more than the error line (and an optional hint):\n${r.stderr}`,
+  );
+  assert.doesNotMatch(r.stderr, /^\s+at .+[:(]/m, `${what}: stderr carries a stack trace:\n${r.stderr}`);
+  return lines[0]!;
+}
+
+/** A fresh directory under os.tmpdir(), removed when the test (or suite) `t` ends. */
+export function tempDir(t: Pick<TestContext, 'after'>, prefix = 'shale-e2e-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A fresh, empty store location for one test. */
+export const tempStore = (t: Pick<TestContext, 'after'>): string => join(tempDir(t, 'shale-store-'), 'store');
+
+/** A short random suffix for names that must not collide with other runs (docker tags, /tmp targets). */
+export const uniqueSuffix = (): string => `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
