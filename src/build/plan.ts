@@ -1,0 +1,181 @@
+import { ShaleError } from '../internal/errors.js';
+import type { Dockerfile } from './dockerfile.js';
+import { BuildArgs, expandInstruction } from './expand.js';
+import type { ArgDeclaration, CopyInstruction, FromInstruction, Instruction } from './instructions.js';
+import { expandWord } from './shell-lexer.js';
+
+/** What a stage starts from. */
+export type StageBase = { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
+
+/** Where a `COPY --from` reads: another stage of this Dockerfile, or an image. */
+export type CopySource = { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
+
+/** One `FROM` and the instructions up to the next. */
+export interface Stage {
+  index: number;
+  /** The `AS` name (lowercase), if any. */
+  name?: string;
+  from: FromInstruction;
+  /** FROM's image with the meta args expanded. */
+  image: string;
+  /** `--platform` with the meta args expanded. */
+  platform?: string;
+  base: StageBase;
+  /** The instructions after FROM, as parsed (not expanded). */
+  instructions: Instruction[];
+  /** The resolved source of each `COPY --from` of the stage. */
+  copyFrom: Map<CopyInstruction, CopySource>;
+  /** Indexes of the stages this one needs (its base and its COPY --from stages), ascending. */
+  dependencies: number[];
+}
+
+export interface BuildPlan {
+  dockerfile: Dockerfile;
+  /** The build's args: `--build-arg` values and the meta ARGs (already declared). */
+  buildArgs: BuildArgs;
+  /** The ARGs before the first FROM, expanded. */
+  metaArgs: ArgDeclaration[];
+  stages: Stage[];
+  /** The stage whose result is the image: `--target`, else the last. */
+  target: Stage;
+  /** The stages the target needs, the target last, each after every stage it depends on. */
+  order: Stage[];
+}
+
+export interface PlanOptions {
+  /** `--target`: the stage name whose result is the image. */
+  target?: string;
+  /** `--build-arg` values. */
+  buildArgs?: Record<string, string>;
+}
+
+/** A stage's name for messages: its AS name or `stage-N`. */
+export const stageLabel = (s: Stage): string => s.name ?? `stage-${s.index}`;
+
+/**
+ * Splits a parsed Dockerfile into stages and resolves what each needs: FROM names a stage defined
+ * earlier (else an image; `scratch` is empty), `COPY --from` names any stage or a stage index (else
+ * an image); both see only the meta args. Refuses an unknown target (INVALID_ARGUMENT), a
+ * dependency cycle, a bad stage index or a blank FROM (DOCKERFILE_SYNTAX), and `RUN --mount` in a
+ * stage the target needs (UNSUPPORTED).
+ */
+export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): BuildPlan {
+  const { file, escape } = dockerfile;
+  const buildArgs = new BuildArgs(options.buildArgs ?? {});
+  const metaArgs: ArgDeclaration[] = [];
+  const stages: Stage[] = [];
+  const fail = (line: number, message: string): never => {
+    throw new ShaleError('DOCKERFILE_SYNTAX', `${file}:${line}: ${message}`);
+  };
+
+  for (const inst of dockerfile.instructions) {
+    if (inst.kind === 'FROM') {
+      const expanded = expandInstruction(inst, buildArgs.metaLookup(), { escape, file });
+      if (expanded.image === '') fail(inst.line, `base name (${inst.image}) should not be blank`);
+      const named = stages.find((s) => s.name !== undefined && s.name === expanded.image.toLowerCase());
+      const base: StageBase = named
+        ? { kind: 'stage', index: named.index }
+        : expanded.image === 'scratch'
+          ? { kind: 'scratch' }
+          : { kind: 'image', ref: expanded.image };
+      stages.push({
+        index: stages.length,
+        name: inst.stageName,
+        from: inst,
+        image: expanded.image,
+        platform: expanded.platform,
+        base,
+        instructions: [],
+        copyFrom: new Map(),
+        dependencies: [],
+      });
+    } else if (stages.length === 0) {
+      if (inst.kind === 'ARG') metaArgs.push(...buildArgs.declareMeta(inst.args, escape));
+    } else {
+      stages[stages.length - 1]!.instructions.push(inst);
+    }
+  }
+
+  const edges = new Map<number, { to: number; line: number }[]>();
+  for (const stage of stages) {
+    const out: { to: number; line: number }[] = [];
+    if (stage.base.kind === 'stage') out.push({ to: stage.base.index, line: stage.from.line });
+    for (const inst of stage.instructions) {
+      if (inst.kind !== 'COPY' || inst.from === undefined) continue;
+      const from = expandWord(inst.from, buildArgs.metaLookup(), escape);
+      let source: CopySource;
+      if (/^\d+$/.test(from)) {
+        const index = Number(from);
+        if (index >= stages.length) fail(inst.line, `invalid stage index ${from}`);
+        source = { kind: 'stage', index };
+      } else {
+        const named = stages.find((s) => s.name !== undefined && s.name === from.toLowerCase());
+        source = named ? { kind: 'stage', index: named.index } : { kind: 'image', ref: from };
+      }
+      stage.copyFrom.set(inst, source);
+      if (source.kind === 'stage') out.push({ to: source.index, line: inst.line });
+    }
+    edges.set(stage.index, out);
+    stage.dependencies = [...new Set(out.map((e) => e.to))].sort((a, b) => a - b);
+  }
+
+  const cycle = findCycle(stages, edges);
+  if (cycle) fail(cycle.line, `circular dependency detected on stage: ${stageLabel(stages[cycle.stage]!)}`);
+
+  let target = stages[stages.length - 1]!;
+  if (options.target !== undefined) {
+    const found = stages.find((s) => s.name !== undefined && s.name === options.target!.toLowerCase());
+    if (!found) {
+      const names = stages.flatMap((s) => (s.name ? [s.name] : []));
+      throw new ShaleError('INVALID_ARGUMENT', `target stage "${options.target}" could not be found in ${file}`, {
+        hint: names.length > 0 ? `stages named there: ${names.join(', ')}` : `${file} names no stage (use FROM image AS name)`,
+      });
+    }
+    target = found;
+  }
+
+  const order: Stage[] = [];
+  const seen = new Set<number>();
+  const visit = (s: Stage) => {
+    if (seen.has(s.index)) return;
+    seen.add(s.index);
+    for (const d of s.dependencies) visit(stages[d]!);
+    order.push(s);
+  };
+  visit(target);
+
+  for (const stage of order) {
+    for (const inst of stage.instructions) {
+      if (inst.kind === 'RUN' && inst.mounts.length > 0) {
+        throw new ShaleError('UNSUPPORTED', `${file}:${inst.line}: RUN --mount is not supported by shale`, {
+          hint: 'bring the files in with COPY (or COPY --from=stage) before the RUN',
+        });
+      }
+    }
+  }
+
+  return { dockerfile, buildArgs, metaArgs, stages, target, order };
+}
+
+/** The first dependency cycle found (depth-first from each stage in order): its stage and closing line. */
+function findCycle(stages: Stage[], edges: Map<number, { to: number; line: number }[]>): { stage: number; line: number } | undefined {
+  const done = new Set<number>();
+  const onPath = new Set<number>();
+  const walk = (i: number): { line: number } | undefined => {
+    if (done.has(i)) return undefined;
+    onPath.add(i);
+    for (const e of edges.get(i) ?? []) {
+      if (onPath.has(e.to)) return { line: e.line };
+      const found = walk(e.to);
+      if (found) return found;
+    }
+    onPath.delete(i);
+    done.add(i);
+    return undefined;
+  };
+  for (const s of stages) {
+    const found = walk(s.index);
+    if (found) return { stage: s.index, line: found.line };
+  }
+  return undefined;
+}
