@@ -4,7 +4,7 @@ import { ShaleError, hasErrno } from '../internal/errors.js';
 import { resolveInRoot } from './root-path.js';
 
 /** One COPY/ADD source after glob expansion: a host path and the name it has in the context. */
-export interface CopySource {
+export interface SourcePath {
   hostPath: string;
   /** Path relative to the context (or source stage root), for .dockerignore and messages. */
   rel: string;
@@ -46,7 +46,7 @@ async function mkdirOwned(hostDir: string, owner: { uid: number; gid: number }):
  * directory destination. Modes and mtimes are kept, owners become `owner` (root by default), symlinks
  * inside directories are copied as symlinks, hard links within one copy stay linked.
  */
-export async function copyIntoRootfs(rootfs: string, sources: CopySource[], dest: string, options: CopyOptions = {}): Promise<void> {
+export async function copyIntoRootfs(rootfs: string, sources: SourcePath[], dest: string, options: CopyOptions = {}): Promise<void> {
   const owner = options.owner ?? { uid: 0, gid: 0 };
   const destIsDir = dest.endsWith('/') || sources.length > 1;
   if (sources.length > 1 && !dest.endsWith('/')) {

@@ -11,3 +11,9 @@ export { cleanPath, joinPath, filepathMatch, BadPatternError } from './go-path.j
 export { goDuration, parseGoDuration, goQuote, goQuoteSlice } from './go-format.js';
 export * from './context-hash.js';
 export * from './stage-steps.js';
+export * from './build-image.js';
+export * from './build-progress.js';
+export * from './build-cache.js';
+export * from './build-context.js';
+export * from './copy-files.js';
+export * from './root-path.js';

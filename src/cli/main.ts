@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isShaleError, ShaleError } from '../internal/errors.js';
 import { defaultStoreRoot, Store } from '../store/index.js';
 import * as cmd from './commands.js';
+import { buildCommand, type BuildFlags } from './build-command.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
@@ -56,6 +57,23 @@ export function buildProgram(): Command {
     .argument('<source>')
     .requiredOption('-o, --output <path>', 'tar file (- for stdout)')
     .action(run((store, source: string, opts: { output: string }) => cmd.exportCommand(store, source, opts.output)));
+
+  const collect = (v: string, prev: string[]) => [...prev, v];
+  program
+    .command('build')
+    .description('build an image from a Dockerfile')
+    .argument('<context>')
+    .option('-t, --tag <ref>', 'name the image (repeatable)', collect, [])
+    .option('-f, --file <path>', 'Dockerfile (default: CONTEXT/Dockerfile)')
+    .option('--build-arg <k=v>', 'set a build argument (repeatable)', collect, [])
+    .option('--target <stage>', 'build up to this stage')
+    .option('--no-cache', 'do not reuse cached steps')
+    .addOption(new Option('--network <mode>', 'network of RUN steps').choices(['host', 'none']).default('host'))
+    .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'json']).default('auto'))
+    .addOption(new Option('--snapshotter <kind>', 'how RUN steps get their root filesystem').choices(['auto', 'overlayfs', 'copy']).default('auto'))
+    .option('-q, --quiet', 'print only the image ID')
+    .addOption(formatOption())
+    .action(run((store, context: string, flags: BuildFlags & { cache?: boolean }) => buildCommand(store, context, { ...flags, noCache: flags.cache === false })));
 
   program.command('images').description('list images with shared and unique sizes').addOption(formatOption()).action(run((store) => cmd.imagesCommand(store)));
 

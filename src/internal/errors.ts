@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'LIMIT_EXCEEDED'
   | 'LOCKED'
   | 'UNSUPPORTED'
-  | 'DOCKERFILE_SYNTAX';
+  | 'DOCKERFILE_SYNTAX'
+  | 'COMMAND_FAILED';
 
 /** The one error class of shale: a message naming the thing, a stable code and an optional hint. */
 export class ShaleError extends Error {

@@ -8,7 +8,6 @@ export interface RuntimeSpec {
     env: string[];
     cwd: string;
     capabilities: Record<'bounding' | 'effective' | 'permitted', string[]>;
-    rlimits: { type: string; hard: number; soft: number }[];
     noNewPrivileges: boolean;
   };
   root: { path: string; readonly: boolean };
@@ -71,7 +70,6 @@ export function makeRuntimeSpec(o: SpecOptions): RuntimeSpec {
       env: o.env,
       cwd: o.cwd,
       capabilities: { bounding: DEFAULT_CAPS, effective: DEFAULT_CAPS, permitted: DEFAULT_CAPS },
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1048576, soft: 1048576 }],
       noNewPrivileges: false,
     },
     root: { path: o.rootfs, readonly: false },

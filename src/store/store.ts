@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
 import { isProcessAlive, withDirLock } from '../internal/lock.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
@@ -55,7 +55,7 @@ export class Store {
 
   /** Opens the store at `root`, laying out an empty one if nothing is there. */
   static async open(root: string = defaultStoreRoot()): Promise<Store> {
-    const store = new Store(root);
+    const store = new Store(resolve(root));
     await mkdir(store.content.blobDir, { recursive: true });
     await mkdir(store.shaleDir, { recursive: true });
     const layoutPath = join(root, 'oci-layout');

@@ -1,0 +1,344 @@
+import { mkdir, mkdtemp, rm, writeFile, chmod, lstat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { ShaleError } from '../internal/errors.js';
+import type { Descriptor, Digest, History, ImageConfig } from '../oci/index.js';
+import { createdNow, hostPlatform, type Image } from '../image/index.js';
+import { putImage, putLayer, type Store } from '../store/index.js';
+import { chooseSnapshotter, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
+import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
+import { parseDockerfile, parseTrigger } from './dockerfile.js';
+import { planBuild, stageLabel, type Stage } from './plan.js';
+import { StageSteps, type PreparedStep } from './stage-steps.js';
+import { toDockerConfigJson, type ContainerConfig } from './apply-instruction.js';
+import { BuildCache, type CachedStep } from './build-cache.js';
+import { SourceTree } from './build-context.js';
+import { copyIntoRootfs, type SourcePath } from './copy-files.js';
+import { resolveInRoot } from './root-path.js';
+import type { BuildListener } from './build-progress.js';
+import type { Instruction } from './instructions.js';
+import { heredocBody } from './instructions.js';
+
+export interface BuildOptions {
+  contextDir: string;
+  /** The Dockerfile; `<context>/Dockerfile` when absent. */
+  dockerfile?: string;
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  network?: 'host' | 'none';
+  snapshotter?: SnapshotterPreference;
+  onEvent?: BuildListener;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  id: Digest;
+  manifestDigest: Digest;
+  tags: string[];
+}
+
+/** A stage's image as the build goes: config, layers and the cache key of everything so far. */
+interface StageImage {
+  config: ImageConfig;
+  layers: { descriptor: Descriptor; diffId: Digest }[];
+  cacheKey: string;
+  /** The image ID of the base (for the config's `Image` field). */
+  parentId?: string;
+}
+
+const emptyImage = (): StageImage => ({
+  config: { ...hostPlatform(), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
+  layers: [],
+  cacheKey: 'scratch',
+});
+
+const fromStoreImage = (image: Image): StageImage => ({
+  config: image.config,
+  layers: image.layers.map((l) => ({ descriptor: l.descriptor, diffId: l.diffId })),
+  cacheKey: image.id,
+  parentId: image.id,
+});
+
+/**
+ * Builds a Dockerfile as Docker's classic builder does: each RUN runs in runc over a snapshot of the
+ * image so far, each RUN/COPY/ADD/WORKDIR that changes files becomes one layer, metadata instructions
+ * become empty-layer history entries; only the stages the target needs are built; steps are reused
+ * from the cache when their parent chain, instruction and sources are the same.
+ */
+export async function buildImage(store: Store, options: BuildOptions): Promise<BuildResult> {
+  const emit = options.onEvent ?? (() => undefined);
+  const dockerfilePath = options.dockerfile ?? join(options.contextDir, 'Dockerfile');
+  const text = await readFile(dockerfilePath, 'utf8').catch(() => {
+    throw new ShaleError('NOT_FOUND', `Dockerfile ${dockerfilePath} not found`);
+  });
+  const dockerfile = parseDockerfile(text, { file: posix.basename(dockerfilePath) });
+  const plan = planBuild(dockerfile, { target: options.target, buildArgs: options.buildArgs });
+  const context = await SourceTree.context(options.contextDir);
+  const snapshotter = await chooseSnapshotter(join(store.root, 'shale', 'snapshots'), options.snapshotter ?? 'auto');
+  const cache = new BuildCache(join(store.root, 'shale', 'build-cache'));
+  const runner = new StepRunner(store, snapshotter, options, emit);
+  const results = new Map<number, StageImage>();
+  let step = 0;
+
+  for (const stage of plan.order) {
+    let image = await baseImage(store, stage, results);
+    const steps = new StageSteps({ buildArgs: plan.buildArgs, baseConfig: image.config.config as ContainerConfig, escape: dockerfile.escape, file: dockerfile.file });
+    emit({ type: 'step', step: ++step, stage: stageLabel(stage), line: stage.from.line, text: stage.from.original.split('\n')[0]! });
+    const instructions: Instruction[] = [...steps.triggers.map((t) => parseTrigger(t, { file: dockerfile.file })), ...stage.instructions];
+    for (const inst of instructions) {
+      const prepared = steps.prepare(inst);
+      const config = { ...image.config, author: steps.state.author ?? image.config.author, config: steps.state.config as Record<string, unknown> };
+      image = { ...image, config };
+      if (prepared.kind === 'metadata') {
+        image = withHistory(image, prepared.history);
+        continue;
+      }
+      step++;
+      emit({ type: 'step', step, stage: stageLabel(stage), line: inst.line, text: inst.original.split('\n')[0]! });
+      const started = Date.now();
+      const sources = prepared.kind === 'copy' ? await copySources(prepared, context, results, plan.stages, store, runner, stage) : undefined;
+      const history = prepared.kind === 'copy' ? prepared.history(await sources!.tree.sourceName(sources!.list)) : prepared.history;
+      const key = BuildCache.key(image.cacheKey, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sources ? await sources.tree.sourceName(sources.list) : '');
+      const cached = options.noCache ? undefined : await usableCache(store, cache, key);
+      let result: CachedStep;
+      if (cached) {
+        emit({ type: 'cached', step });
+        result = cached;
+      } else {
+        try {
+          const layer = await runner.execute(step, prepared, image, sources?.list ?? [], steps.state.config);
+          result = layer ? { layer, history } : { history: { ...history, empty_layer: true } };
+        } finally {
+          await sources?.release();
+        }
+        await cache.put(key, result);
+      }
+      image = applyStep(image, result, key);
+      emit({ type: 'done', step, seconds: (Date.now() - started) / 1000, layerBytes: result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : undefined });
+    }
+    results.set(stage.index, image);
+  }
+
+  const final = results.get(plan.target.index)!;
+  const c = final.config;
+  const containerConfig = toDockerConfigJson({ ...(c.config as ContainerConfig), Image: final.parentId ?? '' });
+  const config: ImageConfig = {
+    architecture: c.architecture,
+    ...(c.author ? { author: c.author } : {}),
+    config: containerConfig as Record<string, unknown>,
+    created: createdNow(),
+    history: c.history,
+    os: c.os,
+    rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
+  };
+  const tags = options.tags ?? [];
+  const { id, manifestDigest } = await putImage(store, config, final.layers.map((l) => l.descriptor), tags);
+  emit({ type: 'image', id, tags });
+  return { id, manifestDigest, tags };
+}
+
+async function baseImage(store: Store, stage: Stage, results: Map<number, StageImage>): Promise<StageImage> {
+  if (stage.base.kind === 'scratch') return emptyImage();
+  if (stage.base.kind === 'stage') return results.get(stage.base.index)!;
+  try {
+    return fromStoreImage((await store.resolve(stage.base.ref)).image);
+  } catch (e) {
+    if (e instanceof ShaleError && e.code === 'NOT_FOUND') {
+      throw new ShaleError('NOT_FOUND', `${stage.from.line ? `Dockerfile:${stage.from.line}: ` : ''}FROM ${stage.base.ref}: image not found in the store`, {
+        hint: 'make it with `shale import` or `shale load` first',
+      });
+    }
+    throw e;
+  }
+}
+
+const withHistory = (image: StageImage, h: History): StageImage => ({
+  ...image,
+  config: { ...image.config, history: [...(image.config.history ?? []), { created: createdNow(), ...h }] },
+});
+
+function applyStep(image: StageImage, step: CachedStep, key: string): StageImage {
+  const next = withHistory(image, step.history);
+  return { ...next, layers: step.layer ? [...image.layers, step.layer] : image.layers, cacheKey: key };
+}
+
+/** A cached step whose layer is still in the store (a prune may have taken it). */
+async function usableCache(store: Store, cache: BuildCache, key: string): Promise<CachedStep | undefined> {
+  const hit = await cache.get(key);
+  if (!hit) return undefined;
+  if (hit.layer && !(await store.content.has(hit.layer.descriptor.digest))) return undefined;
+  if (hit.layer) await store.lease([hit.layer.descriptor.digest]);
+  return hit;
+}
+
+/** The sources of a COPY/ADD step, from the context, another stage or an image, with a release for snapshots. */
+async function copySources(
+  prepared: Extract<PreparedStep, { kind: 'copy' }>,
+  context: SourceTree,
+  results: Map<number, StageImage>,
+  stages: Stage[],
+  store: Store,
+  runner: StepRunner,
+  stage: Stage,
+): Promise<{ tree: SourceTree; list: SourcePath[]; release: () => Promise<void> }> {
+  const inst = prepared.instruction;
+  let tree = context;
+  let release = async () => undefined as void;
+  const from = inst.kind === 'COPY' ? stage.copyFrom.get(inst) : undefined;
+  if (from) {
+    const image = from.kind === 'stage' ? results.get(from.index) : fromStoreImage((await store.resolve(from.ref)).image);
+    if (!image) throw new ShaleError('FAILED_PRECONDITION', `COPY --from=${stageLabel(stages[(from as { index: number }).index]!)}: stage not built`);
+    const view = await runner.view(image);
+    tree = await SourceTree.rootfs(view.rootfs, `stage ${inst.kind === 'COPY' ? inst.from : ''}`);
+    release = view.remove;
+  }
+  if (inst.sources.some((s) => /^https?:\/\//.test(s))) {
+    throw new ShaleError('UNSUPPORTED', `Dockerfile:${inst.line}: ADD from a URL is not supported (no network fetch during builds)`, {
+      hint: 'download the file into the build context and COPY it',
+    });
+  }
+  let list = await tree.resolve(inst.sources);
+  if (inst.heredocs.length > 0) {
+    const dir = await mkdtemp(join(store.root, 'shale', 'tmp-heredoc-'));
+    const prev = release;
+    release = async () => {
+      await prev();
+      await rm(dir, { recursive: true, force: true });
+    };
+    for (const h of inst.heredocs) {
+      await writeFile(join(dir, h.name), heredocBody(h));
+      await chmod(join(dir, h.name), 0o644);
+      list = [...list, { hostPath: join(dir, h.name), rel: h.name }];
+    }
+  }
+  return { tree, list, release };
+}
+
+/** Runs the steps that change files: each in a fresh snapshot over the image's layers. */
+class StepRunner {
+  private initRef?: Promise<LayerRef>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly snapshotter: Snapshotter,
+    private readonly options: BuildOptions,
+    private readonly emit: BuildListener,
+  ) {}
+
+  private layerRefs(image: StageImage): LayerRef[] {
+    return image.layers.map((l) => {
+      const layer = this.store.layer(l.descriptor, l.diffId);
+      return { diffId: l.diffId, open: () => layer.open() };
+    });
+  }
+
+  private init(): Promise<LayerRef> {
+    this.initRef ??= initLayer().then(({ diffId, bytes }) => ({ diffId, open: async function* () { yield bytes; } }));
+    return this.initRef;
+  }
+
+  /** A read-only use of an image's root filesystem (COPY --from). */
+  async view(image: StageImage): Promise<{ rootfs: string; remove: () => Promise<void> }> {
+    const snap = await this.snapshotter.prepare(`view-${randomBytes(6).toString('hex')}`, this.layerRefs(image));
+    return { rootfs: snap.rootfs, remove: () => snap.remove() };
+  }
+
+  /** Executes one file-changing step; returns its layer, or undefined when it changed nothing. */
+  async execute(
+    step: number,
+    prepared: Exclude<PreparedStep, { kind: 'metadata' }>,
+    image: StageImage,
+    sources: SourcePath[],
+    config: ContainerConfig,
+  ): Promise<{ descriptor: Descriptor; diffId: Digest } | undefined> {
+    const lowers = this.layerRefs(image);
+    if (prepared.kind === 'run') lowers.push(await this.init());
+    const key = `build-${randomBytes(6).toString('hex')}`;
+    const snap = await this.snapshotter.prepare(key, lowers);
+    try {
+      for (const volume of Object.keys(config.Volumes ?? {})) await mkdir(await resolveInRoot(snap.rootfs, volume), { recursive: true });
+      if (prepared.kind === 'workdir') {
+        await mkdir(await resolveInRoot(snap.rootfs, prepared.workingDir), { recursive: true, mode: 0o755 });
+      } else if (prepared.kind === 'copy') {
+        const inst = prepared.instruction;
+        const dest = inst.dest.startsWith('/') ? inst.dest : posix.join(config.WorkingDir || '/', inst.dest) + (inst.dest.endsWith('/') ? '/' : '');
+        const owner = inst.chown ? await chownOf(snap.rootfs, inst.chown) : undefined;
+        const mode = inst.chmod ? Number.parseInt(inst.chmod, 8) : undefined;
+        if (mode !== undefined && !(mode >= 0 && mode <= 0o7777)) throw new ShaleError('DOCKERFILE_SYNTAX', `Dockerfile:${inst.line}: invalid --chmod=${inst.chmod}`);
+        await copyIntoRootfs(snap.rootfs, sources, dest, { owner, mode, exclude: undefined });
+      } else {
+        await this.run(step, prepared, snap.rootfs, config);
+      }
+      const { descriptor, info } = await putLayer(this.store, snap.diff(), `step ${step} layer`);
+      return info.entries === 0 ? undefined : { descriptor, diffId: info.diffId };
+    } finally {
+      await snap.remove();
+    }
+  }
+
+  private async run(step: number, prepared: Extract<PreparedStep, { kind: 'run' }>, rootfs: string, config: ContainerConfig): Promise<void> {
+    const id = `shale-${randomBytes(8).toString('hex')}`;
+    const bundleDir = join(this.store.root, 'shale', 'bundles', id);
+    await mkdir(bundleDir, { recursive: true });
+    const network = prepared.instruction.network === 'none' ? 'none' : prepared.instruction.network === 'host' ? 'host' : (this.options.network ?? 'host');
+    try {
+      const binds: BindMount[] = [];
+      await writeFile(join(bundleDir, 'hostname'), `${id.slice(6, 18)}\n`);
+      binds.push({ source: join(bundleDir, 'hostname'), destination: '/etc/hostname', readonly: true });
+      if (network === 'host') {
+        for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
+          if (await lstat(f).then(() => true, () => false)) binds.push({ source: f, destination: f, readonly: true });
+        }
+      }
+      for (const f of prepared.inlineFiles) {
+        const host = join(bundleDir, `inline-${posix.basename(f.path)}`);
+        await writeFile(host, f.data);
+        await chmod(host, f.mode);
+        binds.push({ source: host, destination: f.path, readonly: true });
+      }
+      const user = await resolveUser(rootfs, config.User ?? '');
+      const spec = makeRuntimeSpec({
+        rootfs,
+        args: prepared.argv,
+        env: prepared.env,
+        cwd: config.WorkingDir || '/',
+        user,
+        hostname: id.slice(6, 18),
+        network,
+        binds,
+      });
+      const output: Buffer[] = [];
+      const { exitCode } = await runcRun({
+        stateRoot: join(this.store.root, 'shale', 'runc'),
+        bundleDir,
+        id,
+        spec,
+        stdio: 'pipe',
+        signal: this.options.signal,
+        onOutput: (chunk) => {
+          output.push(chunk);
+          this.emit({ type: 'output', step, data: chunk.toString('utf8') });
+        },
+      });
+      if (this.options.signal?.aborted) throw new ShaleError('FAILED_PRECONDITION', 'build interrupted');
+      if (exitCode !== 0) {
+        const message = `Dockerfile:${prepared.instruction.line}: RUN ${prepared.argv.join(' ')} returned a non-zero code: ${exitCode}`;
+        this.emit({ type: 'failed', step, message, output: Buffer.concat(output).toString('utf8') });
+        throw new ShaleError('COMMAND_FAILED', message);
+      }
+    } finally {
+      await rm(bundleDir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** `--chown=user[:group]`, names resolved in the image; without a group the gid is the uid (Docker's rule). */
+async function chownOf(rootfs: string, spec: string): Promise<{ uid: number; gid: number }> {
+  const [u = '', g] = spec.split(':');
+  const { uid } = await resolveUser(rootfs, u);
+  if (g === undefined) return { uid, gid: uid };
+  return { uid, gid: (await resolveUser(rootfs, `${uid}:${g}`)).gid };
+}
