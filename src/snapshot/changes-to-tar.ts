@@ -1,0 +1,129 @@
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { ShaleError } from '../internal/errors.js';
+import { makeHeader, opaquePath, whiteoutPath, writeTar, type TarHeader, type TarWriteEntry } from '../layer/index.js';
+import { isOverlayXattr } from './overlay-marks.js';
+import { deviceNumbers, type FileInfo } from './scan-tree.js';
+import type { Xattrs } from './xattr-tree.js';
+
+/** One change of a tree against its lower layers: a path added or changed, a lower path deleted, a directory made opaque. */
+export type Change =
+  | { kind: 'entry'; path: string; info: FileInfo; xattrs?: Xattrs; /** where to read a file's content */ abs: string }
+  | { kind: 'whiteout'; path: string }
+  | { kind: 'opaque'; path: string };
+
+export interface ChangesTarOptions {
+  /** Clamp every mtime to this (seconds); the markers themselves carry mtime 0. */
+  sourceDateEpoch?: number;
+}
+
+/** `SOURCE_DATE_EPOCH` from the environment, or undefined when unset; anything but whole seconds is INVALID_ARGUMENT. */
+export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.SOURCE_DATE_EPOCH;
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new ShaleError('INVALID_ARGUMENT', `SOURCE_DATE_EPOCH="${raw}" is not a whole number of seconds`);
+  return Number(raw);
+}
+
+/**
+ * Sort key of a change: its tar name's components, an opaque marker right after its directory. Comparing
+ * keys component by component puts parents before children and siblings in byte order.
+ */
+function sortKey(c: Change): Buffer[] {
+  const parts = (c.kind === 'whiteout' ? whiteoutPath(c.path) : c.path).split('/').filter((p) => p !== '');
+  if (c.kind === 'opaque') parts.push('');
+  return parts.map((p) => Buffer.from(p, 'utf8'));
+}
+
+function compareKeys(a: Buffer[], b: Buffer[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const c = Buffer.compare(a[i]!, b[i]!);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+/** Sorts changes into tar order (deterministic, parents first). */
+export function sortChanges(changes: Change[]): Change[] {
+  return changes
+    .map((c) => ({ c, k: sortKey(c) }))
+    .sort((x, y) => compareKeys(x.k, y.k))
+    .map((x) => x.c);
+}
+
+/**
+ * Reads a file that must still be the one that was scanned (same inode, same size, not a symlink now).
+ * Synchronous reads between yields: a thread-pool round trip per call made diffs about 7 times slower
+ * than GNU tar on many small files.
+ */
+async function* readScannedFile(abs: string, info: FileInfo): AsyncGenerator<Buffer> {
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const st = fstatSync(fd, { bigint: true });
+    if (st.ino !== info.ino || st.dev !== info.dev || Number(st.size) !== info.size) {
+      throw new ShaleError('FAILED_PRECONDITION', `"${abs}" changed while its layer was being written`, {
+        hint: 'stop whatever writes to the snapshot before taking its diff',
+      });
+    }
+    for (let left = info.size; left > 0; ) {
+      const buf = Buffer.allocUnsafe(Math.min(left, 1 << 20));
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break; // writeTar reports the short content as SIZE_MISMATCH
+      left -= n;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes changes as an OCI layer tar: entries with full metadata (xattrs but `trusted.overlay.*`), regular
+ * files sharing an inode as hard links to the first of them, `.wh.NAME` for deleted paths and
+ * `DIR/.wh..wh..opq` right after an opaque directory. Sorted by path, so the same tree gives the same bytes.
+ */
+export async function* changesToTar(changes: Change[], options: ChangesTarOptions = {}): AsyncGenerator<Buffer> {
+  const epoch = options.sourceDateEpoch;
+  const sorted = sortChanges(changes);
+  function* entries(): Generator<TarWriteEntry> {
+    const firstLink = new Map<string, string>();
+    for (const c of sorted) {
+      if (c.kind === 'whiteout') {
+        yield { header: makeHeader({ name: whiteoutPath(c.path), type: 'file', mode: 0 }) };
+        continue;
+      }
+      if (c.kind === 'opaque') {
+        yield { header: makeHeader({ name: opaquePath(c.path), type: 'file', mode: 0 }) };
+        continue;
+      }
+      const { info } = c;
+      if (info.kind === 'socket') continue; // a tar cannot hold sockets
+      const seconds = Number(info.mtimeNs / 1_000_000_000n);
+      const header: TarHeader = makeHeader({
+        name: info.kind === 'dir' ? `${c.path}/` : c.path,
+        type: info.kind,
+        mode: info.mode,
+        uid: info.uid,
+        gid: info.gid,
+        mtime: epoch !== undefined && seconds > epoch ? epoch : seconds,
+      });
+      const xattrs = Object.entries(c.xattrs ?? {}).filter(([k]) => !isOverlayXattr(k));
+      if (xattrs.length > 0) header.xattrs = Object.fromEntries(xattrs);
+      if (info.kind === 'symlink') header.linkname = info.linkname ?? '';
+      if (info.kind === 'char' || info.kind === 'block') Object.assign(header, { devmajor: deviceNumbers(info.rdev).major, devminor: deviceNumbers(info.rdev).minor });
+      if (info.kind === 'file') {
+        const inode = `${info.dev}:${info.ino}`;
+        const first = info.nlink > 1 ? firstLink.get(inode) : undefined;
+        if (first !== undefined) {
+          yield { header: { ...header, type: 'hardlink', linkname: first, size: 0 } };
+          continue;
+        }
+        if (info.nlink > 1) firstLink.set(inode, c.path);
+        header.size = info.size;
+        yield { header, body: readScannedFile(c.abs, info) };
+        continue;
+      }
+      yield { header };
+    }
+  }
+  yield* writeTar(entries());
+}

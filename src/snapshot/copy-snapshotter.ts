@@ -1,0 +1,71 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createActiveDir, deleteActiveDir } from './active-dir.js';
+import { changesToTar, sourceDateEpochFromEnv } from './changes-to-tar.js';
+import { compareTrees, type TreeRecord } from './compare-trees.js';
+import { unmountUnder } from './mount-table.js';
+import { openVerified } from './open-verified.js';
+import { scanTree } from './scan-tree.js';
+import type { ActiveSnapshot, LayerRef, Snapshotter } from './snapshotter.js';
+import { unpackLayer } from './unpack-layer.js';
+import { readXattrTree } from './xattr-tree.js';
+
+/** Records a tree's metadata: every path's lstat and every xattr (one getfattr for the whole tree). */
+export async function recordTree(dir: string): Promise<TreeRecord> {
+  const [scan, xattrs] = await Promise.all([scanTree(dir), readXattrTree(dir)]);
+  return { scan, xattrs };
+}
+
+/**
+ * Works anywhere (no mounts): a snapshot is a full copy of the merged tree in `ROOT/active/KEY/rootfs`,
+ * made by applying each layer in plain format, with a record of every path's metadata taken at prepare.
+ * `diff()` compares the tree with that record (see compareTrees for what counts as a change).
+ */
+export class CopySnapshotter implements Snapshotter {
+  readonly kind = 'copy' as const;
+  constructor(readonly root: string) {}
+
+  async prepare(key: string, layers: LayerRef[]): Promise<ActiveSnapshot> {
+    const active = await createActiveDir(this.root, key, this.kind);
+    let dir: string;
+    try {
+      await mkdir(join(active.dir, 'rootfs'));
+      for (const layer of layers) {
+        await unpackLayer(openVerified(layer), join(active.dir, 'rootfs'), { format: 'plain', what: `layer ${layer.diffId}` });
+      }
+      dir = await active.commit();
+    } catch (e) {
+      await active.discard();
+      throw e;
+    }
+    try {
+      return new CopySnapshot(key, dir, await recordTree(join(dir, 'rootfs')));
+    } catch (e) {
+      await deleteActiveDir(dir, key);
+      throw e;
+    }
+  }
+}
+
+class CopySnapshot implements ActiveSnapshot {
+  readonly rootfs: string;
+  constructor(
+    readonly key: string,
+    private readonly dir: string,
+    private readonly before: TreeRecord,
+  ) {
+    this.rootfs = join(dir, 'rootfs');
+  }
+
+  async *diff(): AsyncGenerator<Buffer> {
+    const sourceDateEpoch = sourceDateEpochFromEnv();
+    const after = await recordTree(this.rootfs);
+    yield* changesToTar(compareTrees(this.before, after, this.rootfs), { sourceDateEpoch });
+  }
+
+  async remove(): Promise<void> {
+    // A runtime may have mounted things inside (proc, binds); they go first.
+    await unmountUnder(this.dir);
+    await deleteActiveDir(this.dir, this.key);
+  }
+}

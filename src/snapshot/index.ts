@@ -1,0 +1,12 @@
+export * from './snapshotter.js';
+export * from './unpack-layer.js';
+export * from './diff-directory.js';
+export * from './changes-to-tar.js';
+export * from './compare-trees.js';
+export * from './scan-tree.js';
+export * from './overlay-snapshotter.js';
+export * from './copy-snapshotter.js';
+export * from './choose-snapshotter.js';
+export * from './cleanup-stale.js';
+export { readMounts, mountsUnder, unmountUnder, type MountEntry } from './mount-table.js';
+export { readXattrTree, writeXattrTree, type Xattrs, type XattrTree } from './xattr-tree.js';

@@ -1,0 +1,94 @@
+import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hasErrno } from '../internal/errors.js';
+import { digestHex, parseDigest } from '../oci/index.js';
+import { createActiveDir, deleteActiveDir, scratchName } from './active-dir.js';
+import { diffDirectory } from './diff-directory.js';
+import { mountOverlay, OVERLAY_MAX_LOWERS, unmountUnder } from './mount-table.js';
+import { ShaleError } from '../internal/errors.js';
+import { openVerified } from './open-verified.js';
+import type { ActiveSnapshot, LayerRef, Snapshotter } from './snapshotter.js';
+import { unpackLayer } from './unpack-layer.js';
+
+/**
+ * Kernel overlayfs. Each layer is unpacked once (overlay format) into `ROOT/layers/DIFFIDHEX/`, through a
+ * scratch directory renamed into place when complete, so a crash never leaves a half layer under its name.
+ * A snapshot `ROOT/active/KEY/` holds `l/N` (short symlinks to the layers, N = 0 for the bottom one),
+ * `upper/`, `work/`, and `merged/` where the overlay is mounted; the mount runs in that directory so its
+ * options stay short (`lowerdir=l/2:l/1:l/0`) whatever the store's path.
+ */
+export class OverlaySnapshotter implements Snapshotter {
+  readonly kind = 'overlayfs' as const;
+  constructor(readonly root: string) {}
+
+  /** The unpacked directory of a layer, unpacking it first when it is not cached. */
+  async ensureLayer(layer: LayerRef): Promise<string> {
+    const hex = digestHex(parseDigest(layer.diffId, 'layer diffId'));
+    const layers = join(this.root, 'layers');
+    const dest = join(layers, hex);
+    if (await stat(dest).then(() => true, () => false)) return dest;
+    await mkdir(layers, { recursive: true });
+    const scratch = join(layers, scratchName('unpack', hex.slice(0, 12)));
+    await mkdir(scratch);
+    try {
+      await unpackLayer(openVerified(layer), scratch, { format: 'overlay', what: `layer ${layer.diffId}` });
+      await rename(scratch, dest).catch((e: unknown) => {
+        if (!hasErrno(e, 'ENOTEMPTY') && !hasErrno(e, 'EEXIST')) throw e; // another process unpacked it first
+      });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+    return dest;
+  }
+
+  async prepare(key: string, layers: LayerRef[]): Promise<ActiveSnapshot> {
+    if (layers.length > OVERLAY_MAX_LOWERS) {
+      throw new ShaleError('LIMIT_EXCEEDED', `overlayfs stacks at most ${OVERLAY_MAX_LOWERS} layers; this image has ${layers.length}`, {
+        hint: 'squash the image, or use the copy snapshotter',
+      });
+    }
+    for (const layer of layers) await this.ensureLayer(layer);
+    const active = await createActiveDir(this.root, key, this.kind);
+    let dir: string;
+    try {
+      for (const sub of ['upper', 'work', 'merged', 'l']) await mkdir(join(active.dir, sub));
+      for (let i = 0; i < layers.length; i++) {
+        await symlink(`../../../layers/${digestHex(layers[i]!.diffId)}`, join(active.dir, 'l', String(i)));
+      }
+      if (layers.length === 0) await mkdir(join(active.dir, 'empty'));
+      dir = await active.commit();
+    } catch (e) {
+      await active.discard();
+      throw e;
+    }
+    const lowers = layers.length === 0 ? ['empty'] : layers.map((_, i) => `l/${i}`).reverse();
+    try {
+      await mountOverlay({ cwd: dir, lowers, upper: 'upper', work: 'work', target: 'merged' });
+    } catch (e) {
+      await deleteActiveDir(dir, key);
+      throw e;
+    }
+    return new OverlaySnapshot(key, dir);
+  }
+}
+
+class OverlaySnapshot implements ActiveSnapshot {
+  readonly rootfs: string;
+  constructor(
+    readonly key: string,
+    private readonly dir: string,
+  ) {
+    this.rootfs = join(dir, 'merged');
+  }
+
+  diff(): AsyncIterable<Buffer> {
+    return diffDirectory(join(this.dir, 'upper'));
+  }
+
+  async remove(): Promise<void> {
+    await unmountUnder(this.dir).catch((e: unknown) => {
+      if (!hasErrno(e, 'ENOENT')) throw e;
+    });
+    await deleteActiveDir(this.dir, this.key);
+  }
+}

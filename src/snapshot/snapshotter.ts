@@ -1,0 +1,34 @@
+import type { Digest } from '../oci/index.js';
+
+/** A layer to stack: its diffId and an opener of its uncompressed tar (verified against the diffId as it is read). */
+export interface LayerRef {
+  diffId: Digest;
+  open(): AsyncIterable<Uint8Array>;
+}
+
+export type SnapshotterKind = 'overlayfs' | 'copy';
+
+/** Makes writable root filesystems over layer stacks. Both implementations pass the same test suite. */
+export interface Snapshotter {
+  readonly kind: SnapshotterKind;
+  /**
+   * A writable root filesystem over the layers (bottom first). `key` names it under the snapshotter's root
+   * (letters, digits, `.`, `_`, `-`; at most 128); a key in use is ALREADY_EXISTS. A layer whose tar does not
+   * hash to its diffId is DIGEST_MISMATCH, and nothing is left behind.
+   */
+  prepare(key: string, layers: LayerRef[]): Promise<ActiveSnapshot>;
+}
+
+export interface ActiveSnapshot {
+  readonly key: string;
+  /** The directory a container uses as its root. */
+  readonly rootfs: string;
+  /**
+   * The changes since prepare, as an OCI layer tar: entries sorted by path with their parent directories,
+   * whiteouts for deleted paths, an opaque marker for a directory deleted and made again; mtimes clamped
+   * to SOURCE_DATE_EPOCH when it is set. The same tree gives the same bytes.
+   */
+  diff(): AsyncIterable<Buffer>;
+  /** Unmounts and deletes everything but the cached lower layers. Safe to call twice. */
+  remove(): Promise<void>;
+}
