@@ -5,3 +5,6 @@ export * from './layer/index.js';
 export * from './image/index.js';
 export * from './store/index.js';
 export * from './report/index.js';
+export * from './snapshot/index.js';
+export * from './runtime/index.js';
+export * from './build/index.js';

@@ -77,7 +77,9 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const dockerfile = parseDockerfile(text, { file: posix.basename(dockerfilePath) });
   const plan = planBuild(dockerfile, { target: options.target, buildArgs: options.buildArgs });
   const context = await SourceTree.context(options.contextDir);
-  const snapshotter = await chooseSnapshotter(join(store.root, 'shale', 'snapshots'), options.snapshotter ?? 'auto');
+  // chosen on first use: a fully cached build never mounts anything
+  let chosen: Promise<Snapshotter> | undefined;
+  const snapshotter = () => (chosen ??= chooseSnapshotter(join(store.root, 'shale', 'snapshots'), options.snapshotter ?? 'auto'));
   const cache = new BuildCache(join(store.root, 'shale', 'build-cache'));
   const runner = new StepRunner(store, snapshotter, options, emit);
   const results = new Map<number, StageImage>();
@@ -93,7 +95,12 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       const config = { ...image.config, author: steps.state.author ?? image.config.author, config: steps.state.config as Record<string, unknown> };
       image = { ...image, config };
       if (prepared.kind === 'metadata') {
-        image = withHistory(image, prepared.history);
+        // cached too, so a rebuild keeps each entry's time and so the image ID
+        const key = BuildCache.key(image.cacheKey, 'meta', JSON.stringify(prepared.history), JSON.stringify(steps.state.config));
+        const hit = options.noCache ? undefined : await cache.get(key);
+        const result = hit ?? { history: { created: createdNow(), ...prepared.history } };
+        if (!hit) await cache.put(key, result);
+        image = applyStep(image, result, key);
         continue;
       }
       step++;
@@ -110,7 +117,8 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       } else {
         try {
           const layer = await runner.execute(step, prepared, image, sources?.list ?? [], steps.state.config);
-          result = layer ? { layer, history } : { history: { ...history, empty_layer: true } };
+          const made = { created: createdNow(), ...history };
+          result = layer ? { layer, history: made } : { history: { ...made, empty_layer: true } };
         } finally {
           await sources?.release();
         }
@@ -129,7 +137,8 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     architecture: c.architecture,
     ...(c.author ? { author: c.author } : {}),
     config: containerConfig as Record<string, unknown>,
-    created: createdNow(),
+    // the last step's time: a fully cached rebuild gives the same image ID
+    created: c.history?.[c.history.length - 1]?.created ?? createdNow(),
     history: c.history,
     os: c.os,
     rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
@@ -157,7 +166,7 @@ async function baseImage(store: Store, stage: Stage, results: Map<number, StageI
 
 const withHistory = (image: StageImage, h: History): StageImage => ({
   ...image,
-  config: { ...image.config, history: [...(image.config.history ?? []), { created: createdNow(), ...h }] },
+  config: { ...image.config, history: [...(image.config.history ?? []), h] },
 });
 
 function applyStep(image: StageImage, step: CachedStep, key: string): StageImage {
@@ -223,7 +232,7 @@ class StepRunner {
 
   constructor(
     private readonly store: Store,
-    private readonly snapshotter: Snapshotter,
+    private readonly snapshotter: () => Promise<Snapshotter>,
     private readonly options: BuildOptions,
     private readonly emit: BuildListener,
   ) {}
@@ -242,7 +251,7 @@ class StepRunner {
 
   /** A read-only use of an image's root filesystem (COPY --from). */
   async view(image: StageImage): Promise<{ rootfs: string; remove: () => Promise<void> }> {
-    const snap = await this.snapshotter.prepare(`view-${randomBytes(6).toString('hex')}`, this.layerRefs(image));
+    const snap = await (await this.snapshotter()).prepare(`view-${randomBytes(6).toString('hex')}`, this.layerRefs(image));
     return { rootfs: snap.rootfs, remove: () => snap.remove() };
   }
 
@@ -257,7 +266,7 @@ class StepRunner {
     const lowers = this.layerRefs(image);
     if (prepared.kind === 'run') lowers.push(await this.init());
     const key = `build-${randomBytes(6).toString('hex')}`;
-    const snap = await this.snapshotter.prepare(key, lowers);
+    const snap = await (await this.snapshotter()).prepare(key, lowers);
     try {
       for (const volume of Object.keys(config.Volumes ?? {})) await mkdir(await resolveInRoot(snap.rootfs, volume), { recursive: true });
       if (prepared.kind === 'workdir') {

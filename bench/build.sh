@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the seed Dockerfiles (busybox base) and an apt Dockerfile (Debian base) with shale and with
+# `DOCKER_BUILDKIT=0 docker build` from the same base, cold (no cache) and fully cached.
+# Prints median wall times of RUNS runs and the ratios shale/docker.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+APT=${APT:-1}
+shale="node $(pwd)/bin/shale"
+work=$(mktemp -d /var/tmp/shale-bench-build.XXXXXX)
+trap 'rm -rf "$work"; docker rmi -f bench-base:busybox bench-base:debian bench-out:x >/dev/null 2>&1 || true' EXIT
+export SHALE_ROOT="$work/store"
+
+# the same bases in both engines
+mkdir -p "$work/rootfs/bin"
+cp /bin/busybox "$work/rootfs/bin/busybox"
+for a in sh ls cat echo rm dd mkdir; do ln -s busybox "$work/rootfs/bin/$a"; done
+tar -C "$work/rootfs" -cf "$work/busybox.tar" .
+$shale import "$work/busybox.tar" bench-base:busybox >/dev/null
+if [ "$APT" = 1 ]; then
+  $shale import "$(bash bench/debian-rootfs.sh)" bench-base:debian >/dev/null
+  $shale save bench-base:busybox bench-base:debian -o "$work/bases.tar"
+else
+  $shale save bench-base:busybox -o "$work/bases.tar"
+fi
+docker load -i "$work/bases.tar" >/dev/null
+
+mkdir -p "$work/seed-split" "$work/seed-chained" "$work/apt"
+printf 'FROM bench-base:busybox\nWORKDIR /home\nRUN dd if=/dev/zero of=50M.file bs=1M count=50\nRUN rm -rf 50M.file\n' >"$work/seed-split/Dockerfile"
+printf 'FROM bench-base:busybox\nWORKDIR /home\nRUN dd if=/dev/zero of=50M.file bs=1M count=50 && rm -rf 50M.file\n' >"$work/seed-chained/Dockerfile"
+printf 'FROM bench-base:debian\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends curl\n' >"$work/apt/Dockerfile"
+
+now() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+time_cmd() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t0 )); }
+
+measure() { # name dir
+  local name=$1 dir=$2 sc=() dc=() sw=() dw=()
+  for _ in $(seq "$RUNS"); do
+    sc+=("$(time_cmd $shale build --no-cache -t bench-out:x "$dir")")
+    dc+=("$(time_cmd env DOCKER_BUILDKIT=0 docker build --no-cache -t bench-out:x "$dir")")
+    sw+=("$(time_cmd $shale build -t bench-out:x "$dir")")
+    dw+=("$(time_cmd env DOCKER_BUILDKIT=0 docker build -t bench-out:x "$dir")")
+  done
+  awk -v n="$name" -v sc="$(printf '%s\n' "${sc[@]}" | median)" -v dc="$(printf '%s\n' "${dc[@]}" | median)" \
+      -v sw="$(printf '%s\n' "${sw[@]}" | median)" -v dw="$(printf '%s\n' "${dw[@]}" | median)" 'BEGIN {
+    printf "%-14s cold: shale %6.2fs docker %6.2fs ratio %.2f | cached: shale %5.2fs docker %5.2fs ratio %.2f\n",
+      n, sc/1e9, dc/1e9, sc/dc, sw/1e9, dw/1e9, sw/dw }'
+}
+
+measure seed-split "$work/seed-split"
+measure seed-chained "$work/seed-chained"
+if [ "$APT" = 1 ]; then RUNS=1 measure apt-curl "$work/apt"; fi
