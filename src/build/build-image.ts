@@ -282,7 +282,9 @@ class StepRunner {
         await this.run(step, prepared, snap.rootfs, config);
       }
       const { descriptor, info } = await putLayer(this.store, snap.diff(), `step ${step} layer`);
-      return info.entries === 0 ? undefined : { descriptor, diffId: info.diffId };
+      if (info.entries === 0) return undefined;
+      await snap.commitAs?.(info.diffId);
+      return { descriptor, diffId: info.diffId };
     } finally {
       await snap.remove();
     }

@@ -23,5 +23,3 @@ export interface Image {
   layers: Layer[];
 }
 
-/** Docker's default PATH, put in configs that have no Env. */
-export const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -1,7 +1,7 @@
 import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasErrno } from '../internal/errors.js';
-import { digestHex, parseDigest } from '../oci/index.js';
+import { digestHex, parseDigest, type Digest } from '../oci/index.js';
 import { createActiveDir, deleteActiveDir, scratchName } from './active-dir.js';
 import { diffDirectory } from './diff-directory.js';
 import { mountOverlay, OVERLAY_MAX_LOWERS, unmountUnder } from './mount-table.js';
@@ -68,7 +68,7 @@ export class OverlaySnapshotter implements Snapshotter {
       await deleteActiveDir(dir, key);
       throw e;
     }
-    return new OverlaySnapshot(key, dir);
+    return new OverlaySnapshot(key, dir, join(this.root, 'layers'));
   }
 }
 
@@ -77,8 +77,23 @@ class OverlaySnapshot implements ActiveSnapshot {
   constructor(
     readonly key: string,
     private readonly dir: string,
+    private readonly layersDir: string,
   ) {
     this.rootfs = join(dir, 'merged');
+  }
+
+  /** The upperdir is already a layer in overlay format: it becomes that layer's cached unpacked dir. */
+  async commitAs(diffId: Digest): Promise<void> {
+    await unmountUnder(this.dir).catch((e: unknown) => {
+      if (!hasErrno(e, 'ENOENT')) throw e;
+    });
+    const dest = join(this.layersDir, digestHex(parseDigest(diffId, 'layer diffId')));
+    if (!(await stat(dest).then(() => true, () => false))) {
+      await rename(join(this.dir, 'upper'), dest).catch((e: unknown) => {
+        if (!hasErrno(e, 'ENOTEMPTY') && !hasErrno(e, 'EEXIST')) throw e; // another process unpacked it first
+      });
+    }
+    await this.remove();
   }
 
   diff(): AsyncIterable<Buffer> {

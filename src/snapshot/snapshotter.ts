@@ -31,4 +31,10 @@ export interface ActiveSnapshot {
   diff(): AsyncIterable<Buffer>;
   /** Unmounts and deletes everything but the cached lower layers. Safe to call twice. */
   remove(): Promise<void>;
+  /**
+   * Ends the snapshot keeping its changes as the unpacked form of the layer `diff()` became (stored under
+   * `diffId`), so the next snapshot over that layer need not unpack it. Optional: a snapshotter whose
+   * changes are not in layer form just removes.
+   */
+  commitAs?(diffId: Digest): Promise<void>;
 }
