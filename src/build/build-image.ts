@@ -6,7 +6,7 @@ import { ShaleError } from '../internal/errors.js';
 import type { Descriptor, Digest, History, ImageConfig } from '../oci/index.js';
 import { createdNow, hostPlatform, type Image } from '../image/index.js';
 import { putImage, putLayer, type Store } from '../store/index.js';
-import { chooseSnapshotter, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
+import { chooseSnapshotter, cleanupStale, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
 import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
 import { parseDockerfile, parseTrigger } from './dockerfile.js';
 import { planBuild, stageLabel, type Stage } from './plan.js';
@@ -79,7 +79,9 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const context = await SourceTree.context(options.contextDir);
   // chosen on first use: a fully cached build never mounts anything
   let chosen: Promise<Snapshotter> | undefined;
-  const snapshotter = () => (chosen ??= chooseSnapshotter(join(store.root, 'shale', 'snapshots'), options.snapshotter ?? 'auto'));
+  const snapshotsRoot = join(store.root, 'shale', 'snapshots');
+  const snapshotter = () =>
+    (chosen ??= cleanupStale(snapshotsRoot).then(() => chooseSnapshotter(snapshotsRoot, options.snapshotter ?? 'auto')));
   const cache = new BuildCache(join(store.root, 'shale', 'build-cache'));
   const runner = new StepRunner(store, snapshotter, options, emit);
   const results = new Map<number, StageImage>();
@@ -91,6 +93,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     emit({ type: 'step', step: ++step, stage: stageLabel(stage), line: stage.from.line, text: stage.from.original.split('\n')[0]! });
     const instructions: Instruction[] = [...steps.triggers.map((t) => parseTrigger(t, { file: dockerfile.file })), ...stage.instructions];
     for (const inst of instructions) {
+      if (options.signal?.aborted) throw new ShaleError('FAILED_PRECONDITION', 'build interrupted');
       const prepared = steps.prepare(inst);
       const config = { ...image.config, author: steps.state.author ?? image.config.author, config: steps.state.config as Record<string, unknown> };
       image = { ...image, config };

@@ -1,4 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
+import { canSkip } from './file-source.js';
 
 /** Reads exact byte counts from an async stream of chunks, without copying more than it must. */
 export class ChunkReader {
@@ -81,7 +82,16 @@ export class ChunkReader {
   }
 
   async skip(n: number): Promise<void> {
-    for await (const _ of this.stream(n)) void _;
+    const buffered = Math.min(n, this.buffered);
+    if (buffered > 0) this.take(buffered);
+    const left = n - buffered;
+    if (left > 0 && canSkip(this.it)) {
+      // the source seeks: jump over the bytes; a short file shows up as truncation on the next read
+      this.it.skip(left);
+      this.position += left;
+      return;
+    }
+    for await (const _ of this.stream(left)) void _;
   }
 
   /** Reads and drops everything left in the source. */

@@ -7,3 +7,4 @@ export * from './compression.js';
 export * from './merged-tree.js';
 export * from './export-tar.js';
 export * from './layer-summary.js';
+export * from './file-source.js';

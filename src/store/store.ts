@@ -17,7 +17,7 @@ import {
   type Digest,
   type Index,
 } from '../oci/index.js';
-import { decompress } from '../layer/index.js';
+import { decompress, SkippableFileSource } from '../layer/index.js';
 import type { Image, Layer } from '../image/index.js';
 import { ContentStore } from './content-store.js';
 import { describeLayerBlob, LayerInfoCache, type LayerInfo } from './layer-info.js';
@@ -176,7 +176,11 @@ export class Store {
       what,
       openBlob: () => content.open(descriptor.digest, what),
       open: () => decompress(content.open(descriptor.digest, what), { what }),
-      openForListing: () => decompress(content.openUnverified(descriptor.digest, what), { what }),
+      // a plain tar is listed by seeking over file contents; a compressed one must be read through
+      openForListing: () =>
+        descriptor.mediaType === MediaType.ociLayer || descriptor.mediaType === MediaType.dockerLayer
+          ? new SkippableFileSource(content.blobPath(descriptor.digest))
+          : decompress(content.openUnverified(descriptor.digest, what), { what }),
     };
   }
 
