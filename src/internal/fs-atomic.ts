@@ -37,8 +37,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 }
 
 /**
- * Streams into `path` through a temp file beside it, renamed into place only when complete;
- * on failure nothing is left behind. `-` writes to stdout.
+ * Streams into `path` through a temp file beside it, renamed into place only when complete, so a
+ * failure leaves no partial output. `-` writes to stdout.
  */
 export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint8Array>): Promise<void> {
   if (path === '-') {
@@ -47,9 +47,8 @@ export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint
   }
   const tmp = tempName(path);
   try {
+    // no fsync: this is the user's output file, not the store (as tar and docker save write theirs)
     await pipeline(Readable.from(source, { objectMode: false }), createWriteStream(tmp, { highWaterMark: 1 << 20 }));
-    const fh = await open(tmp, 'r');
-    await fh.sync().finally(() => fh.close());
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
