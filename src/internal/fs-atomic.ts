@@ -1,4 +1,4 @@
-import { open, rename, mkdir, rm } from 'node:fs/promises';
+import { open, rename, mkdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -43,6 +43,11 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
 export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint8Array>): Promise<void> {
   if (path === '-') {
     await pipeline(Readable.from(source, { objectMode: false }), process.stdout, { end: false });
+    return;
+  }
+  // a device or pipe (/dev/null, a fifo) is written in place, never replaced
+  if (await stat(path).then((s) => !s.isFile() && !s.isDirectory(), () => false)) {
+    await pipeline(Readable.from(source, { objectMode: false }), createWriteStream(path));
     return;
   }
   const tmp = tempName(path);
