@@ -3,6 +3,7 @@ import { isShaleError, ShaleError } from '../internal/errors.js';
 import { defaultStoreRoot, Store } from '../store/index.js';
 import * as cmd from './commands.js';
 import { buildCommand, type BuildFlags } from './build-command.js';
+import { commitCommand, diffCommand, logsCommand, psCommand, rmCommand, runCommand, stopCommand } from './container-commands.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
   const program = new Command('shale')
     .description('A daemonless, OCI-native container image engine and image slimmer')
     .option('--root <dir>', 'store location (default: $SHALE_ROOT, $XDG_DATA_HOME/shale, ~/.local/share/shale)')
+    .enablePositionalOptions()
     .showHelpAfterError(false)
     .exitOverride();
 
@@ -74,6 +76,54 @@ export function buildProgram(): Command {
     .option('-q, --quiet', 'print only the image ID')
     .addOption(formatOption())
     .action(run((store, context: string, flags: BuildFlags & { cache?: boolean }) => buildCommand(store, context, { ...flags, noCache: flags.cache === false })));
+
+  program
+    .command('run')
+    .description('run a command in a new container: the image read-only, one writable layer on top')
+    .argument('<image>')
+    .argument('[command...]')
+    .option('--rm', 'remove the container when it exits')
+    .option('-d, --detach', 'run in the background and print the container ID')
+    .option('--name <name>', 'name the container')
+    .option('-e, --env <k=v>', 'set an environment variable (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <user>', 'user[:group] to run as')
+    .addOption(new Option('--network <mode>', 'network').choices(['host', 'none']).default('host'))
+    .option('-v, --volume <src:dst[:ro]>', 'bind-mount a host path (repeatable)', collect, [])
+    .option('-i, --interactive', 'keep stdin open (always on in the foreground)')
+    .option('-t, --tty', 'allocate a terminal')
+    .passThroughOptions()
+    .action(
+      run((store, image: string, command: string[], o: { rm?: boolean; detach?: boolean; name?: string; env: string[]; workdir?: string; user?: string; network: 'host' | 'none'; volume: string[]; tty?: boolean }) =>
+        runCommand(store, { image, command, name: o.name, env: o.env, workdir: o.workdir, user: o.user, network: o.network, volumes: o.volume, detach: o.detach, autoRemove: o.rm, tty: o.tty }),
+      ),
+    );
+
+  program.command('ps').description('list containers').option('-a, --all', 'also stopped ones').addOption(formatOption()).action(run((store, o: { all?: boolean }) => psCommand(store, o.all === true)));
+  program.command('diff').description('what a container changed: A added, C changed, D deleted').argument('<container>').addOption(formatOption()).action(run((store, c: string) => diffCommand(store, c)));
+  program
+    .command('commit')
+    .description("make a new image from a container's writable layer")
+    .argument('<container>')
+    .argument('[ref]')
+    .option('-m, --message <msg>', 'commit message')
+    .option('-a, --author <author>', 'author')
+    .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the config (repeatable)', collect, [])
+    .addOption(formatOption())
+    .action(run((store, c: string, ref: string | undefined, o: { message?: string; author?: string; change: string[] }) => commitCommand(store, c, ref, o)));
+  program
+    .command('stop')
+    .description('stop running containers (SIGTERM, then SIGKILL)')
+    .argument('<containers...>')
+    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
+    .action(run((store, refs: string[], o: { time: string }) => stopCommand(store, refs, Number(o.time))));
+  program
+    .command('rm')
+    .description('remove containers and their writable layers')
+    .argument('<containers...>')
+    .option('-f, --force', 'kill running containers first')
+    .action(run((store, refs: string[], o: { force?: boolean }) => rmCommand(store, refs, o.force === true)));
+  program.command('logs').description('output of a detached container').argument('<container>').action(run((store, c: string) => logsCommand(store, c)));
 
   program.command('images').description('list images with shared and unique sizes').addOption(formatOption()).action(run((store) => cmd.imagesCommand(store)));
 

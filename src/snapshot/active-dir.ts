@@ -10,6 +10,8 @@ export interface OwnerRecord {
   /** The process's start time in clock ticks since boot (/proc/PID/stat field 22), so a reused pid is not taken for the owner. */
   startTicks: number;
   kind: SnapshotterKind;
+  /** Kept when the owner dies (a container's snapshot); removed only by its owner's record. */
+  persistent?: boolean;
 }
 
 export const OWNER_FILE = 'owner.json';
@@ -56,14 +58,14 @@ export function scratchPid(name: string): number | undefined {
  * Creates an active snapshot's directory under a scratch name, with its owner record, and hands back a
  * `commit` that renames it to `active/KEY` (ALREADY_EXISTS when the key is taken) and a `discard`.
  */
-export async function createActiveDir(root: string, key: string, kind: SnapshotterKind) {
+export async function createActiveDir(root: string, key: string, kind: SnapshotterKind, persistent = false) {
   checkKey(key);
   const parent = activeRoot(root);
   await mkdir(parent, { recursive: true });
   const final = join(parent, key);
   const scratch = join(parent, scratchName('new', key));
   await mkdir(scratch);
-  const owner: OwnerRecord = { pid: process.pid, startTicks: (await processStartTicks(process.pid))!, kind };
+  const owner: OwnerRecord = { pid: process.pid, startTicks: (await processStartTicks(process.pid))!, kind, ...(persistent ? { persistent } : {}) };
   await writeFile(join(scratch, OWNER_FILE), `${JSON.stringify(owner)}\n`);
   return {
     dir: scratch,

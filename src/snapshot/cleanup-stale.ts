@@ -30,7 +30,7 @@ export async function cleanupStale(root: string): Promise<string[]> {
     if (pid !== undefined) stale = pid !== process.pid && !isProcessAlive(pid);
     else {
       const owner = await readOwner(dir);
-      stale = owner === undefined || !(await ownerIsAlive(owner));
+      stale = owner === undefined || (!owner.persistent && !(await ownerIsAlive(owner)));
     }
     if (!stale) continue;
     await unmountUnder(dir);

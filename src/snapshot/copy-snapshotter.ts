@@ -6,7 +6,8 @@ import { compareTrees, type TreeRecord } from './compare-trees.js';
 import { unmountUnder } from './mount-table.js';
 import { openVerified } from './open-verified.js';
 import { scanTree } from './scan-tree.js';
-import type { ActiveSnapshot, LayerRef, Snapshotter } from './snapshotter.js';
+import type { ActiveSnapshot, LayerRef, PrepareOptions, Snapshotter } from './snapshotter.js';
+import { ShaleError } from '../internal/errors.js';
 import { unpackLayer } from './unpack-layer.js';
 import { readXattrTree } from './xattr-tree.js';
 
@@ -25,8 +26,8 @@ export class CopySnapshotter implements Snapshotter {
   readonly kind = 'copy' as const;
   constructor(readonly root: string) {}
 
-  async prepare(key: string, layers: LayerRef[]): Promise<ActiveSnapshot> {
-    const active = await createActiveDir(this.root, key, this.kind);
+  async prepare(key: string, layers: LayerRef[], options: PrepareOptions = {}): Promise<ActiveSnapshot> {
+    const active = await createActiveDir(this.root, key, this.kind, options.persistent);
     let dir: string;
     try {
       await mkdir(join(active.dir, 'rootfs'));
@@ -44,6 +45,13 @@ export class CopySnapshotter implements Snapshotter {
       await deleteActiveDir(dir, key);
       throw e;
     }
+  }
+
+  /** The record of the tree at prepare lives in memory only, so a copy snapshot cannot be reopened. */
+  async reopen(key: string): Promise<ActiveSnapshot> {
+    throw new ShaleError('UNSUPPORTED', `snapshot "${key}": the copy snapshotter cannot reopen a snapshot from another process`, {
+      hint: 'containers that outlive one shale command need the overlayfs snapshotter',
+    });
   }
 }
 

@@ -1,13 +1,13 @@
-import { mkdir, rename, rm, stat, symlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasErrno } from '../internal/errors.js';
 import { digestHex, parseDigest, type Digest } from '../oci/index.js';
-import { createActiveDir, deleteActiveDir, scratchName } from './active-dir.js';
+import { activeRoot, checkKey, createActiveDir, deleteActiveDir, scratchName } from './active-dir.js';
 import { diffDirectory } from './diff-directory.js';
-import { mountOverlay, OVERLAY_MAX_LOWERS, unmountUnder } from './mount-table.js';
+import { mountOverlay, mountsUnder, OVERLAY_MAX_LOWERS, unmountUnder } from './mount-table.js';
 import { ShaleError } from '../internal/errors.js';
 import { openVerified } from './open-verified.js';
-import type { ActiveSnapshot, LayerRef, Snapshotter } from './snapshotter.js';
+import type { ActiveSnapshot, LayerRef, PrepareOptions, Snapshotter } from './snapshotter.js';
 import { unpackLayer } from './unpack-layer.js';
 
 /**
@@ -41,14 +41,14 @@ export class OverlaySnapshotter implements Snapshotter {
     return dest;
   }
 
-  async prepare(key: string, layers: LayerRef[]): Promise<ActiveSnapshot> {
+  async prepare(key: string, layers: LayerRef[], options: PrepareOptions = {}): Promise<ActiveSnapshot> {
     if (layers.length > OVERLAY_MAX_LOWERS) {
       throw new ShaleError('LIMIT_EXCEEDED', `overlayfs stacks at most ${OVERLAY_MAX_LOWERS} layers; this image has ${layers.length}`, {
         hint: 'squash the image, or use the copy snapshotter',
       });
     }
     for (const layer of layers) await this.ensureLayer(layer);
-    const active = await createActiveDir(this.root, key, this.kind);
+    const active = await createActiveDir(this.root, key, this.kind, options.persistent);
     let dir: string;
     try {
       for (const sub of ['upper', 'work', 'merged', 'l']) await mkdir(join(active.dir, sub));
@@ -67,6 +67,20 @@ export class OverlaySnapshotter implements Snapshotter {
     } catch (e) {
       await deleteActiveDir(dir, key);
       throw e;
+    }
+    return new OverlaySnapshot(key, dir, join(this.root, 'layers'));
+  }
+
+  async reopen(key: string): Promise<ActiveSnapshot> {
+    checkKey(key);
+    const dir = join(activeRoot(this.root), key);
+    const lowers = await readdir(join(dir, 'l')).catch((e: unknown) => {
+      if (hasErrno(e, 'ENOENT')) throw new ShaleError('NOT_FOUND', `snapshot "${key}" does not exist`);
+      throw e;
+    });
+    if ((await mountsUnder(dir)).length === 0) {
+      const names = lowers.length === 0 ? ['empty'] : lowers.map(Number).sort((a, b) => b - a).map((i) => `l/${i}`);
+      await mountOverlay({ cwd: dir, lowers: names, upper: 'upper', work: 'work', target: 'merged' });
     }
     return new OverlaySnapshot(key, dir, join(this.root, 'layers'));
   }

@@ -16,7 +16,14 @@ export interface Snapshotter {
    * (letters, digits, `.`, `_`, `-`; at most 128); a key in use is ALREADY_EXISTS. A layer whose tar does not
    * hash to its diffId is DIGEST_MISMATCH, and nothing is left behind.
    */
-  prepare(key: string, layers: LayerRef[]): Promise<ActiveSnapshot>;
+  prepare(key: string, layers: LayerRef[], options?: PrepareOptions): Promise<ActiveSnapshot>;
+  /** An existing persistent snapshot again (mounted anew if a restart unmounted it); NOT_FOUND if none. */
+  reopen(key: string): Promise<ActiveSnapshot>;
+}
+
+export interface PrepareOptions {
+  /** Outlives this process (a container's writable layer): stale cleanup leaves it alone. */
+  persistent?: boolean;
 }
 
 export interface ActiveSnapshot {

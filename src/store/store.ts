@@ -137,13 +137,22 @@ export class Store {
     await writeFileAtomic(join(this.shaleDir, 'leases', String(process.pid)), JSON.stringify([...this.leased]));
   }
 
-  /** Blobs leased by live processes; leases of dead ones are dropped. */
+  /** Keeps blobs until `unpin(name)`, whatever process made the pin (a container keeps its image's layers). */
+  async pin(name: string, digests: Digest[]): Promise<void> {
+    await writeFileAtomic(join(this.shaleDir, 'leases', `pin-${name}`), JSON.stringify(digests));
+  }
+
+  async unpin(name: string): Promise<void> {
+    await rm(join(this.shaleDir, 'leases', `pin-${name}`), { force: true });
+  }
+
+  /** Blobs leased by live processes or pinned; leases of dead processes are dropped. */
   async leasedBlobs(): Promise<Set<Digest>> {
     const dir = join(this.shaleDir, 'leases');
     const out = new Set<Digest>();
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const pid = Number(name);
-      if (!Number.isInteger(pid) || !isProcessAlive(pid)) {
+      if (!name.startsWith('pin-') && (!Number.isInteger(pid) || !isProcessAlive(pid))) {
         await rm(join(dir, name), { force: true });
         continue;
       }

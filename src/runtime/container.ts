@@ -1,0 +1,251 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ShaleError } from '../internal/errors.js';
+import { appendLayerToConfig, createdNow, type Image } from '../image/index.js';
+import type { Digest, ImageConfig } from '../oci/index.js';
+import { MergedTree, parseWhiteout, readTar } from '../layer/index.js';
+import { putImage, putLayer, type Store } from '../store/index.js';
+import { chooseSnapshotter, type ActiveSnapshot, type LayerRef, type Snapshotter } from '../snapshot/index.js';
+import { ContainerRecords, type ContainerRecord } from './container-records.js';
+import { initLayer } from './init-layer.js';
+import { makeRuntimeSpec, type BindMount } from './runtime-spec.js';
+import { runcDelete, runcRun } from './runc.js';
+import { resolveUser } from './user.js';
+
+export interface RunOptions {
+  image: string;
+  /** Replaces the image's CMD when not empty. */
+  command: string[];
+  name?: string;
+  env?: string[];
+  workdir?: string;
+  user?: string;
+  network?: 'host' | 'none';
+  volumes?: string[];
+  detach?: boolean;
+  autoRemove?: boolean;
+  tty?: boolean;
+}
+
+/** Everything about containers: records, their snapshots (overlayfs, persistent) and runc. */
+export class Containers {
+  readonly records: ContainerRecords;
+  private snapshotterP?: Promise<Snapshotter>;
+
+  constructor(readonly store: Store) {
+    this.records = new ContainerRecords(join(store.root, 'shale', 'containers'));
+  }
+
+  private snapshotter(): Promise<Snapshotter> {
+    this.snapshotterP ??= chooseSnapshotter(join(this.store.root, 'shale', 'snapshots'), 'overlayfs');
+    return this.snapshotterP;
+  }
+
+  private get runcRoot(): string {
+    return join(this.store.root, 'shale', 'runc');
+  }
+
+  private layerRefs(image: Image): LayerRef[] {
+    return image.layers.map((l) => ({ diffId: l.diffId, open: () => l.open() }));
+  }
+
+  /** Creates a container over the image and runs it: in the foreground (returns its exit code) or detached. */
+  async run(o: RunOptions): Promise<{ id: string; exitCode?: number }> {
+    const { image, entry } = await this.store.resolve(o.image);
+    const cfg = (image.config.config ?? {}) as { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; User?: string };
+    const args = [...(cfg.Entrypoint ?? []), ...(o.command.length > 0 ? o.command : (cfg.Cmd ?? []))];
+    if (args.length === 0) throw new ShaleError('INVALID_ARGUMENT', `no command specified: image ${o.image} has no CMD or ENTRYPOINT`);
+    const id = randomBytes(32).toString('hex');
+    const name = o.name ?? `shale_${id.slice(0, 8)}`;
+    if (o.name && (await this.records.list()).some((r) => r.name === o.name)) {
+      throw new ShaleError('ALREADY_EXISTS', `the container name "${o.name}" is already in use`);
+    }
+    const binds = await this.bindMounts(o.volumes ?? [], o.network ?? 'host', id);
+    const init = await initLayer();
+    const snapshotKey = `ctr-${id.slice(0, 32)}`;
+    const snap = await (await this.snapshotter()).prepare(snapshotKey, [...this.layerRefs(image), { diffId: init.diffId, open: async function* () { yield init.bytes; } }], { persistent: true });
+    await this.store.pin(`container-${id}`, [entry.descriptor.digest, image.id, ...image.layers.map((l) => l.descriptor.digest)]);
+    const record: ContainerRecord = {
+      id,
+      name,
+      image: o.image,
+      imageId: image.id,
+      manifestDigest: entry.descriptor.digest,
+      args,
+      created: createdNow(),
+      snapshotKey,
+      detached: o.detach === true,
+      autoRemove: o.autoRemove === true,
+    };
+    await this.records.save(record);
+    const spec = makeRuntimeSpec({
+      rootfs: snap.rootfs,
+      args,
+      env: mergeEnv(cfg.Env ?? [], o.env ?? []),
+      cwd: o.workdir ?? (cfg.WorkingDir || '/'),
+      user: await resolveUser(snap.rootfs, o.user ?? cfg.User ?? ''),
+      hostname: id.slice(0, 12),
+      network: o.network ?? 'host',
+      terminal: o.tty === true,
+      binds,
+    });
+    const bundleDir = this.records.pathOf(id, 'bundle');
+    if (o.detach) {
+      await mkdir(bundleDir, { recursive: true });
+      await writeFile(join(bundleDir, 'config.json'), JSON.stringify(spec));
+      const log = this.records.pathOf(id, 'log');
+      const exitFile = this.records.pathOf(id, 'exit-code');
+      const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+      const cleanup = o.autoRemove ? `; ${q(process.execPath)} ${q(process.argv[1]!)} --root ${q(this.store.root)} rm ${id} >/dev/null 2>&1` : '';
+      const script = `runc --root ${q(this.runcRoot)} run --bundle ${q(bundleDir)} ${id} </dev/null >${q(log)} 2>&1; code=$?; runc --root ${q(this.runcRoot)} delete -f ${id} >/dev/null 2>&1; echo $code >${q(exitFile)}${cleanup}`;
+      const child = spawn('/bin/sh', ['-c', script], { detached: true, stdio: 'ignore' });
+      child.unref();
+      await this.records.save({ ...record, pid: child.pid });
+      return { id };
+    }
+    // foreground: the terminal's Ctrl-C reaches runc, which passes it to the container; shale waits
+    const ignore = () => undefined;
+    process.on('SIGINT', ignore);
+    process.on('SIGTERM', ignore);
+    let exitCode: number;
+    try {
+      ({ exitCode } = await runcRun({ stateRoot: this.runcRoot, bundleDir, id, spec, stdio: 'inherit' }));
+    } finally {
+      process.off('SIGINT', ignore);
+      process.off('SIGTERM', ignore);
+    }
+    await this.records.save({ ...record, exitCode, finished: createdNow() });
+    if (o.autoRemove) await this.remove(id, true);
+    return { id, exitCode };
+  }
+
+  private async bindMounts(volumes: string[], network: 'host' | 'none', id: string): Promise<BindMount[]> {
+    const binds: BindMount[] = [];
+    for (const v of volumes) {
+      const parts = v.split(':');
+      const [src = '', dst = '', mode] = parts;
+      if (parts.length < 2 || parts.length > 3 || !dst.startsWith('/') || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+        throw new ShaleError('INVALID_ARGUMENT', `invalid volume "${v}": use -v /host/path:/container/path[:ro]`);
+      }
+      if (!isAbsolute(src) && !src.startsWith('.')) throw new ShaleError('UNSUPPORTED', `named volume "${src}" is not supported: use a host path`);
+      const host = resolve(src);
+      await lstat(host).catch(() => {
+        throw new ShaleError('NOT_FOUND', `bind source path does not exist: ${host}`);
+      });
+      binds.push({ source: host, destination: dst, readonly: mode === 'ro' });
+    }
+    const hostname = this.records.pathOf(id, 'hostname');
+    await mkdir(this.records.pathOf(id), { recursive: true });
+    await writeFile(hostname, `${id.slice(0, 12)}\n`);
+    binds.push({ source: hostname, destination: '/etc/hostname', readonly: true });
+    if (network === 'host') {
+      for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
+        if (await lstat(f).then(() => true, () => false)) binds.push({ source: f, destination: f, readonly: true });
+      }
+    }
+    return binds;
+  }
+
+  private async snapshotOf(r: ContainerRecord): Promise<ActiveSnapshot> {
+    return (await this.snapshotter()).reopen(r.snapshotKey);
+  }
+
+  /** Stops a running container: SIGTERM, then SIGKILL after `timeoutSeconds`. */
+  async stop(ref: string, timeoutSeconds = 10): Promise<ContainerRecord> {
+    const r = await this.records.find(ref);
+    if (this.records.status(r) !== 'running') return r;
+    const kill = (sig: string) => new Promise<void>((res) => spawn('runc', ['--root', this.runcRoot, 'kill', r.id, sig], { stdio: 'ignore' }).on('close', () => res()));
+    await kill('TERM');
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    while (Date.now() < deadline && this.records.status(await this.records.find(r.id)) === 'running') await sleep(100);
+    if (this.records.status(await this.records.find(r.id)) === 'running') {
+      await kill('KILL');
+      while (this.records.status(await this.records.find(r.id)) === 'running') await sleep(50);
+    }
+    return this.records.find(r.id);
+  }
+
+  /** Removes a container and its writable layer; a running one only with `force` (it is killed). */
+  async remove(ref: string, force = false): Promise<string> {
+    const r = await this.records.find(ref);
+    if (this.records.status(r) === 'running') {
+      if (!force) throw new ShaleError('FAILED_PRECONDITION', `container ${r.name} is running`, { hint: 'stop it first or use rm -f' });
+      await this.stop(r.id, 0);
+    }
+    runcDelete(this.runcRoot, r.id);
+    const snap = await this.snapshotOf(r).catch(() => undefined);
+    await snap?.remove();
+    await this.store.unpin(`container-${r.id}`);
+    await this.records.remove(r.id);
+    return r.id;
+  }
+
+  /** What the writable layer changed, as `docker diff` lists it: A added, C changed, D deleted. */
+  async diff(ref: string): Promise<{ kind: 'A' | 'C' | 'D'; path: string }[]> {
+    const r = await this.records.find(ref);
+    const image = await this.store.image(r.manifestDigest as Digest);
+    const lower = await MergedTree.build(image.layers);
+    const init = new Set(['.dockerenv', 'dev', 'dev/console', 'dev/pts', 'dev/shm', 'etc/hostname', 'etc/hosts', 'etc/mtab', 'etc/resolv.conf', 'proc', 'sys']);
+    const out: { kind: 'A' | 'C' | 'D'; path: string }[] = [];
+    for await (const e of readTar((await this.snapshotOf(r)).diff())) {
+      const path = e.header.name.replace(/\/+$/, '');
+      const mark = parseWhiteout(path);
+      if (mark?.kind === 'whiteout') out.push({ kind: 'D', path: `/${mark.target}` });
+      else if (mark?.kind === 'opaque') {
+        for (const name of lower.lookup(mark.dir)?.children?.keys() ?? []) out.push({ kind: 'D', path: `/${mark.dir}/${name}` });
+      } else if (!init.has(path) || lower.lookup(path)) out.push({ kind: lower.lookup(path) ? 'C' : 'A', path: `/${path}` });
+    }
+    return out.sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  /** Bytes of the writable layer's content. */
+  async size(r: ContainerRecord): Promise<number> {
+    let total = 0;
+    const snap = await this.snapshotOf(r).catch(() => undefined);
+    if (!snap) return 0;
+    for await (const e of readTar(snap.diff())) if (!parseWhiteout(e.header.name.replace(/\/+$/, ''))) total += e.header.size;
+    return total;
+  }
+
+  /**
+   * The writable layer becomes a new layer on top of the container's image (which is not changed): a
+   * history entry with the container's command and `message`, config changes from `edit`.
+   */
+  async commit(ref: string, target: string | undefined, options: { message?: string; author?: string; edit?: (c: ImageConfig) => ImageConfig } = {}): Promise<{ id: Digest }> {
+    const r = await this.records.find(ref);
+    const image = await this.store.image(r.manifestDigest as Digest);
+    const { descriptor, info } = await putLayer(this.store, (await this.snapshotOf(r)).diff(), `container ${r.name} layer`);
+    let config = appendLayerToConfig(image.config, info.diffId, {
+      created: createdNow(),
+      created_by: r.args.join(' '),
+      ...(options.author ? { author: options.author } : {}),
+      ...(options.message ? { comment: options.message } : {}),
+    });
+    if (options.edit) config = options.edit(config);
+    const { id } = await putImage(this.store, config, [...image.manifest.layers, descriptor], target ? [target] : []);
+    return { id };
+  }
+
+  async logs(ref: string): Promise<Buffer> {
+    const r = await this.records.find(ref);
+    return readFile(this.records.pathOf(r.id, 'log')).catch(() => Buffer.alloc(0));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The image's environment with `-e` values over it (`-e K` takes K from shale's own environment). */
+function mergeEnv(base: string[], overrides: string[]): string[] {
+  const env = new Map(base.map((e) => [e.split('=')[0]!, e] as const));
+  for (const o of overrides) {
+    const [k] = o.split('=');
+    if (!k) throw new ShaleError('INVALID_ARGUMENT', `invalid environment variable "${o}"`);
+    if (o.includes('=')) env.set(k, o);
+    else if (process.env[k] !== undefined) env.set(k, `${k}=${process.env[k]}`);
+  }
+  // as Docker: a container whose image sets no PATH gets the default one
+  if (!env.has('PATH')) env.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+  return [...env.values()];
+}
