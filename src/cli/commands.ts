@@ -21,6 +21,7 @@ import {
   type Store,
 } from '../store/index.js';
 import { humanSize, renderTable, shortId, timeAgo } from '../report/index.js';
+import { Containers } from '../runtime/index.js';
 import type { CommandResult } from './output.js';
 
 /** Opens a SOURCE, runs `fn` on its image, and always releases what the source staged. */
@@ -78,6 +79,10 @@ export async function imagesCommand(store: Store): Promise<CommandResult> {
 
 export async function dfCommand(store: Store, verbose: boolean): Promise<CommandResult> {
   const du = await diskUsage(store);
+  const containers = new Containers(store);
+  const records = await containers.records.list();
+  du.containers = { count: records.length, size: 0 };
+  for (const r of records) du.containers.size += await containers.size(r);
   let text = renderTable(
     ['TYPE', 'TOTAL', 'SIZE (sum of images)', 'ACTUAL (distinct layers)', 'RECLAIMABLE'],
     [
@@ -124,9 +129,19 @@ export async function rmiCommand(store: Store, refs: string[], force: boolean): 
   return { data: r, text: [...r.untagged.map((u) => `Untagged: ${u}`), ...r.deleted.map((d) => `Deleted: ${d}`)].join('\n') };
 }
 
+/** `shale prune`: stopped containers and their writable layers, dangling images, then unreferenced blobs. */
 export async function pruneCommand(store: Store): Promise<CommandResult> {
-  const r = await prune(store);
-  const lines = [...r.deletedImages.map((d) => `deleted image: ${d}`), ...r.deletedBlobs.map((d) => `deleted blob: ${d}`)];
+  const containers = new Containers(store);
+  const deletedContainers: string[] = [];
+  for (const c of await containers.records.list()) {
+    if (containers.records.status(c) !== 'running') deletedContainers.push(await containers.remove(c.id));
+  }
+  const r = { deletedContainers, ...(await prune(store)) };
+  const lines = [
+    ...deletedContainers.map((d) => `deleted container: ${d}`),
+    ...r.deletedImages.map((d) => `deleted image: ${d}`),
+    ...r.deletedBlobs.map((d) => `deleted blob: ${d}`),
+  ];
   lines.push(`Total reclaimed space: ${humanSize(r.reclaimedBytes)}`);
   return { data: r, text: lines.join('\n') };
 }
