@@ -32,14 +32,14 @@ interface ImageRow {
 const SMALL = 2_000_000;
 const LARGE = 10_000_000;
 
-/** Sum of the sizes of the regular files below `dir` (what a layer's content size counts). */
+/** Sum of the sizes of the regular files below `dir` plus its symlinks' target lengths (what a layer's content size counts, as Docker's SIZE). */
 function regularFileBytes(dir: string): number {
   let total = 0;
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     const s = lstatSync(p);
     if (s.isDirectory()) total += regularFileBytes(p);
-    else if (s.isFile()) total += s.size;
+    else if (s.isFile() || s.isSymbolicLink()) total += s.size;
   }
   return total;
 }

@@ -2,11 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile, chmod, lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { decompress } from '../layer/index.js';
 import { ShaleError } from '../internal/errors.js';
 import type { Descriptor, Digest, History, ImageConfig } from '../oci/index.js';
 import { createdNow, hostPlatform, type Image } from '../image/index.js';
 import { putImage, putLayer, type Store } from '../store/index.js';
-import { chooseSnapshotter, cleanupStale, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
+import { chooseSnapshotter, cleanupStale, unpackLayer, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
 import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
 import { parseDockerfile, parseTrigger } from './dockerfile.js';
 import { planBuild, stageLabel, type Stage } from './plan.js';
@@ -109,23 +111,25 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       step++;
       emit({ type: 'step', step, stage: stageLabel(stage), line: inst.line, text: inst.original.split('\n')[0]! });
       const started = Date.now();
-      const sources = prepared.kind === 'copy' ? await copySources(prepared, context, results, plan.stages, store, runner, stage) : undefined;
-      const history = prepared.kind === 'copy' ? prepared.history(await sources!.tree.sourceName(sources!.list)) : prepared.history;
-      const key = BuildCache.key(image.cacheKey, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sources ? await sources.tree.sourceName(sources.list) : '');
-      const cached = options.noCache ? undefined : await usableCache(store, cache, key);
+      const sources = prepared.kind === 'copy' ? await copySources(prepared, inst, context, results, plan.stages, store, runner, stage) : undefined;
       let result: CachedStep;
-      if (cached) {
-        emit({ type: 'cached', step });
-        result = cached;
-      } else {
-        try {
-          const layer = await runner.execute(step, prepared, image, sources?.list ?? [], steps.state.config);
+      let key: string;
+      try {
+        const sourceName = sources ? await sources.tree.sourceName(sources.list) : '';
+        const history = prepared.kind === 'copy' ? prepared.history(sourceName) : prepared.history;
+        key = BuildCache.key(image.cacheKey, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName);
+        const cached = options.noCache ? undefined : await usableCache(store, cache, key);
+        if (cached) {
+          emit({ type: 'cached', step });
+          result = cached;
+        } else {
+          const layer = await runner.execute(step, prepared, image, sources, steps.state.config);
           const made = { created: createdNow(), ...history };
           result = layer ? { layer, history: made } : { history: { ...made, empty_layer: true } };
-        } finally {
-          await sources?.release();
+          await cache.put(key, result);
         }
-        await cache.put(key, result);
+      } finally {
+        await sources?.release();
       }
       image = applyStep(image, result, key);
       emit({ type: 'done', step, seconds: (Date.now() - started) / 1000, layerBytes: result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : undefined });
@@ -189,6 +193,7 @@ async function usableCache(store: Store, cache: BuildCache, key: string): Promis
 /** The sources of a COPY/ADD step, from the context, another stage or an image, with a release for snapshots. */
 async function copySources(
   prepared: Extract<PreparedStep, { kind: 'copy' }>,
+  raw: Instruction,
   context: SourceTree,
   results: Map<number, StageImage>,
   stages: Stage[],
@@ -199,7 +204,8 @@ async function copySources(
   const inst = prepared.instruction;
   let tree = context;
   let release = async () => undefined as void;
-  const from = inst.kind === 'COPY' ? stage.copyFrom.get(inst) : undefined;
+  // the plan keys COPY --from by the instruction as parsed, not as expanded
+  const from = raw.kind === 'COPY' ? stage.copyFrom.get(raw) : undefined;
   if (from) {
     const image = from.kind === 'stage' ? results.get(from.index) : fromStoreImage((await store.resolve(from.ref)).image);
     if (!image) throw new ShaleError('FAILED_PRECONDITION', `COPY --from=${stageLabel(stages[(from as { index: number }).index]!)}: stage not built`);
@@ -263,7 +269,7 @@ class StepRunner {
     step: number,
     prepared: Exclude<PreparedStep, { kind: 'metadata' }>,
     image: StageImage,
-    sources: SourcePath[],
+    sources: { tree: SourceTree; list: SourcePath[] } | undefined,
     config: ContainerConfig,
   ): Promise<{ descriptor: Descriptor; diffId: Digest } | undefined> {
     const lowers = this.layerRefs(image);
@@ -271,7 +277,6 @@ class StepRunner {
     const key = `build-${randomBytes(6).toString('hex')}`;
     const snap = await (await this.snapshotter()).prepare(key, lowers);
     try {
-      for (const volume of Object.keys(config.Volumes ?? {})) await mkdir(await resolveInRoot(snap.rootfs, volume), { recursive: true });
       if (prepared.kind === 'workdir') {
         await mkdir(await resolveInRoot(snap.rootfs, prepared.workingDir), { recursive: true, mode: 0o755 });
       } else if (prepared.kind === 'copy') {
@@ -280,8 +285,20 @@ class StepRunner {
         const owner = inst.chown ? await chownOf(snap.rootfs, inst.chown) : undefined;
         const mode = inst.chmod ? Number.parseInt(inst.chmod, 8) : undefined;
         if (mode !== undefined && !(mode >= 0 && mode <= 0o7777)) throw new ShaleError('DOCKERFILE_SYNTAX', `Dockerfile:${inst.line}: invalid --chmod=${inst.chmod}`);
-        await copyIntoRootfs(snap.rootfs, sources, dest, { owner, mode, exclude: undefined });
+        const list = sources?.list ?? [];
+        const archives = inst.kind === 'ADD' ? await Promise.all(list.map((s) => isTarArchive(s.hostPath))) : list.map(() => false);
+        const plain = list.filter((_, i) => !archives[i]);
+        if (plain.length > 0) await copyIntoRootfs(snap.rootfs, plain, dest, { owner, mode, exclude: sources?.tree.excluded });
+        for (const [i, src] of list.entries()) {
+          if (!archives[i]) continue;
+          // ADD of a local archive: its contents go into the destination directory
+          const into = await resolveInRoot(snap.rootfs, dest);
+          await mkdir(into, { recursive: true });
+          await unpackLayer(decompress(createReadStream(src.hostPath), { what: `ADD ${src.rel}` }), into, { format: 'plain', what: `ADD ${src.rel}` });
+        }
       } else {
+        // each VOLUME is a directory in the RUN's layer, with an empty volume over it: writes there are dropped
+        for (const volume of Object.keys(config.Volumes ?? {})) await mkdir(await resolveInRoot(snap.rootfs, volume), { recursive: true });
         await this.run(step, prepared, snap.rootfs, config);
       }
       const { descriptor, info } = await putLayer(this.store, snap.diff(), `step ${step} layer`);
@@ -306,6 +323,11 @@ class StepRunner {
         for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
           if (await lstat(f).then(() => true, () => false)) binds.push({ source: f, destination: f, readonly: true });
         }
+      }
+      for (const [i, volume] of Object.keys(config.Volumes ?? {}).entries()) {
+        const dir = join(bundleDir, `volume-${i}`);
+        await mkdir(dir);
+        binds.push({ source: dir, destination: volume });
       }
       for (const f of prepared.inlineFiles) {
         const host = join(bundleDir, `inline-${posix.basename(f.path)}`);
@@ -355,4 +377,18 @@ async function chownOf(rootfs: string, spec: string): Promise<{ uid: number; gid
   const { uid } = await resolveUser(rootfs, u);
   if (g === undefined) return { uid, gid: uid };
   return { uid, gid: (await resolveUser(rootfs, `${uid}:${g}`)).gid };
+}
+
+/** True when a file is a tar archive, plain or compressed (ADD extracts those). */
+async function isTarArchive(path: string): Promise<boolean> {
+  let block = Buffer.alloc(0);
+  try {
+    for await (const c of decompress(createReadStream(path, { end: 1 << 20 }), { what: path })) {
+      block = Buffer.concat([block, c]);
+      if (block.length >= 512) break;
+    }
+  } catch {
+    return false; // a truncated or corrupt compressed file is copied as it is
+  }
+  return block.length >= 512 && block.toString('latin1', 257, 262) === 'ustar';
 }

@@ -64,7 +64,7 @@ export async function copyIntoRootfs(rootfs: string, sources: SourcePath[], dest
       await mkdirOwned(destHost, owner);
       await copyTree(src.hostPath, destHost, src.rel, options, owner, links);
     } else {
-      const target = destIsDir || existingDir ? posix.join(destHost, basename(src.hostPath)) : destHost;
+      const target = destIsDir || existingDir ? posix.join(destHost, basename(src.rel === "." ? src.hostPath : src.rel)) : destHost;
       await mkdirOwned(posix.dirname(target), owner);
       await copyEntry(src.hostPath, target, options, owner, links, true);
     }

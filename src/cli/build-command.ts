@@ -17,7 +17,8 @@ export interface BuildFlags {
 
 /** Renders build events on stderr: one line per step (plain), or one JSON object per line. */
 function renderer(flags: BuildFlags): (e: BuildEvent) => void {
-  if (flags.quiet) return (e) => e.type === 'failed' && process.stderr.write(`${e.output}\nerror: ${e.message}\n`.replace(/^\n/, ''));
+  // quiet: only a failing step's output; its error line is the CLI's
+  if (flags.quiet) return (e) => e.type === 'failed' && process.stderr.write(e.output);
   if (flags.progress === 'json') return (e) => process.stderr.write(`${JSON.stringify(e)}\n`);
   return (e) => {
     switch (e.type) {

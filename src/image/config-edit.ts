@@ -44,7 +44,7 @@ export function importedConfig(diffId: Digest, comment = 'Imported from -'): Ima
     created,
     config: {},
     rootfs: { type: 'layers', diff_ids: [diffId] },
-    history: [{ created, created_by: '', comment }],
+    history: [{ created, comment }],
   };
 }
 

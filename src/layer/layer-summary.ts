@@ -5,7 +5,10 @@ import { parseWhiteout } from './whiteout.js';
 
 /** What one layer holds, counted from its tar headers. */
 export interface LayerSummary {
-  /** Sum of the entries' content sizes (whiteouts excluded): the layer's SIZE as Docker reports it. */
+  /**
+   * Sum of the entries' content sizes, a symlink counting its target's length (whiteouts excluded): the
+   * layer's SIZE as Docker reports it.
+   */
   contentSize: number;
   entries: number;
   whiteouts: number;
@@ -36,7 +39,7 @@ export async function summarizeLayer(tar: AsyncIterable<Uint8Array>, what: strin
     else symlinks.delete(path);
     s.entries++;
     if (whiteout) s.whiteouts++;
-    else s.contentSize += e.header.size;
+    else s.contentSize += e.header.type === 'symlink' ? Buffer.byteLength(e.header.linkname) : e.header.size;
   }
   return s;
 }

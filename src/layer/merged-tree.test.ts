@@ -302,7 +302,7 @@ describe('MergedTree / exportMergedTar across layers', () => {
 });
 
 describe('summarizeLayer', () => {
-  test('contentSize sums file sizes, whiteouts excluded; entries and whiteouts are counted', async () => {
+  test('contentSize sums file sizes and symlink target lengths, whiteouts excluded; entries and whiteouts are counted', async () => {
     const tar = await tarOf([
       dir('d'),
       file('d/a', 'x'.repeat(100)),
@@ -312,7 +312,7 @@ describe('summarizeLayer', () => {
       file('d/.wh.gone', 'ignored'), // a whiteout with content: still not counted
       file('e/.wh..wh..opq', '12345'),
     ]);
-    assert.deepEqual(await summarizeLayer(chunks(tar, 100), 'layer'), { contentSize: 123, entries: 7, whiteouts: 2 });
+    assert.deepEqual(await summarizeLayer(chunks(tar, 100), 'layer'), { contentSize: 124, entries: 7, whiteouts: 2 });
   });
 
   test('an empty layer (just the end-of-archive blocks) is all zeros', async () => {

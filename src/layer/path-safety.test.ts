@@ -148,6 +148,6 @@ describe('summarizeLayer and symlinks of the same layer', () => {
   test('whiteouts below a path that this layer turns into a symlink are not an escape', async () => {
     // A lower directory "x" replaced by a symlink: the diff holds the symlink and whiteouts of x's children.
     const tar = await tarOf([symlink('x', 'elsewhere'), file('x/.wh.child'), file('x/.wh..wh..opq')]);
-    assert.deepEqual(await summarizeLayer(chunks(tar), 'layer'), { contentSize: 0, entries: 3, whiteouts: 2 });
+    assert.deepEqual(await summarizeLayer(chunks(tar), 'layer'), { contentSize: 'elsewhere'.length, entries: 3, whiteouts: 2 });
   });
 });

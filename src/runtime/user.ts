@@ -52,9 +52,8 @@ export async function resolveUser(rootfs: string, spec: string): Promise<{ uid: 
       gid = Number(row[2]);
     }
   }
-  const additionalGids =
-    groupPart === undefined && name
-      ? groups.filter((r) => (r[3] ?? '').split(',').includes(name!)).map((r) => Number(r[2])).filter((g) => g !== gid)
-      : [];
+  // as Docker: the primary group, then the user's supplementary groups
+  const supplementary = groupPart === undefined && name ? groups.filter((r) => (r[3] ?? '').split(',').includes(name!)).map((r) => Number(r[2])) : [];
+  const additionalGids = [...new Set([gid, ...supplementary])];
   return { uid, gid, additionalGids };
 }

@@ -2,13 +2,21 @@
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 
-export type Tool = 'docker' | 'skopeo' | 'umoci';
+export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap';
 
 const probes: Record<Tool, string[]> = {
   // a real daemon, not just the CLI: the server version needs the Engine to answer
   docker: ['docker', 'version', '--format', '{{.Server.Version}}'],
   skopeo: ['skopeo', '--version'],
   umoci: ['umoci', '--version'],
+  runc: ['runc', '--version'],
+  // the kernel mounts an overlay here (root, a filesystem that takes overlay upperdirs): what builds use
+  overlayfs: [
+    'sh',
+    '-c',
+    'd=$(mktemp -d) && mkdir "$d/l" "$d/u" "$d/w" "$d/m" && mount -t overlay overlay -o "lowerdir=$d/l,upperdir=$d/u,workdir=$d/w" "$d/m" && umount "$d/m" && echo overlay; r=$?; rm -rf "$d"; exit $r',
+  ],
+  debootstrap: ['sh', '-c', 'command -v debootstrap'],
 };
 
 const cache = new Map<Tool, { ok: boolean; detail: string }>();
