@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash bench/load-export.sh
 bash bench/build.sh
+bash bench/container-run.sh

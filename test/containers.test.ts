@@ -360,7 +360,7 @@ test('Docker on the same image and commands: same diff, committed images export 
 
     await t.test(
       `${c.label}: ps size equals Docker's SizeRw`,
-      { todo: c.label === 'dirs' ? 'BUG: ps size leaves out symlinks (Docker counts a symlink as its target length)' : undefined },
+      {},
       () => {
         const row = ps(root).find((r) => r.name === shaleName)!;
         const sizeRw = Number(dockerOk(['inspect', '--size', '--format', '{{.SizeRw}}', dockerName]).trim());
@@ -590,7 +590,7 @@ test('signals: Ctrl-C reaches the container; nothing of it is left in runc or mo
 
   await t.test(
     'Ctrl-C ends a foreground `shale run IMG sleep 30` quickly with a non-zero status',
-    { todo: 'BUG: Ctrl-C is passed to the container\'s PID 1 only; `sleep` as PID 1 ignores SIGINT, so the run lasts the full 30 s and exits 0' },
+    { todo: 'as docker run without --init: one Ctrl-C reaches PID 1 only, and `sleep` as PID 1 ignores SIGINT (a second Ctrl-C to shale kills it)' },
     async () => {
       const p = startShale(['run', '--name', 'sleeper', 'img', 'sleep', '30'], root);
       await waitFor('the container is running', () => runcContainers(root).some((c) => c.status === 'running'));
@@ -618,7 +618,7 @@ test('signals: Ctrl-C reaches the container; nothing of it is left in runc or mo
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     await t.test(
       `${sig} sent to the shale process alone (kill, timeout, a supervisor) is forwarded to the container, as the docker CLI does`,
-      { todo: 'BUG: shale ignores SIGINT/SIGTERM sent to itself and forwards nothing; killing it then orphans a running runc container' },
+      {},
       async () => {
         const p = startShale(['run', '--rm', 'img', 'sh', '-c', `trap "echo got; exit 130" INT TERM; echo ready; while true; do sleep 0.2; done`], root);
         await waitFor('the container is running', () => p.output().includes('ready'));
@@ -639,7 +639,7 @@ test('signals: Ctrl-C reaches the container; nothing of it is left in runc or mo
 
   await t.test(
     'a foreground container is running while it runs: ps lists it Up, stop stops it, rm without -f refuses',
-    { todo: 'BUG: a foreground container has no pid in its record, so it shows as "Created", `ps` omits it, `stop` does nothing and `rm` (no -f) kills it' },
+    {},
     async () => {
       const p = startShale(['run', '--name', 'fg', 'img', 'sh', '-c', 'trap "exit 0" TERM; echo ready; while true; do sleep 0.2; done'], root);
       try {

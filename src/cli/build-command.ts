@@ -15,6 +15,51 @@ export interface BuildFlags {
   snapshotter: 'auto' | 'overlayfs' | 'copy';
 }
 
+/**
+ * A live view for a terminal: the running step stays on the last line with its elapsed time ticking;
+ * finished steps and RUN output scroll above it.
+ */
+function liveRenderer(): { render: (e: BuildEvent) => void; close: () => void } {
+  const out = process.stderr;
+  let current: { step: number; text: string; started: number } | undefined;
+  const status = () => (current ? `=> #${current.step} ${current.text.slice(0, (out.columns ?? 80) - 20)}  ${((Date.now() - current.started) / 1000).toFixed(1)}s` : '');
+  const redraw = () => out.write(`\r\x1b[2K${status()}`);
+  const above = (line: string) => out.write(`\r\x1b[2K${line}\n${status()}`);
+  const timer = setInterval(redraw, 100);
+  timer.unref();
+  return {
+    render: (e) => {
+      switch (e.type) {
+        case 'step':
+          current = { step: e.step, text: `[${e.stage}] ${e.text}`, started: Date.now() };
+          redraw();
+          break;
+        case 'output':
+          for (const line of e.data.split('\n').filter((l) => l !== '')) above(`#${e.step} | ${line}`);
+          break;
+        case 'cached':
+        case 'done':
+        case 'failed': {
+          const text = current?.step === e.step ? current.text : '';
+          const tail = e.type === 'cached' ? 'CACHED' : e.type === 'failed' ? 'FAILED' : `DONE ${e.seconds.toFixed(1)}s${e.layerBytes !== undefined ? `, layer ${humanSize(e.layerBytes)}` : ''}`;
+          if (e.type !== 'done' || current?.step === e.step) current = e.type === 'cached' ? current : undefined;
+          if (e.type !== 'cached') above(`#${e.step} ${text} ${tail}`);
+          else above(`#${e.step} ${text} CACHED`);
+          break;
+        }
+        case 'image':
+          current = undefined;
+          above(`writing image ${e.id}${e.tags.length ? ` as ${e.tags.join(', ')}` : ''}`);
+          break;
+      }
+    },
+    close: () => {
+      clearInterval(timer);
+      out.write('\r\x1b[2K');
+    },
+  };
+}
+
 /** Renders build events on stderr: one line per step (plain), or one JSON object per line. */
 function renderer(flags: BuildFlags): (e: BuildEvent) => void {
   // quiet: only a failing step's output; its error line is the CLI's
@@ -46,6 +91,7 @@ function renderer(flags: BuildFlags): (e: BuildEvent) => void {
 
 /** `shale build`: the image ID is the last line of stdout; Ctrl-C stops the step and cleans up. */
 export async function buildCommand(store: Store, context: string, flags: BuildFlags): Promise<CommandResult> {
+  const live = flags.progress === 'auto' && !flags.quiet && process.stderr.isTTY ? liveRenderer() : undefined;
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
@@ -60,11 +106,12 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       noCache: flags.noCache,
       network: flags.network,
       snapshotter: flags.snapshotter,
-      onEvent: renderer(flags),
+      onEvent: live?.render ?? renderer(flags),
       signal: controller.signal,
     });
     return { data: result, text: result.id };
   } finally {
+    live?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -105,16 +105,22 @@ export class Containers {
       await this.records.save({ ...record, pid: child.pid });
       return { id };
     }
-    // foreground: the terminal's Ctrl-C reaches runc, which passes it to the container; shale waits
-    const ignore = () => undefined;
-    process.on('SIGINT', ignore);
-    process.on('SIGTERM', ignore);
+    // foreground: signals to shale go to the container (a second Ctrl-C kills it); the record carries
+    // shale's pid so `ps`, `stop` and `rm` see the container running
+    await this.records.save({ ...record, pid: process.pid });
+    let interrupts = 0;
+    const forward = (sig: NodeJS.Signals) => {
+      const name = sig === 'SIGINT' && ++interrupts > 1 ? 'KILL' : sig.replace(/^SIG/, '');
+      spawnSync('runc', ['--root', this.runcRoot, 'kill', id, name], { stdio: 'ignore' });
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
     let exitCode: number;
     try {
       ({ exitCode } = await runcRun({ stateRoot: this.runcRoot, bundleDir, id, spec, stdio: 'inherit' }));
     } finally {
-      process.off('SIGINT', ignore);
-      process.off('SIGTERM', ignore);
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
     }
     await this.records.save({ ...record, exitCode, finished: createdNow() });
     if (o.autoRemove) await this.remove(id, true);
@@ -205,7 +211,10 @@ export class Containers {
     let total = 0;
     const snap = await this.snapshotOf(r).catch(() => undefined);
     if (!snap) return 0;
-    for await (const e of readTar(snap.diff())) if (!parseWhiteout(e.header.name.replace(/\/+$/, ''))) total += e.header.size;
+    for await (const e of readTar(snap.diff())) {
+      if (parseWhiteout(e.header.name.replace(/\/+$/, ''))) continue;
+      total += e.header.type === 'symlink' ? Buffer.byteLength(e.header.linkname) : e.header.size;
+    }
     return total;
   }
 
