@@ -590,7 +590,7 @@ test('signals: Ctrl-C reaches the container; nothing of it is left in runc or mo
 
   await t.test(
     'Ctrl-C ends a foreground `shale run IMG sleep 30` quickly with a non-zero status',
-    { todo: 'as docker run without --init: one Ctrl-C reaches PID 1 only, and `sleep` as PID 1 ignores SIGINT (a second Ctrl-C to shale kills it)' },
+    {},
     async () => {
       const p = startShale(['run', '--name', 'sleeper', 'img', 'sleep', '30'], root);
       await waitFor('the container is running', () => runcContainers(root).some((c) => c.status === 'running'));

@@ -109,9 +109,12 @@ export class Containers {
     // shale's pid so `ps`, `stop` and `rm` see the container running
     await this.records.save({ ...record, pid: process.pid });
     let interrupts = 0;
+    let grace: NodeJS.Timeout | undefined;
+    const kill = (name: string) => spawnSync('runc', ['--root', this.runcRoot, 'kill', id, name], { stdio: 'ignore' });
     const forward = (sig: NodeJS.Signals) => {
-      const name = sig === 'SIGINT' && ++interrupts > 1 ? 'KILL' : sig.replace(/^SIG/, '');
-      spawnSync('runc', ['--root', this.runcRoot, 'kill', id, name], { stdio: 'ignore' });
+      kill(sig === 'SIGINT' && ++interrupts > 1 ? 'KILL' : sig.replace(/^SIG/, ''));
+      // Ctrl-C stops the container: one that ignores SIGINT (a shell or sleep as PID 1) is killed after 3 s
+      if (sig === 'SIGINT') grace ??= setTimeout(() => kill('KILL'), 3000);
     };
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
@@ -119,6 +122,7 @@ export class Containers {
     try {
       ({ exitCode } = await runcRun({ stateRoot: this.runcRoot, bundleDir, id, spec, stdio: 'inherit' }));
     } finally {
+      clearTimeout(grace);
       process.off('SIGINT', forward);
       process.off('SIGTERM', forward);
     }
