@@ -401,7 +401,7 @@ test('run: exit status, --rm, -e, -w, -u', { timeout: 120_000 }, async (t) => {
 
   await t.test(
     'a command that cannot start exits 127 (not found) or 126 (not executable) as with Docker, with an error line',
-    { todo: 'BUG: shale exits 1 (runc\'s status, the same as a command that ran and failed) and prints runc\'s raw log line' },
+    {},
     () => {
       const missing = shale(['run', '--rm', 'img', '/nonexistent'], { root });
       assert.equal(missing.status, 127, missing.stderr);

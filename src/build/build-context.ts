@@ -7,7 +7,7 @@ import { expandCopySources } from './copy-sources.js';
 import type { SourcePath } from './copy-files.js';
 import { DockerignoreMatcher, parseDockerignore } from './dockerignore.js';
 import { combinedSourceName, copySourceName } from './history.js';
-import { resolveInRoot } from './root-path.js';
+import { resolveInRoot } from '../snapshot/index.js';
 
 /** A directory that COPY/ADD read from: the build context (with .dockerignore) or a stage's root. */
 export class SourceTree {

@@ -17,7 +17,7 @@ import { toDockerConfigJson, type ContainerConfig } from './apply-instruction.js
 import { BuildCache, type CachedStep } from './build-cache.js';
 import { SourceTree } from './build-context.js';
 import { copyIntoRootfs, type SourcePath } from './copy-files.js';
-import { resolveInRoot } from './root-path.js';
+import { resolveInRoot } from '../snapshot/index.js';
 import type { BuildListener } from './build-progress.js';
 import type { Instruction } from './instructions.js';
 import { heredocBody } from './instructions.js';

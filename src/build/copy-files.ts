@@ -1,7 +1,7 @@
 import { chmod, lchown, link, lstat, mkdir, readdir, readlink, copyFile, rm, symlink, utimes, lutimes, stat } from 'node:fs/promises';
 import { posix, join, basename } from 'node:path';
 import { ShaleError, hasErrno } from '../internal/errors.js';
-import { resolveInRoot } from './root-path.js';
+import { resolveInRoot } from '../snapshot/index.js';
 
 /** One COPY/ADD source after glob expansion: a host path and the name it has in the context. */
 export interface SourcePath {

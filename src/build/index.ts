@@ -16,4 +16,3 @@ export * from './build-progress.js';
 export * from './build-cache.js';
 export * from './build-context.js';
 export * from './copy-files.js';
-export * from './root-path.js';

@@ -171,7 +171,7 @@ function reportError(e: unknown): void {
   } else {
     process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   }
-  process.exitCode = 2;
+  process.exitCode = isShaleError(e) ? e.exitCode : 2;
 }
 
 export async function main(argv: string[]): Promise<void> {

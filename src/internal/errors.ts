@@ -18,11 +18,14 @@ export type ErrorCode =
 export class ShaleError extends Error {
   readonly code: ErrorCode;
   readonly hint?: string;
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  /** The exit status the CLI ends with (2 unless a command's own status is meant, as 126/127 for run). */
+  readonly exitCode: number;
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; exitCode?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ShaleError';
     this.code = code;
     this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 2;
   }
 }
 

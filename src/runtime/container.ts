@@ -1,13 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, posix, resolve } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import { appendLayerToConfig, createdNow, type Image } from '../image/index.js';
 import type { Digest, ImageConfig } from '../oci/index.js';
 import { MergedTree, parseWhiteout, readTar } from '../layer/index.js';
 import { putImage, putLayer, type Store } from '../store/index.js';
-import { chooseSnapshotter, type ActiveSnapshot, type LayerRef, type Snapshotter } from '../snapshot/index.js';
+import { chooseSnapshotter, resolveInRoot, type ActiveSnapshot, type LayerRef, type Snapshotter } from '../snapshot/index.js';
 import { ContainerRecords, type ContainerRecord } from './container-records.js';
 import { initLayer } from './init-layer.js';
 import { makeRuntimeSpec, type BindMount } from './runtime-spec.js';
@@ -91,6 +91,12 @@ export class Containers {
       terminal: o.tty === true,
       binds,
     });
+    try {
+      await checkExecutable(snap.rootfs, spec.process.args[0]!, spec.process.env, spec.process.cwd);
+    } catch (e) {
+      await this.remove(id, true);
+      throw e;
+    }
     const bundleDir = this.records.pathOf(id, 'bundle');
     if (o.detach) {
       await mkdir(bundleDir, { recursive: true });
@@ -261,4 +267,22 @@ function mergeEnv(base: string[], overrides: string[]): string[] {
   // as Docker: a container whose image sets no PATH gets the default one
   if (!env.has('PATH')) env.set('PATH', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
   return [...env.values()];
+}
+
+/**
+ * Docker's check before it starts a process: a command not found exits 127, one that is not an
+ * executable file 126 (instead of runc's generic failure).
+ */
+async function checkExecutable(rootfs: string, cmd: string, env: string[], cwd: string): Promise<void> {
+  const path = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '';
+  const candidates = cmd.includes('/') ? [posix.resolve(cwd, cmd)] : path.split(':').filter(Boolean).map((d) => posix.join(d, cmd));
+  let found: string | undefined;
+  for (const c of candidates) {
+    const st = await stat(await resolveInRoot(rootfs, c)).catch(() => undefined);
+    if (!st) continue;
+    found = c;
+    if (st.isFile() && (st.mode & 0o111) !== 0) return;
+  }
+  if (found) throw new ShaleError('COMMAND_FAILED', `exec: "${cmd}": permission denied (${found} is not an executable file)`, { exitCode: 126 });
+  throw new ShaleError('COMMAND_FAILED', `exec: "${cmd}": executable file not found in $PATH`, { exitCode: 127 });
 }

@@ -10,3 +10,4 @@ export * from './choose-snapshotter.js';
 export * from './cleanup-stale.js';
 export { readMounts, mountsUnder, unmountUnder, type MountEntry } from './mount-table.js';
 export { readXattrTree, writeXattrTree, type Xattrs, type XattrTree } from './xattr-tree.js';
+export * from './root-path.js';
