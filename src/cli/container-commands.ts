@@ -7,13 +7,16 @@ import type { Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
 
 export async function runCommand(store: Store, options: RunOptions): Promise<CommandResult> {
-  const { id, exitCode } = await new Containers(store).run(options);
+  const containers = new Containers(store);
+  await containers.reconcile();
+  const { id, exitCode } = await containers.run(options);
   if (options.detach) return { data: { id }, text: id };
   return { data: { id, exitCode }, exitCode };
 }
 
 export async function psCommand(store: Store, all: boolean): Promise<CommandResult> {
   const containers = new Containers(store);
+  await containers.reconcile();
   const rows = [];
   for (const r of await containers.records.list()) {
     const status = containers.records.status(r);

@@ -51,6 +51,18 @@ export class Containers {
     return image.layers.map((l) => ({ diffId: l.diffId, open: () => l.open() }));
   }
 
+  /**
+   * Settles containers whose shale process was killed: the runc container it left is killed and deleted
+   * and the record marked exited (137), so nothing keeps running unseen. Commands call it first.
+   */
+  async reconcile(): Promise<void> {
+    for (const r of await this.records.list()) {
+      if (r.exitCode !== undefined || r.pid === undefined || this.records.status(r) === 'running') continue;
+      runcDelete(this.runcRoot, r.id);
+      await this.records.save({ ...r, exitCode: 137, finished: createdNow() });
+    }
+  }
+
   /** Creates a container over the image and runs it: in the foreground (returns its exit code) or detached. */
   async run(o: RunOptions): Promise<{ id: string; exitCode?: number }> {
     const { image, entry } = await this.store.resolve(o.image);
