@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the seed Dockerfiles (busybox base) and an apt Dockerfile (Debian base) with shale and with
-# `DOCKER_BUILDKIT=0 docker build` from the same base, cold (no cache) and fully cached.
+# `DOCKER_BUILDKIT=0 docker build --network host` (shale's RUN default) from the same base, cold (no cache)
+# and fully cached.
 # Prints median wall times of RUNS runs and the ratios shale/docker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 APT=${APT:-1}
+SEED=${SEED:-1}
 shale="node $(pwd)/bin/shale"
 work=$(mktemp -d /var/tmp/shale-bench-build.XXXXXX)
 trap 'rm -rf "$work"; docker rmi -f bench-base:busybox bench-base:debian bench-out:x >/dev/null 2>&1 || true' EXIT
@@ -38,9 +40,9 @@ measure() { # name dir
   local name=$1 dir=$2 sc=() dc=() sw=() dw=()
   for _ in $(seq "$RUNS"); do
     sc+=("$(time_cmd $shale build --no-cache -t bench-out:x "$dir")")
-    dc+=("$(time_cmd env DOCKER_BUILDKIT=0 docker build --no-cache -t bench-out:x "$dir")")
+    dc+=("$(time_cmd env DOCKER_BUILDKIT=0 docker build --network host --no-cache -t bench-out:x "$dir")")
     sw+=("$(time_cmd $shale build -t bench-out:x "$dir")")
-    dw+=("$(time_cmd env DOCKER_BUILDKIT=0 docker build -t bench-out:x "$dir")")
+    dw+=("$(time_cmd env DOCKER_BUILDKIT=0 docker build --network host -t bench-out:x "$dir")")
   done
   awk -v n="$name" -v sc="$(printf '%s\n' "${sc[@]}" | median)" -v dc="$(printf '%s\n' "${dc[@]}" | median)" \
       -v sw="$(printf '%s\n' "${sw[@]}" | median)" -v dw="$(printf '%s\n' "${dw[@]}" | median)" 'BEGIN {
@@ -48,6 +50,8 @@ measure() { # name dir
       n, sc/1e9, dc/1e9, sc/dc, sw/1e9, dw/1e9, sw/dw }'
 }
 
-measure seed-split "$work/seed-split"
-measure seed-chained "$work/seed-chained"
+if [ "$SEED" = 1 ]; then
+  measure seed-split "$work/seed-split"
+  measure seed-chained "$work/seed-chained"
+fi
 if [ "$APT" = 1 ]; then RUNS=1 measure apt-curl "$work/apt"; fi
