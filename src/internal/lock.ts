@@ -1,14 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasErrno, ShaleError } from './errors.js';
 
-/** True while a process with this pid exists. */
+/** True while a process with this pid exists and has not exited (a zombie waiting to be reaped has). */
 export const isProcessAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return !hasErrno(e, 'ESRCH');
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 };
 
