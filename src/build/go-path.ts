@@ -53,18 +53,7 @@ export function filepathMatch(pattern: string, name: string): boolean {
       star = true;
     }
     const chunkStart = p;
-    let inRange = false;
-    while (p < pat.length) {
-      const c = pat[p]!;
-      if (c === '\\') {
-        p += 2;
-        continue;
-      }
-      if (c === '[') inRange = true;
-      else if (c === ']') inRange = false;
-      else if (c === '*' && !inRange) break;
-      p++;
-    }
+    p = chunkEnd(pat, p);
     const chunk = pat.slice(chunkStart, Math.min(p, pat.length));
     if (star && chunk.length === 0) {
       // Trailing star matches the rest only when it holds no separator.
@@ -95,24 +84,30 @@ export function filepathMatch(pattern: string, name: string): boolean {
   return nm.length === 0;
 }
 
+/** Where the chunk starting at `p` ends: the next unescaped star outside brackets (may pass the end after a trailing `\`). */
+function chunkEnd(pat: string[], p: number): number {
+  let inRange = false;
+  while (p < pat.length) {
+    const c = pat[p]!;
+    if (c === '\\') {
+      p += 2;
+      continue;
+    }
+    if (c === '[') inRange = true;
+    else if (c === ']') inRange = false;
+    else if (c === '*' && !inRange) break;
+    p++;
+  }
+  return p;
+}
+
 /** Validates the remaining chunks as Go does before answering false. */
 function checkRestOfPattern(pattern: string, pat: string[], from: number): void {
   let p = from;
   while (p < pat.length) {
     while (p < pat.length && pat[p] === '*') p++;
     const start = p;
-    let inRange = false;
-    while (p < pat.length) {
-      const c = pat[p]!;
-      if (c === '\\') {
-        p += 2;
-        continue;
-      }
-      if (c === '[') inRange = true;
-      else if (c === ']') inRange = false;
-      else if (c === '*' && !inRange) break;
-      p++;
-    }
+    p = chunkEnd(pat, p);
     matchChunk(pat.slice(start, Math.min(p, pat.length)), [], pattern);
   }
 }

@@ -85,6 +85,15 @@ export class ContentStore {
     return ing.digest;
   }
 
+  /** Commits an ingestion unless its blob is already stored, in which case the temp file is dropped. */
+  async commitOnce(ing: Ingestion): Promise<Digest> {
+    if (await this.has(ing.digest)) {
+      await this.discard(ing);
+      return ing.digest;
+    }
+    return this.commit(ing);
+  }
+
   async discard(ing: Ingestion): Promise<void> {
     await rm(ing.tempPath, { force: true });
   }

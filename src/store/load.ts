@@ -186,8 +186,7 @@ export async function loadArchiveMembers(store: Store, members: AsyncIterable<Ar
       const committed = new Set<Digest>();
       const commit = async (ing: Ingestion) => {
         if (committed.has(ing.digest)) return;
-        if (await store.content.has(ing.digest)) await store.content.discard(ing);
-        else await store.content.commit(ing);
+        await store.content.commitOnce(ing);
         committed.add(ing.digest);
       };
       for (const img of images) {

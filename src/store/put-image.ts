@@ -9,8 +9,7 @@ export async function putLayer(store: Store, tar: AsyncIterable<Uint8Array>, wha
   try {
     if (!layer) throw layerError;
     await store.withLock(async () => {
-      if (await store.content.has(ing.digest)) await store.content.discard(ing);
-      else await store.content.commit(ing);
+      await store.content.commitOnce(ing);
       await store.layerInfos.put(layer);
       await store.lease([ing.digest]);
     });
