@@ -4,3 +4,4 @@ export * from './fs-atomic.js';
 export * from './lock.js';
 export * from './async-queue.js';
 export * from './hash-worker.js';
+export * from './compare.js';

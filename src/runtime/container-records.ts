@@ -1,3 +1,4 @@
+import { compareStrings } from '../internal/compare.js';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
@@ -46,7 +47,7 @@ export class ContainerRecords {
       const raw = await readFile(this.pathOf(id, 'record.json'), 'utf8').catch(() => undefined);
       if (raw) out.push(await this.withExit(JSON.parse(raw) as ContainerRecord));
     }
-    return out.sort((a, b) => b.created.localeCompare(a.created));
+    return out.sort((a, b) => compareStrings(b.created, a.created));
   }
 
   /** A container by full ID, unique ID prefix or name. */

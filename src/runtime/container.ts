@@ -1,3 +1,4 @@
+import { compareStrings } from '../internal/compare.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -225,7 +226,7 @@ export class Containers {
         for (const name of lower.lookup(mark.dir)?.children?.keys() ?? []) out.push({ kind: 'D', path: `/${mark.dir}/${name}` });
       } else if (!init.has(path) || lower.lookup(path)) out.push({ kind: lower.lookup(path) ? 'C' : 'A', path: `/${path}` });
     }
-    return out.sort((a, b) => a.path.localeCompare(b.path));
+    return out.sort((a, b) => compareStrings(a.path, b.path));
   }
 
   /** Bytes of the writable layer's content. */

@@ -1,3 +1,4 @@
+import { compareStrings } from '../internal/compare.js';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -44,7 +45,7 @@ export async function* tarMembers(source: AsyncIterable<Uint8Array>, what: strin
 }
 
 async function* directoryMembers(root: string, dir: string): AsyncGenerator<ArchiveMember> {
-  const names = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  const names = (await readdir(dir, { withFileTypes: true })).sort((a, b) => compareStrings(a.name, b.name));
   for (const d of names) {
     const full = join(dir, d.name);
     if (d.isDirectory()) {

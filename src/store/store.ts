@@ -1,3 +1,4 @@
+import { compareStrings } from '../internal/compare.js';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -92,7 +93,7 @@ export class Store {
   /** Replaces index.json atomically; entries are sorted so the file is deterministic. */
   async writeIndex(entries: IndexEntry[]): Promise<void> {
     const manifests = [...entries]
-      .sort((a, b) => (a.ref ?? '~').localeCompare(b.ref ?? '~') || a.descriptor.digest.localeCompare(b.descriptor.digest))
+      .sort((a, b) => compareStrings(a.ref ?? '~', b.ref ?? '~') || compareStrings(a.descriptor.digest, b.descriptor.digest))
       .map(({ ref, descriptor }) => {
         const annotations = { ...descriptor.annotations };
         delete annotations[REF_ANNOTATION];

@@ -1,3 +1,4 @@
+import { compareStrings } from '../internal/compare.js';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isIndexMediaType, splitTagged, type Digest, type History } from '../oci/index.js';
@@ -63,7 +64,7 @@ export async function listImages(store: Store): Promise<ImageRow[]> {
     const name = ref ? splitTagged(ref) : { repository: '<none>', tag: '<none>' };
     return { ...name, id, created: image.config.created ?? '', size, sharedSize, uniqueSize: size - sharedSize, layers: image.layers.length };
   });
-  return rows.sort((a, b) => b.created.localeCompare(a.created) || a.repository.localeCompare(b.repository) || a.tag.localeCompare(b.tag));
+  return rows.sort((a, b) => compareStrings(b.created, a.created) || compareStrings(a.repository, b.repository) || compareStrings(a.tag, b.tag));
 }
 
 /** `shale df`: the sum of listed sizes next to what the distinct layers really take. */
