@@ -332,8 +332,10 @@ WORKDIR /made/here
     ['writing to one name', 'echo more >> /h/g'],
     ['chmod of one name', 'chmod 600 /h/f'],
     ['a new link to it', 'ln /h/f /h/third'],
+    ['removing one name', 'rm /h/g'],
   ]) {
-    await t.test(`a hard link made in an earlier layer, then ${what}`, { todo: 'shale deviation: the copy snapshotter changes the shared inode, so every name of it changes and lands in the layer; overlayfs (and Docker) copy up only the name touched, which breaks the link' }, () =>
+    // overlayfs (and Docker) copy up only the name touched, which breaks the link: only that name is in the layer.
+    await t.test(`a hard link made in an earlier layer, then ${what}`, () =>
       compareSnapshotters(s, `snapshotters-${what.replaceAll(' ', '-')}`, `FROM {{base}}\nRUN mkdir /h && echo data > /h/f && ln /h/f /h/g\nRUN ${change}\n`),
     );
   }

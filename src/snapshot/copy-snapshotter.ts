@@ -6,6 +6,7 @@ import { compareTrees, type TreeRecord } from './compare-trees.js';
 import { unmountUnder } from './mount-table.js';
 import { openVerified } from './open-verified.js';
 import { scanTree } from './scan-tree.js';
+import { separateHardLinks } from './separate-hard-links.js';
 import type { ActiveSnapshot, LayerRef, PrepareOptions, Snapshotter } from './snapshotter.js';
 import { ShaleError } from '../internal/errors.js';
 import { unpackLayer } from './unpack-layer.js';
@@ -21,6 +22,9 @@ export async function recordTree(dir: string): Promise<TreeRecord> {
  * Works anywhere (no mounts): a snapshot is a full copy of the merged tree in `ROOT/active/KEY/rootfs`,
  * made by applying each layer in plain format, with a record of every path's metadata taken at prepare.
  * `diff()` compares the tree with that record (see compareTrees for what counts as a change).
+ * Hard links of the layers become separate copies at prepare (one inode a name): a change through one
+ * name then changes only that name, as overlayfs's copy-up does, where a shared inode would change all
+ * its names and put every one of them in the layer. Hard links made after prepare stay links.
  */
 export class CopySnapshotter implements Snapshotter {
   readonly kind = 'copy' as const;
@@ -40,7 +44,10 @@ export class CopySnapshotter implements Snapshotter {
       throw e;
     }
     try {
-      return new CopySnapshot(key, dir, await recordTree(join(dir, 'rootfs')));
+      const rootfs = join(dir, 'rootfs');
+      let record = await recordTree(rootfs);
+      if ((await separateHardLinks(rootfs, record)).length > 0) record = await recordTree(rootfs);
+      return new CopySnapshot(key, dir, record);
     } catch (e) {
       await deleteActiveDir(dir, key);
       throw e;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import {
+  appendFileSync,
   chmodSync,
   chownSync,
   existsSync,
@@ -273,8 +274,14 @@ for (const k of KINDS) {
         assert.deepEqual([e('data/').uid, e('data/').gid, e('data/f').uid, e('data/f').gid], [1000, 1000, 1000, 1001]);
         assert.equal(e('link').linkname, 'etc/conf');
         assert.equal(e('newsym').linkname, 'bin/tool');
-        assert.equal(e('hl/a').ino, e('hl/b').ino, 'hard links share an inode');
-        assert.equal(e('hl/a').nlink, 2);
+        assert.deepEqual([e('hl/b').content, e('hl/b').mode, e('hl/b').mtime], [e('hl/a').content, e('hl/a').mode, e('hl/a').mtime]);
+        if (k.kind === 'overlayfs') {
+          assert.equal(e('hl/a').ino, e('hl/b').ino, 'overlayfs shows a lower hard link as one inode');
+          assert.equal(e('hl/a').nlink, 2);
+        } else {
+          assert.notEqual(e('hl/a').ino, e('hl/b').ino, 'the copy snapshotter gives each name of a hard link its own inode');
+          assert.deepEqual([e('hl/a').nlink, e('hl/b').nlink], [1, 1]);
+        }
         assert.deepEqual([e('run/fifo').type, e('run/fifo').mode], ['fifo', 0o600]);
         assert.deepEqual([e('dev/null').type, e('dev/null').dev], ['char', '1:3']);
         assert.deepEqual(xattrsOf(join(snap.rootfs, 'etc/conf')), { 'user.shale': 'v2' });
@@ -317,6 +324,34 @@ for (const k of KINDS) {
         await snap.remove();
       }
     });
+
+    const linkChanges: [string, (r: (p: string) => string) => void, [string, string, string][]][] = [
+      ['writing to one name', (r) => appendFileSync(r('hl/b'), '+more'), [['hl/', 'dir', ''], ['hl/b', 'file', '']]],
+      ['chmod of one name', (r) => chmodSync(r('hl/a'), 0o600), [['hl/', 'dir', ''], ['hl/a', 'file', '']]],
+      ['a new link to one name', (r) => linkSync(r('hl/a'), r('hl/c')), [['hl/', 'dir', ''], ['hl/a', 'file', ''], ['hl/c', 'hardlink', 'hl/a']]],
+      ['removing one name', (r) => unlinkSync(r('hl/b')), [['hl/', 'dir', ''], ['hl/.wh.b', 'file', '']]],
+    ];
+    for (const [i, [what, change, expected]] of linkChanges.entries()) {
+      it(`a hard link of a lower layer, then ${what}: only the name touched is in the diff (overlayfs copy-up)`, async (s) => {
+        const snap = await s.prepare(`hl-${i}`, layers);
+        try {
+          const r = (p: string) => join(snap.rootfs, p);
+          change(r);
+          const tar = await collect(snap.diff());
+          const list = await listTar(tar);
+          assert.deepEqual(list.map((e) => [e.name, e.type, e.linkname]), expected);
+          const t = readTree(snap.rootfs);
+          const untouched = what === 'writing to one name' || what === 'removing one name' ? 'hl/a' : 'hl/b';
+          assert.deepEqual([t.get(untouched)!.content, t.get(untouched)!.mode], ['shared', 0o644], 'the other name keeps its content and mode');
+          if (what === 'writing to one name') assert.equal(list[1]!.content, 'shared+more');
+          if (what === 'chmod of one name') assert.equal(list[1]!.mode, 0o600);
+          const merged = await mergedShape([...layers.map((l) => l.tar), tar]);
+          assert.deepEqual(diskShape(snap.rootfs, merged), merged);
+        } finally {
+          await snap.remove();
+        }
+      });
+    }
 
     it('an image with no layers gives an empty writable rootfs', async (s) => {
       const snap = await s.prepare('empty', []);
