@@ -4,6 +4,7 @@ import { defaultStoreRoot, Store } from '../store/index.js';
 import * as cmd from './commands.js';
 import { buildCommand, type BuildFlags } from './build-command.js';
 import { commitCommand, diffCommand, logsCommand, psCommand, rmCommand, runCommand, stopCommand } from './container-commands.js';
+import { analyzeCommand, type AnalyzeFlags } from './analyze-command.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
@@ -154,6 +155,22 @@ export function buildProgram(): Command {
     .action(run((store, refs: string[], opts: { force?: boolean }) => cmd.rmiCommand(store, refs, opts.force === true)));
 
   program.command('prune').description('remove dangling images and unreferenced blobs').addOption(formatOption()).action(run((store) => cmd.pruneCommand(store)));
+
+  program
+    .command('analyze')
+    .description('where the bytes of an image go: hidden copies with the steps that made and hid them, dive metrics, CI rules')
+    .argument('<source>')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'html']).default('table'))
+    .option('-o, --output <file>', 'write the report to a file instead of stdout')
+    .option('--ci', "check dive's CI rules (exit 1 when one fails); reads .dive-ci when present")
+    .option('--ci-config <file>', 'CI rules file (YAML, dive\'s .dive-ci format)')
+    .option('--lowest-efficiency <ratio>', 'CI rule: fail below this efficiency (0..1, or "disabled")')
+    .option('--highest-wasted-bytes <bytes>', 'CI rule: fail above these wasted bytes (e.g. 20MB, or "disabled")')
+    .option('--highest-user-wasted-percent <ratio>', 'CI rule: fail above this ratio of wasted to user bytes (or "disabled")')
+    .option('--platform <os/arch>', 'the image of a multi-platform index to analyze')
+    .option('--base-layers <n>', 'how many bottom layers are the base image (default: found from the images in the store)')
+    .option('--compare <source>', 'instead: a file-level diff from this image to SOURCE')
+    .action(run((store, s: string, flags: AnalyzeFlags) => analyzeCommand(store, s, flags)));
 
   program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run((store) => cmd.fsckCommand(store)));
 

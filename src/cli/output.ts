@@ -5,11 +5,14 @@ export interface CommandResult {
   text?: string;
   /** Exit status when not 0 (1 = a check failed). */
   exitCode?: number;
+  /** Already written where the user asked (`-o FILE`): print nothing. */
+  written?: boolean;
 }
 
 export type OutputFormat = 'table' | 'json';
 
 export function printResult(result: CommandResult, format: OutputFormat): void {
+  if (result.written) return;
   if (format === 'json') process.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
   else if (result.text) process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
 }

@@ -5,3 +5,4 @@ export * from './lock.js';
 export * from './async-queue.js';
 export * from './hash-worker.js';
 export * from './compare.js';
+export * from './map-limit.js';

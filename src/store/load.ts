@@ -133,19 +133,30 @@ function ociRefName(d: Descriptor): string | undefined {
   return undefined;
 }
 
-async function stageOciLayout(staged: StagedArchive, what: string, pick?: string): Promise<StagedImage[]> {
+/** `os/arch[/variant]`, e.g. `linux/arm64/v8`. */
+function parsePlatform(text: string): { os: string; architecture: string; variant?: string } {
+  const [os, architecture, variant, extra] = text.split('/');
+  if (!os || !architecture || extra !== undefined) throw new ShaleError('INVALID_ARGUMENT', `platform "${text}" is not OS/ARCH[/VARIANT]`);
+  return { os, architecture, variant };
+}
+
+async function stageOciLayout(staged: StagedArchive, what: string, pick?: string, platform?: string): Promise<StagedImage[]> {
   const index = parseJson(IndexSchema, staged.docs.get('index.json')!, `${what}: index.json`);
   const images: StagedImage[] = [];
-  const host = hostPlatform();
+  const want = platform ? parsePlatform(platform) : hostPlatform();
   for (const top of index.manifests) {
     const refName = ociRefName(top);
     if (pick && refName !== normalizeReference(pick) && top.annotations?.['org.opencontainers.image.ref.name'] !== pick) continue;
     let desc = top;
     if (isIndexMediaType(desc.mediaType)) {
       const inner = parseJson(IndexSchema, await readIngestion(staged.blob(desc).ing), `${what}: index ${desc.digest}`);
-      const chosen =
-        inner.manifests.find((m) => m.platform?.os === host.os && m.platform.architecture === host.architecture) ?? inner.manifests[0];
-      if (!chosen) throw new ShaleError('CORRUPT_INPUT', `${what}: index ${desc.digest} lists no manifests`);
+      const matches = inner.manifests.filter((m) => m.platform?.os === want.os && m.platform.architecture === want.architecture);
+      const chosen = matches.find((m) => !want.variant || m.platform?.variant === want.variant) ?? (platform ? undefined : (matches[0] ?? inner.manifests[0]));
+      if (!chosen) {
+        if (inner.manifests.length === 0) throw new ShaleError('CORRUPT_INPUT', `${what}: index ${desc.digest} lists no manifests`);
+        const have = inner.manifests.map((m) => [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join('/')).join(', ');
+        throw new ShaleError('NOT_FOUND', `${what}: no image for platform ${platform} (the index has ${have})`);
+      }
       desc = chosen;
     }
     const rawManifest = await readIngestion(staged.blob(desc).ing);
@@ -165,6 +176,8 @@ export interface LoadOptions {
   what: string;
   /** For OCI layouts: load only the image with this name. */
   ref?: string;
+  /** For multi-platform indexes: `os/arch[/variant]` (default: this machine's, else the first). */
+  platform?: string;
 }
 
 /**
@@ -179,7 +192,7 @@ export async function loadArchiveMembers(store: Store, members: AsyncIterable<Ar
     for await (const m of members) await staged.add(m);
     let images: StagedImage[];
     if (staged.docs.has('manifest.json') && !options.ref) images = await stageDockerArchive(staged, what);
-    else if (staged.docs.has('index.json')) images = await stageOciLayout(staged, what, options.ref);
+    else if (staged.docs.has('index.json')) images = await stageOciLayout(staged, what, options.ref, options.platform);
     else throw new ShaleError('CORRUPT_INPUT', `${what} is not a docker-archive or OCI layout (no manifest.json or index.json)`);
     return await store.withLock(async () => {
       const loaded: LoadedImage[] = [];
@@ -218,8 +231,8 @@ export async function loadArchiveMembers(store: Store, members: AsyncIterable<Ar
 }
 
 /** `shale load -i PATH`: an archive file (plain or compressed tar) or an OCI layout directory. */
-export function loadArchive(store: Store, path: string, ref?: string): Promise<LoadedImage[]> {
-  return loadArchiveMembers(store, archiveMembers(path), { what: `archive ${path}`, ref });
+export function loadArchive(store: Store, path: string, ref?: string, platform?: string): Promise<LoadedImage[]> {
+  return loadArchiveMembers(store, archiveMembers(path), { what: `archive ${path}`, ref, platform });
 }
 
 /** Loads an archive arriving as a stream (stdin, a Docker Engine's image export). */

@@ -27,7 +27,7 @@ function splitOciDir(spec: string): { dir: string; ref?: string } {
  * `docker-daemon:REF`. Archives are read into a scratch store inside the store's own folder, verified as
  * `load` verifies them, and removed on close.
  */
-export async function openSource(store: Store, spec: string): Promise<OpenedSource> {
+export async function openSource(store: Store, spec: string, options: { platform?: string } = {}): Promise<OpenedSource> {
   const m = /^(docker-archive|oci-archive|oci|docker-daemon|docker):(.*)$/.exec(spec);
   if (!m) {
     const { image, entry } = await store.resolve(spec);
@@ -48,9 +48,9 @@ export async function openSource(store: Store, spec: string): Promise<OpenedSour
       loaded = await loadArchiveStream(scratch, await exportFromDockerDaemon(rest), spec);
     } else if (kind === 'oci') {
       const { dir, ref } = splitOciDir(rest);
-      loaded = await loadArchive(scratch, dir, ref);
+      loaded = await loadArchive(scratch, dir, ref, options.platform);
     } else {
-      loaded = await loadArchive(scratch, rest);
+      loaded = await loadArchive(scratch, rest, undefined, options.platform);
     }
     const first = loaded[0];
     if (!first) throw new ShaleError('NOT_FOUND', `${spec} holds no image`);

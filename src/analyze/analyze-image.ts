@@ -1,0 +1,117 @@
+import { availableParallelism } from 'node:os';
+import type { Image } from '../image/index.js';
+import { mapLimit } from '../internal/map-limit.js';
+import type { Analysis, LayerReport, WasteItem } from './analysis.js';
+import { hashEntryContents } from './content-hashes.js';
+import { diveMetrics } from './dive-metrics.js';
+import { fixFor } from './fixes.js';
+import { contentBytes, scanLayer } from './layer-scan.js';
+import { accountStack, kindOf, needsContentCompare, type HiddenCopy } from './waste-accounting.js';
+
+export interface AnalyzeOptions {
+  /** How the image is named in the report. */
+  name: string;
+  /** How many bottom layers belong to the base image (0: none known). */
+  baseLayers?: number;
+  /** Keep each layer's entries (for the HTML file tree). */
+  files?: boolean;
+}
+
+/** What history says made each layer: the non-empty entries, in order. */
+function layerSteps(image: Image): { createdBy: string; line?: string }[] {
+  const steps = (image.config.history ?? []).filter((h) => !h.empty_layer);
+  return image.layers.map((_, i) => {
+    const h = steps.length === image.layers.length ? steps[i] : undefined;
+    const line = h?.comment && /^\S+:\d+$/.test(h.comment) ? h.comment : undefined;
+    return { createdBy: h?.created_by ?? '', line };
+  });
+}
+
+/**
+ * Where an image's bytes go: each layer read once (headers, contents skipped where the blob allows),
+ * layers in parallel; the hidden copies accounted once each, attributed to the steps that made and hid
+ * them, with dive's metrics beside.
+ */
+export async function analyzeImage(image: Image, options: AnalyzeOptions): Promise<Analysis> {
+  const parallel = availableParallelism();
+  const scans = await mapLimit(image.layers, parallel, (layer) => scanLayer(layer));
+  const { copies, counts } = accountStack(scans, { files: options.files });
+
+  // Which replaced files kept their bytes: hash only those copies and their replacements.
+  const wanted = image.layers.map(() => new Set<number>());
+  const compare = copies.filter(needsContentCompare);
+  for (const c of compare) {
+    wanted[c.layer]!.add(c.entry.index);
+    wanted[c.hiddenBy]!.add(c.replacement!.index);
+  }
+  const hashes = await mapLimit(image.layers, parallel, (layer, i) => hashEntryContents(layer, wanted[i]!));
+  const sameContent = (c: HiddenCopy): boolean =>
+    needsContentCompare(c) && hashes[c.layer]!.get(c.entry.index) === hashes[c.hiddenBy]!.get(c.replacement!.index);
+
+  const steps = layerSteps(image);
+  const baseLayers = Math.min(options.baseLayers ?? 0, image.layers.length);
+  const items = new Map<string, WasteItem>();
+  const hiddenPerLayer = image.layers.map(() => 0);
+  for (const c of copies) {
+    if (c.entry.type === 'dir') continue;
+    const kind = kindOf(c, sameContent(c));
+    hiddenPerLayer[c.layer]! += c.bytes;
+    const key = `${c.root}\0${c.layer}\0${c.hiddenBy}\0${kind}`;
+    let item = items.get(key);
+    if (!item) {
+      const made = steps[c.layer]!;
+      const hid = steps[c.hiddenBy]!;
+      const base = c.hiddenBy < baseLayers;
+      item = {
+        path: `/${c.root}`,
+        bytes: 0,
+        files: 0,
+        kind,
+        layer: c.layer,
+        hiddenByLayer: c.hiddenBy,
+        createdBy: made.createdBy,
+        hiddenBy: hid.createdBy,
+        createdLine: made.line,
+        hiddenLine: hid.line,
+        base,
+        fix: fixFor(kind, made.createdBy, hid.createdBy, c.root, { madeInBase: c.layer < baseLayers, hiddenInBase: base }),
+      };
+      items.set(key, item);
+    }
+    item.bytes += c.bytes;
+    item.files++;
+  }
+  const wasteItems = [...items.values()].filter((i) => i.bytes > 0).sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1));
+  const sum = (xs: WasteItem[]) => xs.reduce((n, i) => n + i.bytes, 0);
+
+  const layers: LayerReport[] = image.layers.map((layer, i) => ({
+    index: i,
+    digest: layer.descriptor.digest,
+    diffId: layer.diffId,
+    mediaType: layer.descriptor.mediaType,
+    compressedBytes: layer.descriptor.size,
+    sizeBytes: scans[i]!.entries.reduce((n, e) => n + contentBytes(e), 0),
+    createdBy: steps[i]!.createdBy,
+    line: steps[i]!.line,
+    base: i < baseLayers,
+    added: counts[i]!.added,
+    modified: counts[i]!.modified,
+    removed: counts[i]!.removed,
+    hiddenBytes: hiddenPerLayer[i]!,
+    files: counts[i]!.files,
+  }));
+  return {
+    image: options.name,
+    id: image.id,
+    sizeBytes: layers.reduce((n, l) => n + l.sizeBytes, 0),
+    baseLayers,
+    layers,
+    dive: diveMetrics(scans),
+    waste: {
+      hiddenBytes: sum(wasteItems),
+      baseHiddenBytes: sum(wasteItems.filter((i) => i.base)),
+      userHiddenBytes: sum(wasteItems.filter((i) => !i.base)),
+      items: wasteItems,
+    },
+  };
+}

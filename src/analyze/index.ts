@@ -1,0 +1,5 @@
+export * from './analysis.js';
+export * from './analyze-image.js';
+export * from './ci-rules.js';
+export * from './compare-images.js';
+export * from './fixes.js';

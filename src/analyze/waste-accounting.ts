@@ -1,0 +1,123 @@
+import type { FileChange, WasteKind } from './analysis.js';
+import { contentBytes, type LayerScan, type ScanEntry } from './layer-scan.js';
+import { LiveTree } from './live-tree.js';
+
+/** The content that hard-linked names of one layer share: its bytes are hidden when its last name is. */
+interface LinkGroup {
+  bytes: number;
+  names: number;
+}
+
+interface LiveEntry {
+  layer: number;
+  entry: ScanEntry;
+  group?: LinkGroup;
+}
+
+/** One copy of a path from a lower layer that a later layer hid. */
+export interface HiddenCopy {
+  path: string;
+  /** Where the hiding happened: the whiteout's target, the opaque directory, or the replacing entry's path. */
+  root: string;
+  layer: number;
+  entry: ScanEntry;
+  hiddenBy: number;
+  /** The entry of the hiding layer at the same path, when it put one there. */
+  replacement?: ScanEntry;
+  /** Bytes that became dead with this copy (a hard-linked content counts once, with its last name). */
+  bytes: number;
+}
+
+export interface LayerCounts {
+  added: number;
+  modified: number;
+  removed: number;
+  files?: FileChange[];
+}
+
+export interface StackAccounting {
+  copies: HiddenCopy[];
+  counts: LayerCounts[];
+  /** What is alive at the top of the stack: path to its layer and entry. */
+  final: Map<string, { layer: number; entry: ScanEntry }>;
+}
+
+/** Most tree rows the HTML report keeps for one layer. */
+const MAX_FILES_PER_LAYER = 50_000;
+
+/**
+ * Applies the layers bottom up as overlayfs would (a layer's whiteouts and opaque markers first, then its
+ * entries) and records every lower copy that each layer hides, once.
+ */
+export function accountStack(scans: readonly LayerScan[], options: { files?: boolean } = {}): StackAccounting {
+  const tree = new LiveTree<LiveEntry>();
+  const copies: HiddenCopy[] = [];
+  const counts: LayerCounts[] = [];
+
+  scans.forEach((scan, j) => {
+    const c: LayerCounts = { added: 0, modified: 0, removed: 0, files: options.files ? [] : undefined };
+    counts.push(c);
+    const present = new Map<string, ScanEntry>();
+    for (const e of scan.entries) if (!e.mark && e.path !== '') present.set(e.path, e);
+    const note = (change: FileChange): void => {
+      if (c.files && c.files.length < MAX_FILES_PER_LAYER) c.files.push(change);
+    };
+    const hide = (path: string, live: LiveEntry, root: string): void => {
+      let bytes = 0;
+      if (live.group) bytes = --live.group.names === 0 ? live.group.bytes : 0;
+      else if (live.entry.type === 'symlink') bytes = contentBytes(live.entry);
+      copies.push({ path, root, layer: live.layer, entry: live.entry, hiddenBy: j, replacement: present.get(path), bytes });
+    };
+
+    const removedByMarks = new Set<string>();
+    for (const e of scan.entries) {
+      if (!e.mark) continue;
+      for (const [path, live] of tree.remove(e.target!, e.mark === 'opaque')) {
+        hide(path, live, e.target!);
+        removedByMarks.add(path);
+        if (live.entry.type !== 'dir' && !present.has(path)) {
+          c.removed++;
+          note({ path, type: live.entry.type, size: contentBytes(live.entry), change: 'D' });
+        }
+      }
+    }
+
+    const groups = new Map<string, LinkGroup>();
+    for (const e of scan.entries) {
+      if (e.mark || e.path === '') continue;
+      const lower = tree.get(e.path);
+      if (lower && lower.layer !== j && !(lower.entry.type === 'dir' && e.type === 'dir')) {
+        tree.remove(e.path).forEach(([path, live]) => hide(path, live, e.path));
+      }
+      const existed = (lower !== undefined && lower.layer !== j) || removedByMarks.has(e.path);
+      let group: LinkGroup | undefined;
+      if (e.type === 'file') groups.set(e.path, (group = { bytes: e.size, names: 1 }));
+      else if (e.type === 'hardlink') {
+        group = groups.get(e.linkname);
+        if (group) group.names++;
+      }
+      tree.set(e.path, { layer: j, entry: e, group });
+      if (e.type === 'dir') continue;
+      if (existed) c.modified++;
+      else c.added++;
+      note({ path: e.path, type: e.type, size: contentBytes(e), change: existed ? 'M' : 'A' });
+    }
+  });
+
+  const final = new Map<string, { layer: number; entry: ScanEntry }>();
+  for (const [path, live] of tree.entries()) final.set(path, { layer: live.layer, entry: live.entry });
+  return { copies, counts, final };
+}
+
+/**
+ * How a copy was hidden. `sameContent` says whether a replacing regular file holds the same bytes (known
+ * only for the copies `needsContentCompare` picks).
+ */
+export function kindOf(copy: HiddenCopy, sameContent: boolean): WasteKind {
+  if (!copy.replacement) return 'deleted';
+  return sameContent ? 'metadata' : 'overwritten';
+}
+
+/** Copies whose kind depends on content: a regular file replaced by a regular file of the same size. */
+export const needsContentCompare = (copy: HiddenCopy): boolean =>
+  copy.entry.type === 'file' && copy.replacement?.type === 'file' && copy.replacement.size === copy.entry.size;
