@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShaleError, hasErrno } from '../internal/errors.js';
 import { contextEntryHasher, dirSourceName } from './context-hash.js';
@@ -7,7 +7,20 @@ import { expandCopySources } from './copy-sources.js';
 import type { SourcePath } from './copy-files.js';
 import { DockerignoreMatcher, parseDockerignore } from './dockerignore.js';
 import { combinedSourceName, copySourceName } from './history.js';
+import { hostOwnerNames } from './host-owner-names.js';
+import { ContextSums, RootfsSums, relativeTo, type SourceSums } from './source-sums.js';
 import { resolveInRoot } from '../snapshot/index.js';
+
+/** Directory entry names in Go's walk order (bytewise). */
+const sortedNames = async (dir: string): Promise<string[]> =>
+  (await readdir(dir)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+/** `paths` with every ancestor directory of them (what unpacking them makes), in no set order. */
+function withAncestors(paths: readonly string[]): string[] {
+  const all = new Set(paths);
+  for (const p of paths) for (let i = p.indexOf('/'); i > 0; i = p.indexOf('/', i + 1)) all.add(p.slice(0, i));
+  return [...all];
+}
 
 /** A directory that COPY/ADD read from: the build context (with .dockerignore) or a stage's root. */
 export class SourceTree {
@@ -16,6 +29,9 @@ export class SourceTree {
     private readonly paths: string[],
     private readonly matcher: DockerignoreMatcher | undefined,
     private readonly what: string,
+    private readonly sums: SourceSums,
+    /** What the builder finds on disk below the root: for the context, the sent paths and their parents. */
+    private readonly present: readonly string[],
   ) {}
 
   /** The build context: every path not excluded by its .dockerignore. */
@@ -25,16 +41,21 @@ export class SourceTree {
     const ignore = await readFile(join(dir, '.dockerignore'), 'utf8').catch(() => '');
     const matcher = new DockerignoreMatcher(parseDockerignore(ignore));
     const paths: string[] = [];
+    const firstNames = new Map<number, string>();
     const walk = async (rel: string): Promise<void> => {
-      for (const name of await readdir(join(dir, rel))) {
+      for (const name of await sortedNames(join(dir, rel))) {
         const p = rel ? `${rel}/${name}` : name;
-        const isDir = (await lstat(join(dir, p))).isDirectory();
-        if (!matcher.matches(p)) paths.push(p);
-        if (isDir && (!matcher.matches(p) || matcher.walksInto(p))) await walk(p);
+        const st = await lstat(join(dir, p));
+        if (!matcher.matches(p)) {
+          paths.push(p);
+          if (!st.isDirectory() && st.nlink > 1 && !firstNames.has(st.ino)) firstNames.set(st.ino, p);
+        }
+        if (st.isDirectory() && (!matcher.matches(p) || matcher.walksInto(p))) await walk(p);
       }
     };
     await walk('');
-    return new SourceTree(dir, paths, matcher, 'build context');
+    const sums = new ContextSums(dir, new Set(paths), firstNames);
+    return new SourceTree(dir, paths, matcher, 'build context', sums, withAncestors(paths));
   }
 
   /** A stage's or image's root filesystem (COPY --from): everything, no ignore file. */
@@ -48,7 +69,7 @@ export class SourceTree {
       }
     };
     await walk('');
-    return new SourceTree(dir, paths, undefined, what);
+    return new SourceTree(dir, paths, undefined, what, new RootfsSums(dir, await hostOwnerNames()), paths);
   }
 
   excluded = (rel: string): boolean => this.matcher?.matches(rel) ?? false;
@@ -71,42 +92,32 @@ export class SourceTree {
     return out;
   }
 
-  /** Docker's history name of what a COPY copies: `file:<hex>`, `dir:<hex>`, or `multi:<hex>`. */
+  /**
+   * Docker's history name of what a COPY copies: `file:<sum>` for a file (a symlink followed),
+   * `dir:<hex>` over the sums of everything below a directory (itself included unless it is the
+   * root), `multi:<hex>` for several sources.
+   */
   async sourceName(sources: SourcePath[]): Promise<string> {
     const names: string[] = [];
     for (const s of sources) {
-      const st = await stat(s.hostPath);
-      if (!st.isDirectory()) {
-        names.push(copySourceName('file', await this.entryHex(s.hostPath, s.rel, true)));
+      if (s.inline) {
+        const st = await stat(s.hostPath);
+        const hash = contextEntryHasher({ path: s.rel, type: 'file', mode: st.mode & 0o7777, size: st.size });
+        for await (const c of createReadStream(s.hostPath)) hash.update(c as Buffer);
+        names.push(copySourceName('file', hash.digest('hex')));
         continue;
       }
-      const hexes: string[] = [];
-      const walk = async (host: string, rel: string): Promise<void> => {
-        hexes.push(await this.entryHex(host, rel, false));
-        if (!(await lstat(host)).isDirectory()) return;
-        for (const name of (await readdir(host)).sort()) {
-          const childRel = rel === '.' ? name : `${rel}/${name}`;
-          if (this.excluded(childRel)) continue;
-          await walk(join(host, name), childRel);
-        }
-      };
-      await walk(s.hostPath, s.rel);
-      names.push(dirSourceName(hexes));
+      const host = s.rel === '.' ? this.root : await resolveInRoot(this.root, s.rel);
+      if (!(await stat(host)).isDirectory()) {
+        names.push(copySourceName('file', await this.sums.sum(s.rel)));
+        continue;
+      }
+      const dir = relativeTo(this.root, host);
+      const below = dir === '.' ? this.present : this.present.filter((p) => p === dir || p.startsWith(`${dir}/`));
+      const entrySums: string[] = [];
+      for (const p of below) entrySums.push(await this.sums.sum(p));
+      names.push(dirSourceName(entrySums));
     }
     return combinedSourceName(names);
-  }
-
-  private async entryHex(host: string, rel: string, follow: boolean): Promise<string> {
-    const st = follow ? await stat(host) : await lstat(host);
-    const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
-    const h = contextEntryHasher({
-      path: rel,
-      type,
-      mode: st.mode & 0o7777,
-      size: type === 'file' ? st.size : 0,
-      linkname: type === 'symlink' ? await readlink(host) : undefined,
-    });
-    if (type === 'file') for await (const c of createReadStream(host)) h.update(c as Buffer);
-    return h.digest('hex');
   }
 }

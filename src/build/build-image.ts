@@ -229,7 +229,7 @@ async function copySources(
     for (const h of inst.heredocs) {
       await writeFile(join(dir, h.name), heredocBody(h));
       await chmod(join(dir, h.name), 0o644);
-      list = [...list, { hostPath: join(dir, h.name), rel: h.name }];
+      list = [...list, { hostPath: join(dir, h.name), rel: h.name, inline: true }];
     }
   }
   return { tree, list, release };

@@ -8,6 +8,8 @@ export interface SourcePath {
   hostPath: string;
   /** Path relative to the context (or source stage root), for .dockerignore and messages. */
   rel: string;
+  /** Content the Dockerfile itself holds (a heredoc), not a path of the source tree. */
+  inline?: boolean;
 }
 
 export interface CopyOptions {
