@@ -96,6 +96,8 @@ test('seed example: split RUN dd / RUN rm is base + 52,428,800 bytes in 4 layers
       { createdBy: WORKDIR, size: 0, emptyLayer: false },
       { createdBy: CHAINED, size: 0, emptyLayer: false },
     ]);
+    const comments = shaleJson<HistoryRow[]>(['history', `${name}:split`], { root }).map((h) => h.comment).reverse();
+    assert.deepEqual(comments.slice(1), ['Dockerfile.split:3', 'Dockerfile.split:4', 'Dockerfile.split:5', 'Dockerfile.split:6'], 'each step names its Dockerfile line');
     const config = shaleJson<{ config: { author?: string; config: { WorkingDir?: string } } }>(['inspect', split], { root }).config;
     assert.equal(config.author, 'ailala', 'MAINTAINER sets the author');
     assert.equal(config.config.WorkingDir, '/home');

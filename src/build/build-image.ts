@@ -93,6 +93,8 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     let image = await baseImage(store, stage, results);
     const steps = new StageSteps({ buildArgs: plan.buildArgs, baseConfig: image.config.config as ContainerConfig, escape: dockerfile.escape, file: dockerfile.file });
     emit({ type: 'step', step: ++step, stage: stageLabel(stage), line: stage.from.line, text: stage.from.original.split('\n')[0]! });
+    // ONBUILD triggers come from the base image, not from a line of this Dockerfile
+    const sourceLine = (inst: Instruction): string | undefined => (stage.instructions.includes(inst) ? `${dockerfile.file}:${inst.line}` : undefined);
     const instructions: Instruction[] = [...steps.triggers.map((t) => parseTrigger(t, { file: dockerfile.file })), ...stage.instructions];
     for (const inst of instructions) {
       if (options.signal?.aborted) throw new ShaleError('FAILED_PRECONDITION', 'build interrupted');
@@ -105,7 +107,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
         const hit = options.noCache ? undefined : await cache.get(key);
         const result = hit ?? { history: { created: createdNow(), ...prepared.history } };
         if (!hit) await cache.put(key, result);
-        image = applyStep(image, result, key);
+        image = applyStep(image, result, key, sourceLine(inst));
         continue;
       }
       step++;
@@ -131,7 +133,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       } finally {
         await sources?.release();
       }
-      image = applyStep(image, result, key);
+      image = applyStep(image, result, key, sourceLine(inst));
       emit({ type: 'done', step, seconds: (Date.now() - started) / 1000, layerBytes: result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : undefined });
     }
     results.set(stage.index, image);
@@ -176,8 +178,12 @@ const withHistory = (image: StageImage, h: History): StageImage => ({
   config: { ...image.config, history: [...(image.config.history ?? []), h] },
 });
 
-function applyStep(image: StageImage, step: CachedStep, key: string): StageImage {
-  const next = withHistory(image, step.history);
+/**
+ * Adds the step's history entry, its comment naming the Dockerfile line (`Dockerfile:7`) so analysis can
+ * point at it. The line is not part of the cache key: a moved line reuses the step.
+ */
+function applyStep(image: StageImage, step: CachedStep, key: string, line: string | undefined): StageImage {
+  const next = withHistory(image, line ? { ...step.history, comment: line } : step.history);
   return { ...next, layers: step.layer ? [...image.layers, step.layer] : image.layers, cacheKey: key };
 }
 
