@@ -26,6 +26,10 @@ else
   $shale save bench-base:busybox -o "$work/bases.tar"
 fi
 docker load -i "$work/bases.tar" >/dev/null
+# docker load unpacks the bases into its layer store; shale unpacks a layer the first time a snapshot
+# needs it: one untimed run does that, so both builders start with their bases unpacked
+$shale run --rm bench-base:busybox true >/dev/null
+if [ "$APT" = 1 ]; then $shale run --rm bench-base:debian true >/dev/null; fi
 
 mkdir -p "$work/seed-split" "$work/seed-chained" "$work/apt"
 printf 'FROM bench-base:busybox\nWORKDIR /home\nRUN dd if=/dev/zero of=50M.file bs=1M count=50\nRUN rm -rf 50M.file\n' >"$work/seed-split/Dockerfile"
