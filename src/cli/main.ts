@@ -5,6 +5,7 @@ import * as cmd from './commands.js';
 import { buildCommand, type BuildFlags } from './build-command.js';
 import { commitCommand, diffCommand, logsCommand, psCommand, rmCommand, runCommand, stopCommand } from './container-commands.js';
 import { analyzeCommand, type AnalyzeFlags } from './analyze-command.js';
+import { slimCommand, type SlimFlags } from './slim-command.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
@@ -171,6 +172,18 @@ export function buildProgram(): Command {
     .option('--base-layers <n>', 'how many bottom layers are the base image (default: found from the images in the store)')
     .option('--compare <source>', 'instead: a file-level diff from this image to SOURCE')
     .action(run((store, s: string, flags: AnalyzeFlags) => analyzeCommand(store, s, flags)));
+
+  program
+    .command('slim')
+    .description('rewrite a Dockerfile for size (a diff, or -o FILE); --verify builds both and compares the images')
+    .argument('[context]', 'build context', '.')
+    .option('-f, --file <file>', 'the Dockerfile (default: CONTEXT/Dockerfile)')
+    .option('-o, --output <file>', 'write the rewritten Dockerfile here')
+    .option('--verify', 'build the original and the rewrite, compare the final filesystems and config (exit 1 when not equivalent)')
+    .option('-t, --tag <ref>', 'tag the rewritten image (with --verify)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--risky', 'also apply changes that can change behaviour (--no-install-recommends)')
+    .addOption(formatOption())
+    .action(run((store, context: string, flags: SlimFlags) => slimCommand(store, context, flags)));
 
   program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run((store) => cmd.fsckCommand(store)));
 
