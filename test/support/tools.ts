@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 
-export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap';
+export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap' | 'chromium';
 
 const probes: Record<Tool, string[]> = {
   // a real daemon, not just the CLI: the server version needs the Engine to answer
@@ -17,6 +17,8 @@ const probes: Record<Tool, string[]> = {
     'd=$(mktemp -d) && mkdir "$d/l" "$d/u" "$d/w" "$d/m" && mount -t overlay overlay -o "lowerdir=$d/l,upperdir=$d/u,workdir=$d/w" "$d/m" && umount "$d/m" && echo overlay; r=$?; rm -rf "$d"; exit $r',
   ],
   debootstrap: ['sh', '-c', 'command -v debootstrap'],
+  // Debian's package: renders the analyze HTML report headless
+  chromium: ['chromium', '--version'],
 };
 
 const cache = new Map<Tool, { ok: boolean; detail: string }>();
