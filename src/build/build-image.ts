@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { decompress } from '../layer/index.js';
 import { ShaleError } from '../internal/errors.js';
-import type { Descriptor, Digest, History, ImageConfig } from '../oci/index.js';
+import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, normalizeReference, type Descriptor, type Digest, type History, type ImageConfig } from '../oci/index.js';
 import { createdNow, hostPlatform, type Image } from '../image/index.js';
 import { putImage, putLayer, type Store } from '../store/index.js';
 import { chooseSnapshotter, cleanupStale, unpackLayer, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
@@ -49,6 +49,8 @@ interface StageImage {
   cacheKey: string;
   /** The image ID of the base (for the config's `Image` field). */
   parentId?: string;
+  /** The store image the stage's chain of FROMs starts at: recorded as the manifest's base annotations. */
+  base?: { name: string; manifestDigest: Digest };
 }
 
 const emptyImage = (): StageImage => ({
@@ -57,7 +59,8 @@ const emptyImage = (): StageImage => ({
   cacheKey: 'scratch',
 });
 
-const fromStoreImage = (image: Image): StageImage => ({
+const fromStoreImage = (image: Image, ref?: string): StageImage => ({
+  base: ref ? { name: normalizeReference(ref), manifestDigest: image.manifestDigest } : undefined,
   config: image.config,
   layers: image.layers.map((l) => ({ descriptor: l.descriptor, diffId: l.diffId })),
   cacheKey: image.id,
@@ -153,7 +156,8 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
   };
   const tags = options.tags ?? [];
-  const { id, manifestDigest } = await putImage(store, config, final.layers.map((l) => l.descriptor), tags);
+  const annotations = final.base ? { [BASE_NAME_ANNOTATION]: final.base.name, [BASE_DIGEST_ANNOTATION]: final.base.manifestDigest } : undefined;
+  const { id, manifestDigest } = await putImage(store, config, final.layers.map((l) => l.descriptor), tags, annotations);
   emit({ type: 'image', id, tags });
   return { id, manifestDigest, tags };
 }
@@ -162,7 +166,7 @@ async function baseImage(store: Store, stage: Stage, results: Map<number, StageI
   if (stage.base.kind === 'scratch') return emptyImage();
   if (stage.base.kind === 'stage') return results.get(stage.base.index)!;
   try {
-    return fromStoreImage((await store.resolve(stage.base.ref)).image);
+    return fromStoreImage((await store.resolve(stage.base.ref)).image, stage.base.ref);
   } catch (e) {
     if (e instanceof ShaleError && e.code === 'NOT_FOUND') {
       throw new ShaleError('NOT_FOUND', `${stage.from.line ? `Dockerfile:${stage.from.line}: ` : ''}FROM ${stage.base.ref}: image not found in the store`, {

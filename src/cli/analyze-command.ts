@@ -10,10 +10,9 @@ import {
   type CiRuleName,
   type ImageComparison,
 } from '../analyze/index.js';
-import type { Image } from '../image/index.js';
 import { ShaleError } from '../internal/errors.js';
 import { humanSize, renderAnalysisHtml, renderAnalysisText } from '../report/index.js';
-import { openSource, type Store } from '../store/index.js';
+import { findBaseLayers, openSource, type Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
 
 export interface AnalyzeFlags {
@@ -27,24 +26,6 @@ export interface AnalyzeFlags {
   platform?: string;
   compare?: string;
   baseLayers?: string;
-}
-
-/**
- * How many bottom layers are the base image's: the longest proper prefix of the image's layers that is
- * another image in the stores (the user's store, and the source's own when it came from an archive).
- */
-async function baseLayerCount(stores: Store[], image: Image): Promise<number> {
-  const mine = image.config.rootfs.diff_ids;
-  let best = 0;
-  for (const store of new Set(stores)) {
-    for (const entry of await store.readIndex()) {
-      const other = await store.image(entry.descriptor.digest).catch(() => undefined);
-      const theirs = other?.config.rootfs.diff_ids ?? [];
-      if (theirs.length <= best || theirs.length >= mine.length) continue;
-      if (theirs.every((d, i) => d === mine[i])) best = theirs.length;
-    }
-  }
-  return best;
 }
 
 /** CI limits: dive's defaults, then the config file (`.dive-ci` when present), then the flags. */
@@ -89,7 +70,7 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
         await other.close();
       }
     }
-    const baseLayers = flags.baseLayers !== undefined ? Number(flags.baseLayers) : await baseLayerCount([store, source.store], source.image);
+    const baseLayers = flags.baseLayers !== undefined ? Number(flags.baseLayers) : await findBaseLayers([store, source.store], source.image);
     const analysis: Analysis = await analyzeImage(source.image, { name: source.refs[0] ?? spec, baseLayers, files: flags.format === 'html' });
     if (limits) analysis.ci = evaluateCiRules(analysis.dive, limits);
     const exitCode = analysis.ci && !analysis.ci.pass ? 1 : 0;

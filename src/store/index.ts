@@ -10,3 +10,4 @@ export * from './import.js';
 export * from './sources.js';
 export * from './archive-members.js';
 export * from './put-image.js';
+export * from './base-image.js';

@@ -28,12 +28,13 @@ export async function putImage(
   config: ImageConfig,
   layers: Descriptor[],
   tags: string[],
+  annotations?: Record<string, string>,
 ): Promise<{ id: Digest; manifestDigest: Digest }> {
   const refs = tags.map((t) => normalizeReference(t));
   const rawConfig = canonicalJson(config);
   return store.withLock(async () => {
     const id = await store.content.putBytes(rawConfig);
-    const rawManifest = canonicalJson(makeManifest({ mediaType: MediaType.ociConfig, digest: id, size: rawConfig.length }, layers));
+    const rawManifest = canonicalJson(makeManifest({ mediaType: MediaType.ociConfig, digest: id, size: rawConfig.length }, layers, annotations));
     const manifestDigest = await store.content.putBytes(rawManifest);
     await store.setTags({ mediaType: MediaType.ociManifest, digest: manifestDigest, size: rawManifest.length }, refs);
     return { id, manifestDigest };
