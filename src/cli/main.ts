@@ -181,6 +181,7 @@ export function buildProgram(): Command {
     .option('-o, --output <file>', 'write the rewritten Dockerfile here')
     .option('--verify', 'build the original and the rewrite, compare the final filesystems and config (exit 1 when not equivalent)')
     .option('-t, --tag <ref>', 'tag the rewritten image (with --verify)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--build-arg <arg>', 'build-time variable for --verify (K=V)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--risky', 'also apply changes that can change behaviour (--no-install-recommends)')
     .addOption(formatOption())
     .action(run((store, context: string, flags: SlimFlags) => slimCommand(store, context, flags)));

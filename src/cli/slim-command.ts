@@ -1,3 +1,4 @@
+import { parseBuildArgList } from '../build/index.js';
 import { slimDockerfile, type SlimReport } from '../optimize/index.js';
 import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';
@@ -8,6 +9,7 @@ export interface SlimFlags {
   output?: string;
   verify?: boolean;
   tag: string[];
+  buildArg: string[];
   risky?: boolean;
 }
 
@@ -39,6 +41,7 @@ export async function slimCommand(store: Store, context: string, flags: SlimFlag
     verify: flags.verify,
     tags: flags.tag,
     risky: flags.risky,
+    buildArgs: parseBuildArgList(flags.buildArg),
     onEvent: (e) => {
       if (e.type === 'failed') process.stderr.write(`verify: step ${e.step} failed\n`);
     },

@@ -19,6 +19,7 @@ export interface SlimOptions {
   tags?: string[];
   /** Apply the changes that can change behaviour too. */
   risky?: boolean;
+  buildArgs?: Record<string, string>;
   onEvent?: BuildListener;
 }
 
@@ -57,14 +58,14 @@ export async function slimDockerfile(store: Store, options: SlimOptions): Promis
   if (options.output) await writeFile(options.output, text);
   if (!options.verify) return report;
 
-  const original = await buildImage(store, { contextDir: options.contextDir, dockerfile, onEvent: options.onEvent });
+  const original = await buildImage(store, { contextDir: options.contextDir, dockerfile, buildArgs: options.buildArgs, onEvent: options.onEvent });
   // the rewrite is built from a file in the store's scratch space, next to nothing the user owns
   await mkdir(join(store.root, 'shale', 'tmp'), { recursive: true });
   const scratch = await mkdtemp(join(store.root, 'shale', 'tmp', 'slim-'));
   try {
     const rewrittenFile = join(scratch, 'Dockerfile');
     await writeFile(rewrittenFile, text);
-    const slimmed = await buildImage(store, { contextDir: options.contextDir, dockerfile: rewrittenFile, tags: options.tags, onEvent: options.onEvent });
+    const slimmed = await buildImage(store, { contextDir: options.contextDir, dockerfile: rewrittenFile, tags: options.tags, buildArgs: options.buildArgs, onEvent: options.onEvent });
     const verification = await compareBuilds((await store.resolve(original.id)).image, (await store.resolve(slimmed.id)).image);
     report.before = await imageSize(store, original.id);
     report.after = await imageSize(store, slimmed.id);
