@@ -16,7 +16,7 @@ import type { TarWriteEntry } from '../src/layer/index.js';
 import { tarBytes } from './support/append-layer.js';
 import { dirEntry, dockerArchive, fileEntry, hardlinkEntry } from './support/archives.js';
 import { busyboxBase, loadIntoDocker, shaleBuild, treeBytes } from './support/build.js';
-import { dockerCleanup, dockerOk } from './support/docker.js';
+import { dockerOk } from './support/docker.js';
 import { makeBusyboxRootfs, tarDir } from './support/rootfs.js';
 import { REPO_ROOT, assertCliError, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix, type ShaleOptions } from './support/shale.js';
 import { requireTool } from './support/tools.js';
@@ -339,5 +339,147 @@ test('analyze: hidden bytes of hand-made layers, kinds, files, attribution, base
     truncateSync(archive, 0);
     assertCliError(shale(['analyze', `docker-archive:${archive}`], o), 'empty archive');
     assert.deepEqual(storeState(o), before);
+  });
+});
+
+const SEED = join(REPO_ROOT, 'examples', 'seed');
+const FIFTY_MIB = 50 * 1024 * 1024; // 52,428,800 bytes: `dd bs=1M count=50`
+const DD = '/bin/sh -c dd if=/dev/zero of=50M.file bs=1M count=50';
+const RM = '/bin/sh -c rm -rf 50M.file';
+
+/** What must not change with the source's transport: everything but the name and the blobs' own digests/sizes. */
+const comparable = (a: AnalysisJson) => ({
+  id: a.id,
+  sizeBytes: a.sizeBytes,
+  baseLayers: a.baseLayers,
+  layers: a.layers.map((l) => ({ index: l.index, diffId: l.diffId, createdBy: l.createdBy, sizeBytes: l.sizeBytes, added: l.added, modified: l.modified, removed: l.removed, hiddenBytes: l.hiddenBytes, base: l.base })),
+  dive: a.dive,
+  waste: a.waste,
+});
+
+test('analyze the seed example: split hides 52,428,800 bytes, chained nothing; CI rules and config; Docker and OCI sources agree', { timeout: 600_000 }, async (t) => {
+  if (!requireTool(t, 'runc')) return;
+  const work = tempDir(t);
+  const root = tempStore(t);
+  const o = { root };
+  const name = `shale-analyze-${uniqueSuffix()}`;
+  const base = busyboxBase(t, work, root, `${name}:base`);
+  const buildArgs = ['--build-arg', `BASE=${base.ref}`];
+  const split = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.split'), '-t', `${name}:split`, ...buildArgs]).id;
+  shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.chained'), '-t', `${name}:chained`, ...buildArgs]);
+  const B = treeBytes(base.rootfs).files; // the base layer's header sizes: its regular files
+  const analyzeRun = (args: string[], cwd?: string) => {
+    const r = shale(['analyze', ...args, '--format', 'json'], { root, cwd });
+    assert.ok(r.status === 0 || r.status === 1, `exit 0 or 1:\n${r.stderr}`);
+    return { status: r.status, a: JSON.parse(r.stdout) as AnalysisJson };
+  };
+
+  await t.test('split: 52,428,800 bytes deleted, made by the dd RUN, hidden by the rm RUN, fix: chain them', () => {
+    const a = shaleJson<AnalysisJson>(['analyze', `${name}:split`], o);
+    assert.equal(a.id, split);
+    assert.equal(a.baseLayers, 1);
+    assert.deepEqual(a.waste.items.map(pick), [
+      { path: '/home/50M.file', bytes: FIFTY_MIB, files: 1, kind: 'deleted', layer: 2, hiddenByLayer: 3, createdBy: DD, hiddenBy: RM, base: false },
+    ]);
+    assert.match(a.waste.items[0]!.fix, /chain them/);
+    assert.deepEqual({ hidden: a.waste.hiddenBytes, user: a.waste.userHiddenBytes }, { hidden: FIFTY_MIB, user: FIFTY_MIB });
+    assert.deepEqual(
+      a.layers.map((l) => [l.sizeBytes, l.added, l.modified, l.removed, l.hiddenBytes, l.base]),
+      [
+        [a.layers[0]!.sizeBytes, a.layers[0]!.added, 0, 0, 0, true],
+        [0, 0, 0, 0, 0, false], // WORKDIR /home: the directory only
+        [FIFTY_MIB, 1, 0, 0, FIFTY_MIB, false],
+        [0, 0, 0, 1, 0, false],
+      ],
+    );
+    // dive: /home/50M.file scored 52428800 then 0 (the whiteout of a file): all of it wasted;
+    // efficiency = (B + 0) / (B + 52428800); user bytes = 52428800, so the ratio is 1
+    assert.equal(a.dive.wastedBytes, FIFTY_MIB);
+    assert.equal(a.dive.efficiency, B / (B + FIFTY_MIB));
+    assert.equal(a.dive.userWastedPercent, 1);
+    const table = shaleOk(['analyze', `${name}:split`], o).stdout;
+    assert.match(table, /52\.4MB\s+deleted\s+\/home\/50M\.file/);
+  });
+
+  await t.test('chained: nothing hidden, dive finds nothing wasted', () => {
+    const a = shaleJson<AnalysisJson>(['analyze', `${name}:chained`], o);
+    assert.deepEqual(a.waste.items, []);
+    assert.equal(a.waste.hiddenBytes, 0);
+    assert.equal(a.dive.wastedBytes, 0);
+    assert.equal(a.dive.efficiency, 1);
+    assert.equal(a.layers.length, 3);
+  });
+
+  await t.test("--ci with dive's defaults fails on split (exit 1) and passes on chained (exit 0)", () => {
+    const s = analyzeRun([`${name}:split`, '--ci']);
+    assert.equal(s.status, 1);
+    assert.equal(s.a.ci!.pass, false);
+    assert.deepEqual(
+      s.a.ci!.rules.map((r) => [r.name, r.limit, r.pass]),
+      [['highestUserWastedPercent', '0.1', false], ['highestWastedBytes', 'disabled', true], ['lowestEfficiency', '0.9', false]],
+    );
+    const c = analyzeRun([`${name}:chained`, '--ci']);
+    assert.equal(c.status, 0);
+    assert.equal(c.a.ci!.pass, true);
+    const text = shale(['analyze', `${name}:split`, '--ci'], o);
+    assert.equal(text.status, 1);
+    assert.match(text.stdout, /Result:FAIL \[Total:3\] \[Passed:0\] \[Failed:2\] \[Warn:0\] \[Skipped:1\]/);
+    assert.equal(shale(['analyze', `${name}:split`], o).status, 0, 'without --ci no rule is checked');
+  });
+
+  await t.test('.dive-ci in the working directory and --ci-config FILE are honoured; flags override the file', () => {
+    const cwd = join(work, 'cwd');
+    mkdirSync(cwd);
+    writeFileSync(join(cwd, '.dive-ci'), 'rules:\n  lowest_efficiency: disabled\n  highestUserWastedPercent: disabled\n  highest-wasted-bytes: 1KB\n');
+    let r = analyzeRun([`${name}:split`, '--ci'], cwd);
+    assert.equal(r.status, 1, 'only highestWastedBytes 1KB is checked, and 52428800 > 1000');
+    assert.deepEqual(r.a.ci!.rules.map((x) => [x.name, x.limit, x.actual, x.pass]), [
+      ['highestUserWastedPercent', 'disabled', 1, true],
+      ['highestWastedBytes', '1KB', FIFTY_MIB, false],
+      ['lowestEfficiency', 'disabled', B / (B + FIFTY_MIB), true],
+    ]);
+    // 50MB = 50,000,000 < 52,428,800: fails; 50MiB = 52,428,800: not above, passes
+    assert.equal(analyzeRun([`${name}:split`, '--ci', '--highest-wasted-bytes', '50MB'], cwd).status, 1);
+    r = analyzeRun([`${name}:split`, '--ci', '--highest-wasted-bytes', '50MiB'], cwd);
+    assert.equal(r.status, 0);
+    assert.equal(r.a.ci!.rules.find((x) => x.name === 'highestWastedBytes')!.limit, '50MiB');
+
+    // --ci-config FILE takes the place of ./.dive-ci
+    const cfg = join(work, 'strict.yaml');
+    writeFileSync(cfg, 'rules:\n  lowestEfficiency: 1.1\n');
+    r = analyzeRun([`${name}:chained`, '--ci-config', cfg], cwd);
+    assert.equal(r.status, 1, 'an efficiency of 1 is below 1.1; --ci-config alone turns the rules on');
+    assert.deepEqual(r.a.ci!.rules.map((x) => [x.name, x.limit]), [['highestUserWastedPercent', '0.1'], ['highestWastedBytes', 'disabled'], ['lowestEfficiency', '1.1']]);
+    assert.equal(analyzeRun([`${name}:chained`, '--ci', '--ci-config', cfg, '--lowest-efficiency', '0.9'], cwd).status, 0);
+    assert.equal(analyzeRun([`${name}:split`, '--ci', '--ci-config', cfg, '--lowest-efficiency', '0', '--highest-user-wasted-percent', 'disabled'], cwd).status, 0);
+  });
+
+  const inStore = shaleJson<AnalysisJson>(['analyze', `${name}:split`], o);
+
+  await t.test('an oci-archive and an OCI layout directory of the image analyse the same', () => {
+    const archive = join(work, 'split.oci.tar');
+    shaleOk(['save', '--format', 'oci-archive', '-o', archive, `${name}:split`], o);
+    const fromArchive = shaleJson<AnalysisJson>(['analyze', `oci-archive:${archive}`], o);
+    assert.deepEqual(comparable(fromArchive), comparable(inStore));
+    const layout = join(work, 'split-layout');
+    mkdirSync(layout);
+    execFileSync('tar', ['-C', layout, '-xf', archive]);
+    const fromLayout = shaleJson<AnalysisJson>(['analyze', `oci:${layout}`], o);
+    assert.deepEqual(comparable(fromLayout), comparable(inStore));
+  });
+
+  await t.test("Docker's own `docker save` of the image analyses the same as the store's", (st) => {
+    if (!requireTool(st, 'docker')) return;
+    const ref = `${name}:split`;
+    loadIntoDocker(st, root, split, ref, work);
+    const saved = join(work, 'docker-saved.tar');
+    dockerOk(['save', '-o', saved, ref]);
+    const fromDocker = shaleJson<AnalysisJson>(['analyze', `docker-archive:${saved}`], o);
+    assert.deepEqual(comparable(fromDocker), comparable(inStore));
+    // a store that does not know the base: the same numbers, no base layers
+    const other = tempStore(st);
+    const alone = shaleJson<AnalysisJson>(['analyze', `docker-archive:${saved}`], { root: other });
+    assert.equal(alone.baseLayers, 0);
+    assert.deepEqual({ dive: alone.dive, hidden: alone.waste.hiddenBytes }, { dive: inStore.dive, hidden: inStore.waste.hiddenBytes });
   });
 });
