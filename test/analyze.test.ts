@@ -15,7 +15,7 @@ import { Store, describeLayerBlob } from '../src/store/index.js';
 import type { TarWriteEntry } from '../src/layer/index.js';
 import { tarBytes } from './support/append-layer.js';
 import { dirEntry, dockerArchive, fileEntry, hardlinkEntry } from './support/archives.js';
-import { busyboxBase, loadIntoDocker, shaleBuild, treeBytes } from './support/build.js';
+import { busyboxBase, dockerBuild, loadIntoDocker, shaleBuild, treeBytes } from './support/build.js';
 import { dockerOk } from './support/docker.js';
 import { makeBusyboxRootfs, tarDir } from './support/rootfs.js';
 import { REPO_ROOT, assertCliError, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix, type ShaleOptions } from './support/shale.js';
@@ -482,4 +482,52 @@ test('analyze the seed example: split hides 52,428,800 bytes, chained nothing; C
     assert.equal(alone.baseLayers, 0);
     assert.deepEqual({ dive: alone.dive, hidden: alone.waste.hiddenBytes }, { dive: inStore.dive, hidden: inStore.waste.hiddenBytes });
   });
+});
+
+test("a Docker-built image (Docker's own whiteouts, opaque directory, copy-up of a hard-linked file) is accounted exactly", { timeout: 300_000 }, async (t) => {
+  if (!requireTool(t, 'docker')) return;
+  const work = tempDir(t);
+  const root = tempStore(t);
+  const name = `shale-analyze-docker-${uniqueSuffix()}`;
+  const base = busyboxBase(t, work, root, `${name}:base`, { docker: true });
+  const make = 'mkdir -p /d/sub && echo hello > /d/a && echo x > /d/sub/b && dd if=/dev/zero of=/f bs=1k count=3 && mkdir /y && echo 123456 > /y/one && ln /d/a /d/hard && echo abc > /x';
+  const change = 'chmod 600 /d/a && rm -rf /d/sub && rm /f && rm -rf /y && echo 12 > /y && rm /x && mkdir /x && echo i > /x/i';
+  const ctx = join(work, 'ctx');
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, 'Dockerfile'), `FROM ${base.ref}\nRUN ${make}\nRUN ${change}\n`);
+  const ref = `${name}:built`;
+  dockerBuild(t, ctx, ref);
+  const saved = join(work, 'built.tar');
+  dockerOk(['save', '-o', saved, ref]);
+  const a = shaleJson<AnalysisJson>(['analyze', `docker-archive:${saved}`], { root });
+  assert.equal(a.baseLayers, 1, 'the base is in the store');
+  // layer 1 content: d/a 6 ("hello\n"), d/hard (a hard link: 0), d/sub/b 2, f 3072, x 4, y/one 7 = 3091
+  // layer 2 (Docker): d/a 6 (copied up by chmod), d/.wh.sub, .wh.f, x/ + x/.wh..wh..opq + x/i 2, y 3 = 11
+  assert.deepEqual(
+    a.layers.slice(1).map((l) => [l.sizeBytes, l.added, l.modified, l.removed, l.hiddenBytes]),
+    [
+      [3091, 6, 0, 0, 3085],
+      [11, 1, 2, 2, 0], // x/i added; d/a and y modified; d/sub/b and f removed
+    ],
+  );
+  // d/a's old content lives on through d/hard: not hidden. f 3072 deleted; y/one 7 overwritten by the file y;
+  // x 4 overwritten by the directory x; d/sub/b 2 deleted. 3072 + 7 + 4 + 2 = 3085
+  assert.deepEqual(
+    a.waste.items.map((i) => [i.path, i.bytes, i.files, i.kind, i.layer, i.hiddenByLayer, i.createdBy, i.hiddenBy]),
+    [
+      ['/f', 3072, 1, 'deleted', 1, 2, `/bin/sh -c ${make}`, `/bin/sh -c ${change}`],
+      ['/y', 7, 1, 'overwritten', 1, 2, `/bin/sh -c ${make}`, `/bin/sh -c ${change}`],
+      ['/x', 4, 1, 'overwritten', 1, 2, `/bin/sh -c ${make}`, `/bin/sh -c ${change}`],
+      ['/d/sub', 2, 1, 'deleted', 1, 2, `/bin/sh -c ${make}`, `/bin/sh -c ${change}`],
+    ],
+  );
+  assert.equal(a.waste.hiddenBytes, 3085);
+  // dive: scored twice: /d/a 6 + 6 and /f 3072 + 0 -> wasted 3084. Scored once: /d/hard 0, /d/sub/b 2,
+  // /x 4, /y/one 7, /d/sub 2 (the whiteout of a directory: its subtree), /x/i 2, /y 3.
+  // min sum = B + 6 + 0 + 0 + 2 + 4 + 7 + 2 + 2 + 3 = B + 26; cumulative sum = B + 12 + 3072 + 0 + 2 + 4 + 7 + 2 + 2 + 3 = B + 3104
+  const B = treeBytes(base.rootfs).files;
+  assert.equal(a.dive.wastedBytes, 3084);
+  assert.equal(a.dive.efficiency, (B + 26) / (B + 3104));
+  assert.equal(a.dive.userSizeBytes, 3091 + 11);
+  assert.equal(a.dive.userWastedPercent, 3084 / 3102);
 });
