@@ -24,6 +24,8 @@ export interface HiddenCopy {
   hiddenBy: number;
   /** The entry of the hiding layer at the same path, when it put one there. */
   replacement?: ScanEntry;
+  /** Hidden by a whiteout or opaque marker, rather than by an entry the layer put at `root`. */
+  byMark: boolean;
   /** Bytes that became dead with this copy (a hard-linked content counts once, with its last name). */
   bytes: number;
 }
@@ -62,18 +64,18 @@ export function accountStack(scans: readonly LayerScan[], options: { files?: boo
     const note = (change: FileChange): void => {
       if (c.files && c.files.length < MAX_FILES_PER_LAYER) c.files.push(change);
     };
-    const hide = (path: string, live: LiveEntry, root: string): void => {
+    const hide = (path: string, live: LiveEntry, root: string, byMark: boolean): void => {
       let bytes = 0;
       if (live.group) bytes = --live.group.names === 0 ? live.group.bytes : 0;
       else if (live.entry.type === 'symlink') bytes = contentBytes(live.entry);
-      copies.push({ path, root, layer: live.layer, entry: live.entry, hiddenBy: j, replacement: present.get(path), bytes });
+      copies.push({ path, root, layer: live.layer, entry: live.entry, hiddenBy: j, replacement: present.get(path), byMark, bytes });
     };
 
     const removedByMarks = new Set<string>();
     for (const e of scan.entries) {
       if (!e.mark) continue;
       for (const [path, live] of tree.remove(e.target!, e.mark === 'opaque')) {
-        hide(path, live, e.target!);
+        hide(path, live, e.target!, true);
         removedByMarks.add(path);
         if (live.entry.type !== 'dir' && !present.has(path)) {
           c.removed++;
@@ -87,7 +89,7 @@ export function accountStack(scans: readonly LayerScan[], options: { files?: boo
       if (e.mark || e.path === '') continue;
       const lower = tree.get(e.path);
       if (lower && lower.layer !== j && !(lower.entry.type === 'dir' && e.type === 'dir')) {
-        tree.remove(e.path).forEach(([path, live]) => hide(path, live, e.path));
+        tree.remove(e.path).forEach(([path, live]) => hide(path, live, e.path, false));
       }
       const existed = (lower !== undefined && lower.layer !== j) || removedByMarks.has(e.path);
       let group: LinkGroup | undefined;
@@ -111,10 +113,11 @@ export function accountStack(scans: readonly LayerScan[], options: { files?: boo
 
 /**
  * How a copy was hidden. `sameContent` says whether a replacing regular file holds the same bytes (known
- * only for the copies `needsContentCompare` picks).
+ * only for the copies `needsContentCompare` picks). What lay below a directory that a later layer
+ * replaced with a file was overwritten, not deleted: no whiteout was involved.
  */
 export function kindOf(copy: HiddenCopy, sameContent: boolean): WasteKind {
-  if (!copy.replacement) return 'deleted';
+  if (!copy.replacement) return copy.byMark ? 'deleted' : 'overwritten';
   return sameContent ? 'metadata' : 'overwritten';
 }
 

@@ -57,7 +57,7 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
   if (flags.baseLayers !== undefined && !/^\d+$/.test(flags.baseLayers)) {
     throw new ShaleError('INVALID_ARGUMENT', `--base-layers "${flags.baseLayers}" is not a layer count`);
   }
-  const wantCi = flags.ci === true || flags.lowestEfficiency !== undefined || flags.highestWastedBytes !== undefined || flags.highestUserWastedPercent !== undefined;
+  const wantCi = flags.ci === true || flags.ciConfig !== undefined || flags.lowestEfficiency !== undefined || flags.highestWastedBytes !== undefined || flags.highestUserWastedPercent !== undefined;
   const limits = wantCi ? await ciLimits(flags) : undefined;
   const source = await openSource(store, spec, { platform: flags.platform });
   try {

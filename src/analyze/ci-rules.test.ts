@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ShaleError } from '../internal/errors.js';
+import type { DiveMetrics } from './analysis.js';
+import { DEFAULT_CI_LIMITS, checkLimit, evaluateCiRules, parseByteLimit, readCiConfig, type CiLimits } from './ci-rules.js';
+
+const metrics = (efficiency: number, wastedBytes: number, userWastedPercent: number | null): DiveMetrics => ({
+  efficiency,
+  wastedBytes,
+  userWastedPercent,
+  sizeBytes: 0,
+  userSizeBytes: 0,
+  inefficientFiles: [],
+});
+const only = (name: keyof CiLimits, limit: string): CiLimits => ({
+  lowestEfficiency: 'disabled',
+  highestWastedBytes: 'disabled',
+  highestUserWastedPercent: 'disabled',
+  [name]: limit,
+});
+const rule = (v: ReturnType<typeof evaluateCiRules>, name: string) => v.rules.find((r) => r.name === name)!;
+
+const isInvalid = (what: RegExp) => (e: unknown) => e instanceof ShaleError && e.code === 'INVALID_ARGUMENT' && what.test(e.message);
+
+test("dive's defaults: lowestEfficiency 0.9, highestWastedBytes disabled, highestUserWastedPercent 0.1", () => {
+  assert.deepEqual(DEFAULT_CI_LIMITS, { lowestEfficiency: '0.9', highestWastedBytes: 'disabled', highestUserWastedPercent: '0.1' });
+  const pass = evaluateCiRules(metrics(0.95, 10, 0.05), DEFAULT_CI_LIMITS);
+  assert.equal(pass.pass, true);
+  assert.deepEqual(
+    pass.rules.map((r) => [r.name, r.status]),
+    [['highestUserWastedPercent', 'PASS'], ['highestWastedBytes', 'SKIP'], ['lowestEfficiency', 'PASS']],
+  );
+});
+
+test('lowestEfficiency: fails only when the limit is above the efficiency', () => {
+  assert.equal(rule(evaluateCiRules(metrics(0.9, 0, 0), only('lowestEfficiency', '0.9')), 'lowestEfficiency').status, 'PASS', 'equal passes');
+  const fail = evaluateCiRules(metrics(0.5, 0, 0), only('lowestEfficiency', '0.9'));
+  assert.equal(fail.pass, false);
+  const r = rule(fail, 'lowestEfficiency');
+  assert.deepEqual([r.status, r.pass, r.actual, r.limit], ['FAIL', false, 0.5, '0.9']);
+  assert.match(r.message, /efficiency=0\.5 < threshold=0\.9/);
+});
+
+test('highestWastedBytes: fails only above the limit; byte units as go-humanize reads them', () => {
+  // 20MB = 20,000,000 bytes
+  assert.equal(evaluateCiRules(metrics(1, 20_000_000, 0), only('highestWastedBytes', '20MB')).pass, true);
+  const fail = evaluateCiRules(metrics(1, 20_000_001, 0), only('highestWastedBytes', '20MB'));
+  assert.equal(fail.pass, false);
+  assert.match(rule(fail, 'highestWastedBytes').message, /wasted-bytes=20000001 > threshold=20000000/);
+  // 20MiB = 20 * 1048576 = 20,971,520 bytes: 20,000,001 passes there
+  assert.equal(evaluateCiRules(metrics(1, 20_000_001, 0), only('highestWastedBytes', '20MiB')).pass, true);
+  assert.equal(evaluateCiRules(metrics(1, 20_971_521, 0), only('highestWastedBytes', '20MiB')).pass, false);
+});
+
+test('highestUserWastedPercent: fails above the ratio; no user bytes fails only when something is wasted', () => {
+  assert.equal(evaluateCiRules(metrics(1, 10, 0.1), only('highestUserWastedPercent', '0.1')).pass, true, 'equal passes');
+  const fail = evaluateCiRules(metrics(1, 10, 0.25), only('highestUserWastedPercent', '0.1'));
+  assert.equal(fail.pass, false);
+  assert.match(rule(fail, 'highestUserWastedPercent').message, /%-user-wasted-bytes=0\.25 > threshold=0\.1/);
+  // dive divides by zero user bytes: x/0 is +Inf (fails) when x > 0, NaN (passes) when x = 0
+  assert.equal(evaluateCiRules(metrics(1, 5, null), only('highestUserWastedPercent', '0.1')).pass, false);
+  assert.equal(evaluateCiRules(metrics(1, 0, null), only('highestUserWastedPercent', '0.1')).pass, true);
+});
+
+test('"disabled" skips a rule whatever the metrics', () => {
+  const v = evaluateCiRules(metrics(0, 1e12, 100), only('lowestEfficiency', 'disabled'));
+  assert.equal(v.pass, true);
+  assert.ok(v.rules.every((r) => r.status === 'SKIP' && r.pass && r.limit === 'disabled'));
+});
+
+test('parseByteLimit: plain numbers, SI and IEC units, any case, with or without a space', () => {
+  assert.equal(parseByteLimit('20MB'), 20_000_000);
+  assert.equal(parseByteLimit('20MiB'), 20 * 1024 * 1024);
+  assert.equal(parseByteLimit('20 mb'), 20_000_000);
+  assert.equal(parseByteLimit('20M'), 20_000_000);
+  assert.equal(parseByteLimit('1.5KB'), 1500);
+  assert.equal(parseByteLimit('1KiB'), 1024);
+  assert.equal(parseByteLimit('2GB'), 2e9);
+  assert.equal(parseByteLimit('1048576'), 1_048_576);
+  assert.equal(parseByteLimit('7B'), 7);
+  for (const bad of ['', 'MB', 'abc', '-1MB', '20 parsecs', '1e3']) assert.equal(parseByteLimit(bad), undefined, bad);
+});
+
+test('checkLimit: numbers, byte sizes and "disabled" pass; anything else is INVALID_ARGUMENT naming where and what', () => {
+  checkLimit('lowestEfficiency', '0.95', 'x');
+  checkLimit('lowestEfficiency', 'disabled', 'x');
+  checkLimit('highestUserWastedPercent', '1', 'x');
+  checkLimit('highestWastedBytes', '20MB', 'x');
+  checkLimit('highestWastedBytes', 'disabled', 'x');
+  assert.throws(() => checkLimit('lowestEfficiency', 'high', '--lowest-efficiency'), isInvalid(/--lowest-efficiency.*"high"/));
+  assert.throws(() => checkLimit('highestWastedBytes', '20 parsecs', '--highest-wasted-bytes'), isInvalid(/--highest-wasted-bytes.*byte size/));
+  assert.throws(() => checkLimit('highestUserWastedPercent', '10%', 'cfg'), isInvalid(/highestUserWastedPercent "10%"/));
+  assert.throws(() => checkLimit('lowestEfficiency', 'Disabled', 'cfg'), isInvalid(/Disabled/));
+});
+
+test('readCiConfig: camelCase, snake_case and kebab-case keys over the defaults; a missing optional file is the defaults', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shale-ci-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string): string => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  assert.deepEqual(await readCiConfig(write('camel', 'rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 20MB\n  highestUserWastedPercent: 0.20\n'), true), {
+    lowestEfficiency: '0.95',
+    highestWastedBytes: '20MB',
+    highestUserWastedPercent: '0.2',
+  });
+  assert.deepEqual(await readCiConfig(write('snake', 'rules:\n  lowest_efficiency: 0.5\n  highest_wasted_bytes: 20MiB\n'), true), {
+    lowestEfficiency: '0.5',
+    highestWastedBytes: '20MiB',
+    highestUserWastedPercent: '0.1',
+  });
+  assert.deepEqual(await readCiConfig(write('kebab', 'rules:\n  highest-user-wasted-percent: disabled\n'), true), {
+    ...DEFAULT_CI_LIMITS,
+    highestUserWastedPercent: 'disabled',
+  });
+  assert.deepEqual(await readCiConfig(write('empty', ''), true), DEFAULT_CI_LIMITS);
+  assert.deepEqual(await readCiConfig(write('norules', 'other: 1\n'), true), DEFAULT_CI_LIMITS);
+  assert.deepEqual(await readCiConfig(join(dir, 'absent'), false), DEFAULT_CI_LIMITS);
+});
+
+test('readCiConfig: a bad value, an unknown rule, bad YAML or a missing required file are errors naming the file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shale-ci-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const write = (name: string, text: string): string => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const bad = write('bad-value', 'rules:\n  lowestEfficiency: very\n');
+  await assert.rejects(readCiConfig(bad, true), isInvalid(new RegExp(`${bad}.*lowestEfficiency "very"`)));
+  await assert.rejects(readCiConfig(write('bad-bytes', 'rules:\n  highest_wasted_bytes: lots\n'), false), isInvalid(/highestWastedBytes "lots"/));
+  await assert.rejects(readCiConfig(write('unknown', 'rules:\n  smallestImage: 1\n'), true), isInvalid(/unknown rule "smallestImage"/));
+  await assert.rejects(readCiConfig(write('yaml', 'rules: [\n'), true), isInvalid(/not valid YAML/));
+  await assert.rejects(readCiConfig(write('scalar', 'rules: 3\n'), true), isInvalid(/"rules" must be a mapping/));
+  await assert.rejects(readCiConfig(join(dir, 'absent'), true), (e: unknown) => e instanceof ShaleError && e.code === 'NOT_FOUND' && e.message.includes('absent'));
+});
