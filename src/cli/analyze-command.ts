@@ -33,7 +33,7 @@ export interface AnalyzeFlags {
  * How many bottom layers are the base image's: the longest proper prefix of the image's layers that is
  * another image in the stores (the user's store, and the source's own when it came from an archive).
  */
-async function baseLayerCount(stores: Store[], image: Image): Promise<number> {
+export async function baseLayerCount(stores: Store[], image: Image): Promise<number> {
   const mine = image.config.rootfs.diff_ids;
   let best = 0;
   for (const store of new Set(stores)) {

@@ -1,0 +1,2 @@
+export * from './squash-changes.js';
+export * from './squash-image.js';
