@@ -6,6 +6,7 @@ import { buildCommand, type BuildFlags } from './build-command.js';
 import { commitCommand, diffCommand, logsCommand, psCommand, rmCommand, runCommand, stopCommand } from './container-commands.js';
 import { analyzeCommand, type AnalyzeFlags } from './analyze-command.js';
 import { slimCommand, type SlimFlags } from './slim-command.js';
+import { squashCommand, type SquashFlags } from './squash-command.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
@@ -185,6 +186,16 @@ export function buildProgram(): Command {
     .option('--risky', 'also apply changes that can change behaviour (--no-install-recommends)')
     .addOption(formatOption())
     .action(run((store, context: string, flags: SlimFlags) => slimCommand(store, context, flags)));
+
+  program
+    .command('squash')
+    .description('merge the layers above the base image into one, dropping hidden bytes')
+    .argument('<ref>')
+    .requiredOption('-t, --tag <ref>', 'name of the squashed image')
+    .option('--from-layer <n>', 'keep layers 0..N-1 and squash the rest (default: keep the layers of the base image in the store)')
+    .option('--all', 'squash every layer into one')
+    .addOption(formatOption())
+    .action(run((store, ref: string, flags: SquashFlags) => squashCommand(store, ref, flags)));
 
   program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run((store) => cmd.fsckCommand(store)));
 
