@@ -154,6 +154,20 @@ RUN echo after
   assertNoLeftovers(s.root, 'after cached builds');
 });
 
+test('build cache: COPY --chmod and --chown are part of a COPY step\'s key (created_by does not show them)', { timeout: 120_000 }, async (t) => {
+  const s = setup(t);
+  if (!s) return;
+  const build = (flags: string) => {
+    const ctx = context(s, `flags-${flags.replace(/\W/g, '') || 'none'}`, `FROM {{base}}\nCOPY ${flags} f /f\n`, { f: { content: 'f\n', mode: 0o644 } });
+    const { id } = shaleBuild(s.root, ctx, []);
+    const f = exportTree(s, id, `flags-${flags.replace(/\W/g, '') || 'none'}`).tree.get('f');
+    return `${f?.mode} ${f?.uid}:${f?.gid}`;
+  };
+  assert.equal(build(''), '0644 0:0');
+  assert.equal(build('--chmod=700'), '0700 0:0', 'not the cached plain COPY');
+  assert.equal(build('--chown=7:8'), '0644 7:8', 'not the cached plain COPY');
+});
+
 test('a cached COPY <<EOF leaves no temp directory behind', { timeout: 120_000 }, async (t) => {
   const s = setup(t);
   if (!s) return;

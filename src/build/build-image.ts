@@ -122,7 +122,9 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       try {
         const sourceName = sources ? await sources.tree.sourceName(sources.list) : '';
         const history = prepared.kind === 'copy' ? prepared.history(sourceName) : prepared.history;
-        key = BuildCache.key(image.cacheKey, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName);
+        // COPY/ADD flags change the files but not created_by: they are part of the key
+        const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link]) : '';
+        key = BuildCache.key(image.cacheKey, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName, copyFlags);
         const cached = options.noCache ? undefined : await usableCache(store, cache, key);
         if (cached) {
           emit({ type: 'cached', step });

@@ -76,10 +76,10 @@ export function rewriteDockerfile(source: string, options: RewriteOptions = {}):
     return `RUN ${parts.join(`${cont} && `)}`;
   };
 
+  foldChmodIntoCopy(blocks, changes, options.contextDir);
   moveLoneRemovals(blocks, changes, runText);
   chainConsecutiveRuns(blocks, changes, runText);
   cleanPackageCaches(blocks, changes, cont, options.risky === true, runText);
-  foldChmodIntoCopy(blocks, changes, options.contextDir);
   proposeSlimBases(blocks, changes);
 
   return { text: render(source, blocks), changes };

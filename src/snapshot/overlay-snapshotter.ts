@@ -48,11 +48,15 @@ export class OverlaySnapshotter implements Snapshotter {
       });
     }
     for (const layer of layers) await this.ensureLayer(layer);
+    // overlayfs refuses a directory twice in one stack (ELOOP); an identical layer lower down adds nothing
+    // that its topmost copy does not already put above it, so only that copy is stacked
+    const topmost = new Map(layers.map((l, i) => [l.diffId, i]));
+    const stacked = layers.map((_, i) => i).filter((i) => topmost.get(layers[i]!.diffId) === i);
     const active = await createActiveDir(this.root, key, this.kind, options.persistent);
     let dir: string;
     try {
       for (const sub of ['upper', 'work', 'merged', 'l']) await mkdir(join(active.dir, sub));
-      for (let i = 0; i < layers.length; i++) {
+      for (const i of stacked) {
         await symlink(`../../../layers/${digestHex(layers[i]!.diffId)}`, join(active.dir, 'l', String(i)));
       }
       if (layers.length === 0) await mkdir(join(active.dir, 'empty'));
@@ -61,7 +65,7 @@ export class OverlaySnapshotter implements Snapshotter {
       await active.discard();
       throw e;
     }
-    const lowers = layers.length === 0 ? ['empty'] : layers.map((_, i) => `l/${i}`).reverse();
+    const lowers = layers.length === 0 ? ['empty'] : stacked.map((i) => `l/${i}`).reverse();
     try {
       await mountOverlay({ cwd: dir, lowers, upper: 'upper', work: 'work', target: 'merged' });
     } catch (e) {
