@@ -5,6 +5,7 @@ import * as cmd from './commands.js';
 import { buildCommand, type BuildFlags } from './build-command.js';
 import { commitCommand, diffCommand, logsCommand, psCommand, rmCommand, runCommand, stopCommand } from './container-commands.js';
 import { analyzeCommand, type AnalyzeFlags } from './analyze-command.js';
+import { lintCommand, type LintFlags } from './lint-command.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
@@ -171,6 +172,19 @@ export function buildProgram(): Command {
     .option('--base-layers <n>', 'how many bottom layers are the base image (default: found from the images in the store)')
     .option('--compare <source>', 'instead: a file-level diff from this image to SOURCE')
     .action(run((store, s: string, flags: AnalyzeFlags) => analyzeCommand(store, s, flags)));
+
+  program
+    .command('lint')
+    .description('size rules for a Dockerfile (exit 1 when a finding reaches --failure-threshold)')
+    .argument('[context]', 'build context whose Dockerfile is linted', '.')
+    .option('-f, --file <path>', 'Dockerfile (default: CONTEXT/Dockerfile)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(new Option('--failure-threshold <severity>', 'lowest severity that fails').choices(['error', 'warning', 'info', 'none']).default('info'))
+    .action(async (context: string, flags: LintFlags) => {
+      const result = await lintCommand(context, flags);
+      printResult(result, flags.format === 'json' ? 'json' : 'table');
+      if (result.exitCode) process.exitCode = result.exitCode;
+    });
 
   program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run((store) => cmd.fsckCommand(store)));
 

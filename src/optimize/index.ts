@@ -1,0 +1,5 @@
+export * from './shell-commands.js';
+export * from './lint-model.js';
+export * from './lint-rules.js';
+export * from './lint.js';
+export * from './sarif.js';
