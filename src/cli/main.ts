@@ -7,6 +7,7 @@ import { commitCommand, diffCommand, logsCommand, psCommand, rmCommand, runComma
 import { analyzeCommand, type AnalyzeFlags } from './analyze-command.js';
 import { slimCommand, type SlimFlags } from './slim-command.js';
 import { squashCommand, type SquashFlags } from './squash-command.js';
+import { lintCommand, type LintFlags } from './lint-command.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
@@ -196,6 +197,19 @@ export function buildProgram(): Command {
     .option('--all', 'squash every layer into one')
     .addOption(formatOption())
     .action(run((store, ref: string, flags: SquashFlags) => squashCommand(store, ref, flags)));
+
+  program
+    .command('lint')
+    .description('size rules for a Dockerfile (exit 1 when a finding reaches --failure-threshold)')
+    .argument('[context]', 'build context whose Dockerfile is linted', '.')
+    .option('-f, --file <path>', 'Dockerfile (default: CONTEXT/Dockerfile)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
+    .addOption(new Option('--failure-threshold <severity>', 'lowest severity that fails').choices(['error', 'warning', 'info', 'none']).default('info'))
+    .action(async (context: string, flags: LintFlags) => {
+      const result = await lintCommand(context, flags);
+      printResult(result, flags.format === 'json' ? 'json' : 'table');
+      if (result.exitCode) process.exitCode = result.exitCode;
+    });
 
   program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run((store) => cmd.fsckCommand(store)));
 

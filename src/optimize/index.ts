@@ -4,3 +4,8 @@ export * from './verify-equivalence.js';
 export * from './slim.js';
 export * from './squash-changes.js';
 export * from './squash-image.js';
+export * from './shell-commands.js';
+export * from './lint-model.js';
+export * from './lint-rules.js';
+export * from './lint.js';
+export * from './sarif.js';

@@ -1,0 +1,36 @@
+import { parseDockerfile } from '../build/index.js';
+import { ShaleError } from '../internal/errors.js';
+import { buildLintModel } from './lint-model.js';
+import { LINT_RULES, type Finding, type Severity } from './lint-rules.js';
+
+/** `--failure-threshold`: the lowest severity that fails the run, or `none`. */
+export type FailureThreshold = Severity | 'none';
+
+const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+
+/**
+ * Lints Dockerfile text with every size rule. Findings come sorted by line, then rule ID. A
+ * Dockerfile that does not parse throws DOCKERFILE_SYNTAX (`FILE:LINE: message`).
+ */
+export function lintDockerfile(text: string, options: { file?: string } = {}): Finding[] {
+  const model = buildLintModel(parseDockerfile(text, { file: options.file ?? 'Dockerfile' }));
+  return LINT_RULES.flatMap((r) => r.check(model)).sort((a, b) => a.line - b.line || a.rule.localeCompare(b.rule));
+}
+
+/** True when a finding is at or above the threshold (never for `none`). */
+export function failsThreshold(findings: readonly Finding[], threshold: FailureThreshold): boolean {
+  if (threshold === 'none') return false;
+  return findings.some((f) => RANK[f.severity] >= RANK[threshold]);
+}
+
+export function parseFailureThreshold(value: string): FailureThreshold {
+  if (value === 'error' || value === 'warning' || value === 'info' || value === 'none') return value;
+  throw new ShaleError('INVALID_ARGUMENT', `--failure-threshold "${value}" is not one of error, warning, info, none`);
+}
+
+/** One finding per two lines: `FILE:LINE RULE (DLxxxx) severity: message`, then `  fix: ...`. */
+export function renderLintText(file: string, findings: readonly Finding[]): string {
+  return findings
+    .map((f) => `${file}:${f.line} ${f.rule}${f.hadolint ? ` (${f.hadolint})` : ''} ${f.severity}: ${f.message}\n  fix: ${f.fix}`)
+    .join('\n');
+}

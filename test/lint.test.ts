@@ -1,0 +1,144 @@
+/**
+ * `shale lint` end to end: the seed's split Dockerfile is flagged (consecutive RUNs, a file created and
+ * removed in a later RUN, both naming lines 5 and 6) and the chained one is not; the JSON shape; exit
+ * codes for --failure-threshold, a missing file and a bad Dockerfile; SARIF output checked against the
+ * SARIF 2.1.0 JSON schema.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import AjvDraft04Module from 'ajv-draft-04';
+import { assertCliError, REPO_ROOT, shale, tempDir } from './support/shale.js';
+
+const SEED = join('examples', 'seed');
+const SPLIT = join(SEED, 'Dockerfile.split');
+const CHAINED = join(SEED, 'Dockerfile.chained');
+
+interface JsonFinding {
+  rule: string;
+  hadolint?: string;
+  line: number;
+  lines?: number[];
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+  fix: string;
+}
+
+const lint = (args: string[], opts: { cwd?: string; root: string }) => shale(['lint', ...args], opts);
+const lintJson = (args: string[], opts: { cwd?: string; root: string }) => {
+  const r = lint([...args, '--format', 'json'], opts);
+  assert.ok(r.status === 0 || r.status === 1, `exit ${r.status}: ${r.stderr}`);
+  return { status: r.status, findings: JSON.parse(r.stdout) as JsonFinding[] };
+};
+
+test('lint: the split seed Dockerfile is flagged for its two RUNs (5 and 6), the chained one is not', (t) => {
+  const root = tempDir(t);
+  const split = lintJson(['-f', SPLIT], { root });
+  assert.equal(split.status, 1);
+  const byRule = new Map(split.findings.map((f) => [f.rule, f]));
+  const consecutive = byRule.get('SL1001');
+  const removed = byRule.get('SL1010');
+  assert.ok(consecutive && removed, JSON.stringify(split.findings));
+  assert.equal(consecutive.hadolint, 'DL3059');
+  assert.deepEqual(consecutive.lines, [5, 6]);
+  assert.deepEqual(removed.lines, [5, 6]);
+  assert.equal(removed.line, 6);
+  assert.match(removed.message, /50M\.file.*line 5.*line 6/);
+
+  const chained = lintJson(['-f', CHAINED], { root });
+  assert.deepEqual(chained.findings.filter((f) => f.rule === 'SL1001' || f.rule === 'SL1010'), []);
+  assert.equal(chained.status, 0);
+
+  const text = lint(['-f', SPLIT], { root });
+  assert.equal(text.status, 1);
+  assert.match(text.stdout, /^examples\/seed\/Dockerfile\.split:6 SL1001 \(DL3059\) info: /m);
+  assert.match(text.stdout, /^examples\/seed\/Dockerfile\.split:6 SL1010 error: /m);
+  assert.match(text.stdout, /^ {2}fix: /m);
+});
+
+test('lint --format json: an array of {rule, hadolint?, line, lines?, severity, message, fix}', (t) => {
+  const root = tempDir(t);
+  const dir = tempDir(t);
+  writeFileSync(
+    join(dir, 'Dockerfile'),
+    ['FROM python:3.12', 'RUN apt-get update', 'RUN apt-get install -y gcc', 'ADD https://example.com/a.tgz /opt/', 'COPY . /app', 'RUN pip install -r /app/requirements.txt'].join('\n'),
+  );
+  const { findings } = lintJson([], { root, cwd: dir });
+  assert.ok(Array.isArray(findings) && findings.length > 0);
+  for (const f of findings) {
+    assert.deepEqual(Object.keys(f).filter((k) => !['rule', 'hadolint', 'line', 'lines', 'severity', 'message', 'fix'].includes(k)), []);
+    assert.match(f.rule, /^SL\d{4}$/);
+    if (f.hadolint !== undefined) assert.match(f.hadolint, /^DL\d{4}$/);
+    assert.ok(Number.isInteger(f.line) && f.line >= 1);
+    assert.ok(['error', 'warning', 'info'].includes(f.severity));
+    assert.ok(f.message.length > 0 && f.fix.length > 0);
+  }
+  const rules = new Set(findings.map((f) => f.rule));
+  for (const id of ['SL1001', 'SL1002', 'SL1003', 'SL1004', 'SL1006', 'SL1012', 'SL1013', 'SL1014', 'SL1015']) assert.ok(rules.has(id), `${id} missing: ${[...rules]}`);
+  // the default context is the working directory; CONTEXT names another
+  assert.deepEqual(lintJson([dir], { root }).findings, findings);
+});
+
+test('lint --failure-threshold: exit 1 at or above it, none never fails', (t) => {
+  const root = tempDir(t);
+  const dir = tempDir(t);
+  const infoOnly = join(dir, 'Dockerfile.info');
+  writeFileSync(infoOnly, 'FROM alpine:3.20\nRUN apk add curl\n');
+  assert.deepEqual(lintJson(['-f', infoOnly], { root }).findings.map((f) => f.severity), ['info']);
+  assert.equal(lint(['-f', infoOnly], { root }).status, 1);
+  assert.equal(lint(['-f', infoOnly, '--failure-threshold', 'info'], { root }).status, 1);
+  assert.equal(lint(['-f', infoOnly, '--failure-threshold', 'warning'], { root }).status, 0);
+  assert.equal(lint(['-f', SPLIT, '--failure-threshold', 'error'], { root }).status, 1);
+  assert.equal(lint(['-f', SPLIT, '--failure-threshold', 'none'], { root }).status, 0);
+  assert.equal(lint(['-f', CHAINED, '--failure-threshold', 'info'], { root }).status, 0);
+  assert.equal(lint(['-f', SPLIT, '--failure-threshold', 'style'], { root }).status, 2);
+});
+
+test('lint: a missing Dockerfile and a bad one exit 2', (t) => {
+  const root = tempDir(t);
+  const dir = tempDir(t);
+  assertCliError(lint([dir], { root }), 'lint of a context without a Dockerfile');
+  assertCliError(lint(['-f', join(dir, 'nope')], { root }), 'lint -f of a missing file');
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM a\nRUN <<EOF\necho\n');
+  assert.match(assertCliError(lint([dir], { root }), 'lint of a bad Dockerfile'), /Dockerfile:2: .*heredoc/);
+});
+
+test('lint --format sarif: valid against the SARIF 2.1.0 schema, with rules, levels and locations', (t) => {
+  const root = tempDir(t);
+  const r = lint(['-f', SPLIT, '--format', 'sarif'], { root });
+  assert.equal(r.status, 1, r.stderr);
+  const log = JSON.parse(r.stdout);
+
+  const require = createRequire(import.meta.url);
+  const schemaFile = join(dirname(require.resolve('@microsoft/jest-sarif/package.json')), 'lib', 'schemas', 'sarif-2.1.0-rtm.5.json');
+  const schema = JSON.parse(readFileSync(schemaFile, 'utf8'));
+  // The packaged schema (2.1.0-rtm.5) is draft-04 and has a pattern that is invalid as a unicode regexp.
+  const ajv = new AjvDraft04Module.default({ allErrors: true, strict: false, unicodeRegExp: false });
+  const validate = ajv.compile(schema);
+  assert.ok(validate(JSON.parse(r.stdout)), JSON.stringify(validate.errors, null, 2));
+  // the schema is strict enough to refuse a broken log (a run without its tool)
+  assert.equal(validate({ ...JSON.parse(r.stdout), runs: [{ results: [] }] }), false);
+
+  assert.equal(log.version, '2.1.0');
+  const run = log.runs[0];
+  assert.equal(run.tool.driver.name, 'shale');
+  const ruleIds: string[] = run.tool.driver.rules.map((x: { id: string }) => x.id);
+  for (const res of run.results) {
+    assert.ok(ruleIds.includes(res.ruleId));
+    assert.equal(run.tool.driver.rules[res.ruleIndex].id, res.ruleId);
+    assert.ok(['error', 'warning', 'note'].includes(res.level));
+    assert.equal(res.locations[0].physicalLocation.artifactLocation.uri, 'examples/seed/Dockerfile.split');
+  }
+  const byRule = new Map(run.results.map((x: { ruleId: string }) => [x.ruleId, x]));
+  const removed = byRule.get('SL1010') as { level: string; locations: { physicalLocation: { region: { startLine: number } } }[]; relatedLocations: { physicalLocation: { region: { startLine: number } } }[] };
+  assert.equal(removed.level, 'error');
+  assert.equal(removed.locations[0]!.physicalLocation.region.startLine, 6);
+  assert.deepEqual(removed.relatedLocations.map((l) => l.physicalLocation.region.startLine), [5]);
+  assert.equal((byRule.get('SL1001') as { level: string }).level, 'note');
+
+  // a path relative to the working directory, whatever the directory
+  const fromSeed = JSON.parse(lint(['-f', 'Dockerfile.split', '--format', 'sarif'], { root, cwd: join(REPO_ROOT, SEED) }).stdout);
+  assert.equal(fromSeed.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri, 'Dockerfile.split');
+});
