@@ -6,3 +6,4 @@ bash scripts/setup.sh
 bash bench/load-export.sh
 bash bench/build.sh
 bash bench/container-run.sh
+bash bench/analyze.sh
