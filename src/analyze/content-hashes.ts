@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readTar, type TarSource } from '../layer/index.js';
 
 /**
- * sha256 of the contents of the entries at `indices` (tar positions) of one layer; the other contents
+ * SHA-1 of the contents of the entries at `indices` (tar positions) of one layer; the other contents
  * are skipped. Used only for the few copies whose content must be compared.
  */
 export async function hashEntryContents(layer: TarSource, indices: ReadonlySet<number>): Promise<Map<number, string>> {
@@ -12,7 +12,7 @@ export async function hashEntryContents(layer: TarSource, indices: ReadonlySet<n
   for await (const entry of readTar(layer.openForListing?.() ?? layer.open(), { what: layer.what })) {
     const i = index++;
     if (!indices.has(i)) continue;
-    const h = createHash('sha256');
+    const h = createHash('sha1');
     for await (const chunk of entry.body) h.update(chunk);
     out.set(i, h.digest('hex'));
     if (out.size === indices.size) break;

@@ -13,14 +13,17 @@ import type { LayerScan } from './layer-scan.js';
  * - a layer's size is the sum of its tar header sizes; user bytes are all layers but the first.
  */
 export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
-  const trees = scans.map(layerTree);
   const scores = new Map<string, { cumulative: number; minimum: number; count: number }>();
+  // the stack of the layers beneath; dive starts it from a copy of layer 0 (a no-op for layer 0 itself),
+  // so layer 0's own tree serves once layer 0 is scored
   let stacked: DiveNode | undefined;
-  trees.forEach((tree, current) => {
-    // dive stacks layers 0..current-1 onto a copy of layer 0: for layer 0 that is layer 0 itself
-    const beneath = current === 0 ? tree : stacked!;
+  scans.forEach((scan, current) => {
+    const tree = layerTree(scan);
+    const beneath = stacked ?? tree;
+    // the visiting order matters only where a whiteout can stop the layer or remove a path
+    const ordered = scan.entries.some((e) => e.mark === 'whiteout');
     try {
-      visitChildFirst(tree, (node) => {
+      visitChildFirst(tree, ordered, (node) => {
         if (node.children.size > 0) return;
         const path = divePath(node);
         let size = node.size;
@@ -40,7 +43,7 @@ export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
     } catch (e) {
       if (!(e instanceof StopLayer)) throw e;
     }
-    stacked = stack(stacked ?? cloneTree(trees[0]!), tree);
+    stacked = current === 0 ? tree : stack(stacked!, tree, ordered);
   });
 
   let minimums = 0;
@@ -122,8 +125,8 @@ function layerTree(scan: LayerScan): DiveNode {
 
 const byName = (m: Map<string, DiveNode>): DiveNode[] => [...m.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
-function visitChildFirst(node: DiveNode, visit: (n: DiveNode) => void): void {
-  for (const child of byName(node.children)) visitChildFirst(child, visit);
+function visitChildFirst(node: DiveNode, ordered: boolean, visit: (n: DiveNode) => void): void {
+  for (const child of ordered ? byName(node.children) : node.children.values()) visitChildFirst(child, ordered, visit);
   visit(node);
 }
 
@@ -133,15 +136,9 @@ function subtreeSize(node: DiveNode): number {
   return n;
 }
 
-function cloneTree(node: DiveNode, parent?: DiveNode): DiveNode {
-  const copy: DiveNode = { ...node, parent, children: new Map() };
-  for (const [k, c] of node.children) copy.children.set(k, cloneTree(c, copy));
-  return copy;
-}
-
 /** dive's Stack: the upper tree's nodes, children first; a whiteout removes its path, any other node is added. */
-function stack(lower: DiveNode, upper: DiveNode): DiveNode {
-  visitChildFirst(upper, (node) => {
+function stack(lower: DiveNode, upper: DiveNode, ordered: boolean): DiveNode {
+  visitChildFirst(upper, ordered, (node) => {
     if (!node.parent) return;
     const path = divePath(node);
     if (isWhiteout(node)) {

@@ -89,10 +89,23 @@ export function parseNumber(b: Buffer, off: number, len: number, what: string): 
     if (!Number.isSafeInteger(v)) throw new ShaleError('CORRUPT_INPUT', `tar header: ${what} too large`);
     return v;
   }
-  const s = b.toString('latin1', off, off + len).replace(/[\0 ]+$/g, '').replace(/^[ ]+/, '');
-  if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new ShaleError('CORRUPT_INPUT', `tar header: ${what} field "${s}" is not a number`);
-  return Number.parseInt(s, 8);
+  // octal digits, after optional spaces, ended by NUL or space; only NULs and spaces may follow
+  const end = off + len;
+  let i = off;
+  while (i < end && b[i] === 0x20) i++;
+  let v = 0;
+  for (; i < end; i++) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x37) break;
+    v = v * 8 + (c - 0x30);
+  }
+  for (; i < end; i++) {
+    if (b[i] !== 0 && b[i] !== 0x20) {
+      const s = b.toString('latin1', off, end).replace(/[\0 ]+$/g, '').replace(/^[ ]+/, '');
+      throw new ShaleError('CORRUPT_INPUT', `tar header: ${what} field "${s}" is not a number`);
+    }
+  }
+  return v;
 }
 
 export const isZeroBlock = (b: Buffer): boolean => {
@@ -102,14 +115,14 @@ export const isZeroBlock = (b: Buffer): boolean => {
 
 function checksumOk(b: Buffer): boolean {
   const stored = parseNumber(b, 148, 8, 'checksum');
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 32 : b[i]!;
-    unsigned += c;
-    signed += c > 127 ? c - 256 : c;
-  }
-  return stored === unsigned || stored === signed;
+  // the checksum field itself counts as spaces; old tars summed signed bytes, so try that second
+  let unsigned = 8 * 32;
+  for (let i = 0; i < 148; i++) unsigned += b[i]!;
+  for (let i = 156; i < BLOCK; i++) unsigned += b[i]!;
+  if (stored === unsigned) return true;
+  let signed = 8 * 32;
+  for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) signed += b[i]! > 127 ? b[i]! - 256 : b[i]!;
+  return stored === signed;
 }
 
 export function decodeRawHeader(b: Buffer): RawHeader {

@@ -97,7 +97,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadT
           ext.longLink = cString(await readMeta(raw.size));
           continue;
       }
-      const pax = new Map([...globalPax, ...ext.pax]);
+      const pax = globalPax.size === 0 ? ext.pax : new Map([...globalPax, ...ext.pax]);
       const paxStr = (k: string): string | undefined => pax.get(k)?.toString('utf8');
       const paxNum = (k: string): number | undefined => {
         const v = paxStr(k);
@@ -121,8 +121,10 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadT
       }
       const dataSize = paxNum('size') ?? raw.size;
       const xattrs: Record<string, Buffer> = {};
-      for (const [k, v] of pax) {
-        if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice('SCHILY.xattr.'.length)] = v;
+      if (pax.size > 0) {
+        for (const [k, v] of pax) {
+          if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice('SCHILY.xattr.'.length)] = v;
+        }
       }
       const header: TarHeader = {
         name,
@@ -138,7 +140,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadT
         devmajor: raw.devmajor,
         devminor: raw.devminor,
       };
-      if (Object.keys(xattrs).length > 0) header.xattrs = xattrs;
+      if (pax.size > 0 && Object.keys(xattrs).length > 0) header.xattrs = xattrs;
       ext = { pax: new Map() };
 
       // Only regular files carry data; other types are header-only whatever their size field says.
@@ -150,10 +152,12 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadT
           yield c;
         }
       }
-      let body: AsyncIterable<Buffer>;
-      if (sparse) {
+      // made only when the content is read: listing never builds it
+      let made: AsyncIterable<Buffer> | undefined;
+      const makeBody = (): AsyncIterable<Buffer> => {
+        if (!sparse) return rawBody(stored);
         const s = sparse;
-        body = (async function* () {
+        return (async function* () {
           let map = s.map;
           if (s.mapInData) {
             const parsed = await readSparseMapFromData(r, corrupt);
@@ -162,9 +166,8 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadT
           }
           yield* expandSparse(rawBody(stored), map, s.realSize, corrupt);
         })();
-      } else {
-        body = rawBody(stored);
-      }
+      };
+      const body: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => (made ??= makeBody())[Symbol.asyncIterator]() };
       const offset = entryOffset;
       yield { header, offset, body };
       if (consumed < stored) await r.skip(stored - consumed);

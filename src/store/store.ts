@@ -189,7 +189,7 @@ export class Store {
       // a plain tar is listed by seeking over file contents; a compressed one must be read through
       openForListing: () =>
         descriptor.mediaType === MediaType.ociLayer || descriptor.mediaType === MediaType.dockerLayer
-          ? new SkippableFileSource(content.blobPath(descriptor.digest))
+          ? new SkippableFileSource(content.blobPath(descriptor.digest), 1 << 20)
           : decompress(content.openUnverified(descriptor.digest, what), { what }),
     };
   }
