@@ -9,7 +9,8 @@ export async function hashEntryContents(layer: TarSource, indices: ReadonlySet<n
   const out = new Map<number, string>();
   if (indices.size === 0) return out;
   let index = 0;
-  for await (const entry of readTar(layer.openForListing?.() ?? layer.open(), { what: layer.what })) {
+  const listing = layer.openForListing?.();
+  for await (const entry of readTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined })) {
     const i = index++;
     if (!indices.has(i)) continue;
     const h = createHash('sha1');

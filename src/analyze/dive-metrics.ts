@@ -23,9 +23,7 @@ export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
     // the visiting order matters only where a whiteout can stop the layer or remove a path
     const ordered = scan.entries.some((e) => e.mark === 'whiteout');
     try {
-      visitChildFirst(tree, ordered, (node) => {
-        if (node.children.size > 0) return;
-        const path = divePath(node);
+      visitLeaves(tree, '', ordered, (node, path) => {
         let size = node.size;
         if (isWhiteout(node)) {
           const prev = lookup(beneath, path);
@@ -43,7 +41,8 @@ export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
     } catch (e) {
       if (!(e instanceof StopLayer)) throw e;
     }
-    stacked = current === 0 ? tree : stack(stacked!, tree, ordered);
+    if (current === 0) stacked = tree;
+    else stackInto(stacked!, tree, ordered);
   });
 
   let minimums = 0;
@@ -75,45 +74,40 @@ class StopLayer extends Error {}
 
 interface DiveNode {
   name: string;
-  parent?: DiveNode;
-  children: Map<string, DiveNode>;
+  /** Made on the first child: most nodes are leaves. */
+  children?: Map<string, DiveNode>;
   size: number;
   isDir: boolean;
 }
 
 const WHITEOUT = '.wh.';
-const newNode = (name: string, parent?: DiveNode): DiveNode => ({ name, parent, children: new Map(), size: 0, isDir: false });
+const newNode = (name: string): DiveNode => ({ name, size: 0, isDir: false });
 const isWhiteout = (n: DiveNode): boolean => n.name.startsWith(WHITEOUT);
 
-/** "/a/b", the leaf's whiteout prefix dropped, as dive names paths. */
-function divePath(node: DiveNode): string {
-  const parts: string[] = [];
-  for (let n: DiveNode | undefined = node; n?.parent; n = n.parent) parts.push(n === node && isWhiteout(n) ? n.name.slice(WHITEOUT.length) : n.name);
-  return `/${parts.reverse().join('/')}`;
+function child(node: DiveNode, name: string): DiveNode {
+  node.children ??= new Map();
+  let c = node.children.get(name);
+  if (!c) node.children.set(name, (c = newNode(name)));
+  return c;
 }
 
 /** dive's AddPath: missing parents are made with empty info; a new `.wh..wh..` name is not added. */
 function addPath(root: DiveNode, path: string, info: { size: number; isDir: boolean }): void {
   let node = root;
-  const names = path.split('/').filter((n) => n !== '');
+  const names = path.split('/');
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    let child = node.children.get(name);
-    if (!child) {
-      if (name.startsWith('.wh..wh..')) return;
-      node.children.set(name, (child = newNode(name, node)));
-    }
-    node = child;
-    if (i === names.length - 1) {
-      node.size = info.size;
-      node.isDir = info.isDir;
-    }
+    if (name === '') continue;
+    if (!node.children?.has(name) && name.startsWith('.wh..wh..')) return;
+    node = child(node, name);
   }
+  node.size = info.size;
+  node.isDir = info.isDir;
 }
 
 function lookup(root: DiveNode, path: string): DiveNode | undefined {
   let node: DiveNode | undefined = root;
-  for (const name of path.split('/')) if (name !== '') node = node?.children.get(name);
+  for (const name of path.split('/')) if (name !== '') node = node?.children?.get(name);
   return node;
 }
 
@@ -124,27 +118,40 @@ function layerTree(scan: LayerScan): DiveNode {
 }
 
 const byName = (m: Map<string, DiveNode>): DiveNode[] => [...m.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+const childrenOf = (n: DiveNode, ordered: boolean): Iterable<DiveNode> => (!n.children ? [] : ordered ? byName(n.children) : n.children.values());
 
-function visitChildFirst(node: DiveNode, ordered: boolean, visit: (n: DiveNode) => void): void {
-  for (const child of ordered ? byName(node.children) : node.children.values()) visitChildFirst(child, ordered, visit);
-  visit(node);
+/** The leaves of a tree, children before parents (names sorted when `ordered`), with dive's path ("/a/b", a whiteout's prefix dropped). */
+function visitLeaves(node: DiveNode, path: string, ordered: boolean, visit: (n: DiveNode, path: string) => void): void {
+  if (!node.children || node.children.size === 0) {
+    visit(node, path === '' ? '/' : path);
+    return;
+  }
+  for (const c of childrenOf(node, ordered)) {
+    const leafWhiteout = isWhiteout(c) && !c.children?.size; // dive drops the prefix on the leaf only
+    visitLeaves(c, `${path}/${leafWhiteout ? c.name.slice(WHITEOUT.length) : c.name}`, ordered, visit);
+  }
 }
 
 function subtreeSize(node: DiveNode): number {
   let n = node.size;
-  for (const c of node.children.values()) n += subtreeSize(c);
+  for (const c of node.children?.values() ?? []) n += subtreeSize(c);
   return n;
 }
 
-/** dive's Stack: the upper tree's nodes, children first; a whiteout removes its path, any other node is added. */
-function stack(lower: DiveNode, upper: DiveNode, ordered: boolean): DiveNode {
-  visitChildFirst(upper, ordered, (node) => {
-    if (!node.parent) return;
-    const path = divePath(node);
-    if (isWhiteout(node)) {
-      const gone = lookup(lower, path);
-      if (gone?.parent) gone.parent.children.delete(gone.name);
-    } else addPath(lower, path, node);
-  });
-  return lower;
+/**
+ * dive's Stack of `upper` onto `lower`, done as one walk of both trees: upper's nodes children first; a
+ * whiteout removes its path below, any other node takes its place (parents made as needed, info set
+ * after the children, as dive's AddPath of each node in that order leaves them).
+ */
+function stackInto(lower: DiveNode, upper: DiveNode, ordered: boolean): void {
+  for (const c of childrenOf(upper, ordered)) {
+    if (isWhiteout(c)) {
+      lower.children?.delete(c.name.slice(WHITEOUT.length));
+      continue;
+    }
+    const target = child(lower, c.name);
+    stackInto(target, c, ordered);
+    target.size = c.size;
+    target.isDir = c.isDir;
+  }
 }

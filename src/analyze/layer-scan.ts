@@ -1,5 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
-import { cleanEntryPath, cleanLinkTarget, parseWhiteout, readTar, type EntryType, type TarSource } from '../layer/index.js';
+import { cleanEntryPath, cleanLinkTarget, listTar, parseWhiteout, type EntryType, type TarSource } from '../layer/index.js';
 
 /** One tar entry as analysis needs it (a few numbers per path: 200k entries stay small). */
 export interface ScanEntry {
@@ -30,11 +30,12 @@ export const contentBytes = (e: ScanEntry): number =>
 /** Reads a layer's headers once (contents skipped), names checked for safety. */
 export async function scanLayer(layer: TarSource): Promise<LayerScan> {
   const entries: ScanEntry[] = [];
-  let index = 0;
-  for await (const { header } of readTar(layer.openForListing?.() ?? layer.open(), { what: layer.what })) {
-    const path = cleanEntryPath(header.name, `${layer.what}: entry`);
+  const entryWhat = `${layer.what}: entry`;
+  const listing = layer.openForListing?.();
+  await listTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined }, (header, index) => {
+    const path = cleanEntryPath(header.name, entryWhat);
     const e: ScanEntry = {
-      index: index++,
+      index,
       path,
       type: header.type,
       size: header.size,
@@ -50,6 +51,6 @@ export async function scanLayer(layer: TarSource): Promise<LayerScan> {
       if (e.target === '' && mark.kind === 'whiteout') throw new ShaleError('CORRUPT_INPUT', `${layer.what}: whiteout "${path}" names the root`);
     }
     entries.push(e);
-  }
+  });
   return { entries };
 }

@@ -1,6 +1,8 @@
 import { ShaleError } from '../internal/errors.js';
 import { canSkip } from './file-source.js';
 
+const EMPTY = Buffer.alloc(0);
+
 /** Reads exact byte counts from an async stream of chunks, without copying more than it must. */
 export class ChunkReader {
   private chunks: Buffer[] = [];
@@ -60,6 +62,40 @@ export class ChunkReader {
     return out;
   }
 
+  /** Exactly n bytes when that many are buffered already, without waiting; else undefined. */
+  takeIfBuffered(n: number): Buffer | undefined {
+    return this.buffered >= n && n > 0 ? this.take(n) : undefined;
+  }
+
+  /** Skips n bytes when that many are buffered already; false (nothing done) otherwise. */
+  skipIfBuffered(n: number): boolean {
+    if (this.buffered < n) return false;
+    if (n > 0) this.drop(n);
+    return true;
+  }
+
+  /** Drops n buffered bytes (n <= buffered) without copying them. */
+  private drop(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const c = this.chunks[this.head]!;
+      if (c.length <= left) {
+        left -= c.length;
+        this.chunks[this.head++] = EMPTY;
+      } else {
+        this.chunks[this.head] = c.subarray(left);
+        left = 0;
+      }
+    }
+    while (this.head < this.chunks.length && this.chunks[this.head]!.length === 0) this.head++;
+    if (this.head > 64) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    this.buffered -= n;
+    this.position += n;
+  }
+
   /** Exactly n bytes; null at a clean end of input (nothing left); throws on a short read. */
   async readExact(n: number): Promise<Buffer | null> {
     await this.fill(n);
@@ -83,7 +119,7 @@ export class ChunkReader {
 
   async skip(n: number): Promise<void> {
     const buffered = Math.min(n, this.buffered);
-    if (buffered > 0) this.take(buffered);
+    if (buffered > 0) this.drop(buffered);
     const left = n - buffered;
     if (left > 0 && canSkip(this.it)) {
       // the source seeks: jump over the bytes; a short file shows up as truncation on the next read

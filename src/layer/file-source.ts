@@ -8,6 +8,8 @@ export class SkippableFileSource implements AsyncIterableIterator<Uint8Array> {
   private fh?: FileHandle;
   private position = 0;
   private done = false;
+  /** The read of the next chunk, started as soon as the previous one was handed out. */
+  private ahead?: { position: number; read: Promise<Buffer> };
 
   constructor(private readonly path: string, private readonly chunkSize = 64 * 1024) {}
 
@@ -15,14 +17,31 @@ export class SkippableFileSource implements AsyncIterableIterator<Uint8Array> {
     return this;
   }
 
-  async next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.done) return { done: true, value: undefined };
+  private async readAt(position: number): Promise<Buffer> {
     this.fh ??= await open(this.path, 'r');
     const buf = Buffer.allocUnsafe(this.chunkSize);
-    const { bytesRead } = await this.fh.read(buf, 0, this.chunkSize, this.position);
-    if (bytesRead === 0) return this.return();
-    this.position += bytesRead;
-    return { done: false, value: buf.subarray(0, bytesRead) };
+    const { bytesRead } = await this.fh.read(buf, 0, this.chunkSize, position);
+    return buf.subarray(0, bytesRead);
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.done) return { done: true, value: undefined };
+    let chunk: Buffer | undefined;
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead && ahead.position <= this.position) {
+      const got = await ahead.read;
+      // a skip may have moved past part (or all) of what was read ahead
+      if (this.position < ahead.position + got.length || got.length === 0) chunk = got.subarray(this.position - ahead.position);
+    } else if (ahead) {
+      await ahead.read.catch(() => undefined);
+    }
+    chunk ??= await this.readAt(this.position);
+    if (chunk.length === 0) return this.return();
+    this.position += chunk.length;
+    this.ahead = { position: this.position, read: this.readAt(this.position) };
+    this.ahead.read.catch(() => undefined); // a failure shows when it is awaited
+    return { done: false, value: chunk };
   }
 
   /** Moves the read position `n` bytes on. */
@@ -32,6 +51,8 @@ export class SkippableFileSource implements AsyncIterableIterator<Uint8Array> {
 
   async return(): Promise<IteratorResult<Uint8Array>> {
     this.done = true;
+    if (this.ahead) await this.ahead.read.catch(() => undefined);
+    this.ahead = undefined;
     await this.fh?.close();
     this.fh = undefined;
     return { done: true, value: undefined };

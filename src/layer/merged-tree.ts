@@ -10,8 +10,9 @@ export interface TarSource {
   what: string;
   open(): AsyncIterable<Uint8Array>;
   /**
-   * Opens the tar only to list its headers. A source may skip verifying content here when a verified
-   * `open()` of the same tar is sure to follow (as in export).
+   * Opens the tar only to list its headers: bytes that were verified against their digest when they
+   * were stored (a store's blob), read without verifying them again. A lister may then also skip
+   * the header checksums.
    */
   openForListing?(): AsyncIterable<Uint8Array>;
 }

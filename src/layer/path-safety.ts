@@ -6,8 +6,12 @@ import { ShaleError } from '../internal/errors.js';
  * bytes are refused with UNSAFE_PATH.
  */
 export function cleanEntryPath(name: string, what = 'tar entry'): string {
-  if (name.includes('\0')) throw unsafe(what, name, 'contains a NUL byte');
   if (name.startsWith('/')) throw unsafe(what, name, 'is an absolute path');
+  // the common case, `dir/file` or `dir/` or `./dir/file`, needs no splitting
+  let simple = name.endsWith('/') ? name.slice(0, -1) : name;
+  if (simple.startsWith('./')) simple = simple.slice(2);
+  if (!NEEDS_CLEANING.test(simple)) return simple;
+  if (name.includes('\0')) throw unsafe(what, name, 'contains a NUL byte');
   const parts: string[] = [];
   for (const p of name.split('/')) {
     if (p === '' || p === '.') continue;
@@ -16,6 +20,9 @@ export function cleanEntryPath(name: string, what = 'tar entry'): string {
   }
   return parts.join('/');
 }
+
+/** `.` or `..` components, empty ones, a leading `/` or a NUL: what the fast path of cleanEntryPath leaves to the full one. */
+const NEEDS_CLEANING = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\0/;
 
 /** Hard link targets name another entry of the same tree; they follow the same rules. */
 export const cleanLinkTarget = (target: string, entry: string, what = 'tar'): string =>

@@ -113,20 +113,36 @@ export const isZeroBlock = (b: Buffer): boolean => {
   return true;
 };
 
+/** The sum of the bytes b[start..end) (multiples of 4), four at a time when the block is 4-aligned. */
+/** The header's unsigned byte sum with the checksum field counted as spaces; four bytes at a time when aligned. */
+function unsignedSum(b: Buffer): number {
+  let sum = 8 * 32;
+  if ((b.byteOffset & 3) === 0) {
+    const words = new Uint32Array(b.buffer, b.byteOffset, BLOCK >>> 2);
+    for (let i = 0; i < words.length; i++) {
+      if (i === 37 || i === 38) continue; // bytes 148..155: the checksum field
+      const w = words[i]!;
+      const pairs = (w & 0x00ff00ff) + ((w >>> 8) & 0x00ff00ff);
+      sum += (pairs & 0xffff) + (pairs >>> 16);
+    }
+    return sum;
+  }
+  for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) sum += b[i]!;
+  return sum;
+}
+
 function checksumOk(b: Buffer): boolean {
   const stored = parseNumber(b, 148, 8, 'checksum');
-  // the checksum field itself counts as spaces; old tars summed signed bytes, so try that second
-  let unsigned = 8 * 32;
-  for (let i = 0; i < 148; i++) unsigned += b[i]!;
-  for (let i = 156; i < BLOCK; i++) unsigned += b[i]!;
-  if (stored === unsigned) return true;
+  // the checksum field itself counts as eight spaces; old tars summed signed bytes, so try that second
+  if (stored === unsignedSum(b)) return true;
   let signed = 8 * 32;
   for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) signed += b[i]! > 127 ? b[i]! - 256 : b[i]!;
   return stored === signed;
 }
 
-export function decodeRawHeader(b: Buffer): RawHeader {
-  if (!checksumOk(b)) throw new ShaleError('CORRUPT_INPUT', 'tar header checksum mismatch (not a tar, or corrupt)');
+/** `verifyChecksum` false: for bytes already verified against their digest (a stored layer). */
+export function decodeRawHeader(b: Buffer, verifyChecksum = true): RawHeader {
+  if (verifyChecksum && !checksumOk(b)) throw new ShaleError('CORRUPT_INPUT', 'tar header checksum mismatch (not a tar, or corrupt)');
   const magicField = b.toString('latin1', 257, 265);
   const magic = magicField.startsWith('ustar\0') ? 'ustar' : magicField === 'ustar  \0' ? 'gnu' : 'v7';
   return {

@@ -25,6 +25,11 @@ export interface ReadTarOptions {
   what?: string;
   /** Largest size accepted for one extension header (PAX, GNU long name). */
   maxMetaBytes?: number;
+  /**
+   * The bytes were verified against their digest when they were stored: header checksums are not
+   * recomputed (the rest of the checks stay).
+   */
+  verified?: boolean;
 }
 
 interface SparseSegment {
@@ -43,137 +48,196 @@ const cString = (b: Buffer): string => {
   return b.toString('utf8', 0, z === -1 ? b.length : z);
 };
 
-/**
- * Reads a tar stream entry by entry: ustar, GNU (long names, old sparse) and PAX (long names, xattrs,
- * sparse 0.0/0.1/1.0, global headers). A truncated or malformed archive is a CORRUPT_INPUT error.
- */
-export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadTarOptions = {}): AsyncGenerator<TarEntry> {
-  const what = options.what ?? 'tar';
-  const maxMeta = options.maxMetaBytes ?? 16 << 20;
-  const r = new ChunkReader(source, what);
-  const globalPax = new Map<string, Buffer>();
-  let ext: Extensions = { pax: new Map() };
-  let entryOffset = 0;
-  const corrupt = (msg: string) => new ShaleError('CORRUPT_INPUT', `${what}: ${msg}`);
-  const readMeta = async (size: number): Promise<Buffer> => {
-    if (size > maxMeta) throw corrupt(`extension header of ${size} bytes is too large`);
-    const data = size === 0 ? Buffer.alloc(0) : ((await r.readExact(size)) ?? Buffer.alloc(0));
-    if (data.length !== size) throw r.truncated();
-    await r.skip((BLOCK - (size % BLOCK)) % BLOCK);
-    return data;
-  };
+/** One entry's header with where its stored data is and how to read it. */
+interface ParsedEntry {
+  header: TarHeader;
+  offset: number;
+  /** Bytes of data stored after the header (0 for non-files). */
+  stored: number;
+  sparse?: { map: SparseSegment[]; realSize: number; mapInData: boolean };
+}
 
-  try {
-    yield* readEntries();
-    // Read what follows the end-of-archive blocks (padding) too, so a verifying source sees its end.
-    await r.drain();
-  } finally {
-    await r.close();
+/**
+ * The tar format, one header at a time: ustar, GNU (long names, old sparse) and PAX (long names, xattrs,
+ * sparse 0.0/0.1/1.0, global headers). Reads synchronously from what is buffered and awaits only for
+ * more input, so listing many small entries costs little. A malformed archive is CORRUPT_INPUT.
+ */
+class TarParser {
+  readonly r: ChunkReader;
+  private readonly globalPax = new Map<string, Buffer>();
+  private ext: Extensions = { pax: new Map() };
+  /** Data of the current entry still unread (skipped before the next header). */
+  private pending = 0;
+  /** Bytes of the current entry's data read through `body`. */
+  consumed = 0;
+
+  constructor(
+    source: AsyncIterable<Uint8Array>,
+    readonly what: string,
+    private readonly maxMeta: number,
+    private readonly verified = false,
+  ) {
+    this.r = new ChunkReader(source, what);
   }
 
-  async function* readEntries(): AsyncGenerator<TarEntry> {
+  readonly corrupt = (msg: string): ShaleError => new ShaleError('CORRUPT_INPUT', `${this.what}: ${msg}`);
+
+  private async bytes(n: number): Promise<Buffer | null> {
+    return this.r.takeIfBuffered(n) ?? this.r.readExact(n);
+  }
+
+  private async skip(n: number): Promise<void> {
+    if (n > 0 && !this.r.skipIfBuffered(n)) await this.r.skip(n);
+  }
+
+  private async readMeta(size: number): Promise<Buffer> {
+    if (size > this.maxMeta) throw this.corrupt(`extension header of ${size} bytes is too large`);
+    const data = size === 0 ? Buffer.alloc(0) : ((await this.bytes(size)) ?? Buffer.alloc(0));
+    if (data.length !== size) throw this.r.truncated();
+    await this.skip((BLOCK - (size % BLOCK)) % BLOCK);
+    return data;
+  }
+
+  /** The next entry (the previous one's unread data skipped), or null at the end of the archive. */
+  async next(): Promise<ParsedEntry | null> {
+    const r = this.r;
+    await this.skip(this.pending - this.consumed + ((BLOCK - (this.pending % BLOCK)) % BLOCK));
+    this.pending = 0;
+    this.consumed = 0;
+    let offset = r.position;
     for (;;) {
-      const block = await r.readExact(BLOCK);
-      if (block === null) return; // end of input without end-of-archive blocks: accepted, as GNU tar does
-      if (isZeroBlock(block)) return;
+      const block = await this.bytes(BLOCK);
+      if (block === null) return null; // end of input without end-of-archive blocks: accepted, as GNU tar does
+      if (isZeroBlock(block)) return null;
       let raw: RawHeader;
       try {
-        raw = decodeRawHeader(block);
+        raw = decodeRawHeader(block, !this.verified);
       } catch (e) {
-        throw corrupt(`at byte ${r.position - BLOCK}: ${(e as Error).message}`);
+        throw this.corrupt(`at byte ${r.position - BLOCK}: ${(e as Error).message}`);
       }
       switch (raw.flag) {
         case 'x':
-          for (const [k, v] of parsePaxRecords(await readMeta(raw.size))) ext.pax.set(k, v);
+          for (const [k, v] of parsePaxRecords(await this.readMeta(raw.size))) this.ext.pax.set(k, v);
           continue;
         case 'g':
-          for (const [k, v] of parsePaxRecords(await readMeta(raw.size))) globalPax.set(k, v);
-          entryOffset = r.position;
+          for (const [k, v] of parsePaxRecords(await this.readMeta(raw.size))) this.globalPax.set(k, v);
+          offset = r.position;
           continue;
         case 'L':
-          ext.longName = cString(await readMeta(raw.size));
+          this.ext.longName = cString(await this.readMeta(raw.size));
           continue;
         case 'K':
-          ext.longLink = cString(await readMeta(raw.size));
+          this.ext.longLink = cString(await this.readMeta(raw.size));
           continue;
       }
-      const pax = globalPax.size === 0 ? ext.pax : new Map([...globalPax, ...ext.pax]);
-      const paxStr = (k: string): string | undefined => pax.get(k)?.toString('utf8');
-      const paxNum = (k: string): number | undefined => {
-        const v = paxStr(k);
-        if (v === undefined) return undefined;
-        const n = Number(v);
-        if (!Number.isFinite(n) || (n < 0 && k !== 'mtime')) throw corrupt(`PAX ${k}="${v}" is not a number`);
-        return n;
-      };
-      let sparse: { map: SparseSegment[]; realSize: number; mapInData: boolean } | undefined;
-      let type = typeOfFlag(raw.flag);
-      if (raw.flag === 'S') {
-        type = 'file';
-        sparse = await readOldGnuSparse(block, r, corrupt);
-      } else if (type === undefined) {
-        throw corrupt(`entry "${raw.name}" has unsupported type flag "${raw.flag}"`);
-      }
-      let name = paxStr('path') ?? ext.longName ?? (raw.prefix ? `${raw.prefix}/${raw.name}` : raw.name);
-      if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.offset')) {
-        sparse = paxSparse(pax, raw.size, corrupt);
-        name = paxStr('GNU.sparse.name') ?? name;
-      }
-      const dataSize = paxNum('size') ?? raw.size;
-      const xattrs: Record<string, Buffer> = {};
-      if (pax.size > 0) {
-        for (const [k, v] of pax) {
-          if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice('SCHILY.xattr.'.length)] = v;
-        }
-      }
-      const header: TarHeader = {
-        name,
-        type,
-        mode: raw.mode & 0o7777,
-        uid: paxNum('uid') ?? raw.uid,
-        gid: paxNum('gid') ?? raw.gid,
-        size: type === 'file' ? (sparse ? sparse.realSize : dataSize) : 0,
-        mtime: paxNum('mtime') ?? raw.mtime,
-        linkname: paxStr('linkpath') ?? ext.longLink ?? raw.linkname,
-        uname: paxStr('uname') ?? raw.uname,
-        gname: paxStr('gname') ?? raw.gname,
-        devmajor: raw.devmajor,
-        devminor: raw.devminor,
-      };
-      if (pax.size > 0 && Object.keys(xattrs).length > 0) header.xattrs = xattrs;
-      ext = { pax: new Map() };
-
-      // Only regular files carry data; other types are header-only whatever their size field says.
-      const stored = type === 'file' ? dataSize : 0;
-      let consumed = 0;
-      async function* rawBody(limit: number): AsyncGenerator<Buffer> {
-        for await (const c of r.stream(limit - consumed)) {
-          consumed += c.length;
-          yield c;
-        }
-      }
-      // made only when the content is read: listing never builds it
-      let made: AsyncIterable<Buffer> | undefined;
-      const makeBody = (): AsyncIterable<Buffer> => {
-        if (!sparse) return rawBody(stored);
-        const s = sparse;
-        return (async function* () {
-          let map = s.map;
-          if (s.mapInData) {
-            const parsed = await readSparseMapFromData(r, corrupt);
-            consumed += parsed.bytes;
-            map = parsed.map;
-          }
-          yield* expandSparse(rawBody(stored), map, s.realSize, corrupt);
-        })();
-      };
-      const body: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => (made ??= makeBody())[Symbol.asyncIterator]() };
-      const offset = entryOffset;
-      yield { header, offset, body };
-      if (consumed < stored) await r.skip(stored - consumed);
-      await r.skip((BLOCK - (stored % BLOCK)) % BLOCK);
-      entryOffset = r.position;
+      const entry = await this.assemble(raw, block, offset);
+      this.pending = entry.stored;
+      return entry;
     }
+  }
+
+  private async assemble(raw: RawHeader, block: Buffer, offset: number): Promise<ParsedEntry> {
+    const ext = this.ext;
+    this.ext = { pax: new Map() };
+    const pax = this.globalPax.size === 0 ? ext.pax : new Map([...this.globalPax, ...ext.pax]);
+    const paxStr = (k: string): string | undefined => (pax.size === 0 ? undefined : pax.get(k)?.toString('utf8'));
+    const paxNum = (k: string): number | undefined => {
+      const v = paxStr(k);
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isFinite(n) || (n < 0 && k !== 'mtime')) throw this.corrupt(`PAX ${k}="${v}" is not a number`);
+      return n;
+    };
+    let sparse: ParsedEntry['sparse'];
+    let type = typeOfFlag(raw.flag);
+    if (raw.flag === 'S') {
+      type = 'file';
+      sparse = await readOldGnuSparse(block, this.r, this.corrupt);
+    } else if (type === undefined) {
+      throw this.corrupt(`entry "${raw.name}" has unsupported type flag "${raw.flag}"`);
+    }
+    let name = paxStr('path') ?? ext.longName ?? (raw.prefix ? `${raw.prefix}/${raw.name}` : raw.name);
+    if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.offset')) {
+      sparse = paxSparse(pax, raw.size, this.corrupt);
+      name = paxStr('GNU.sparse.name') ?? name;
+    }
+    const dataSize = paxNum('size') ?? raw.size;
+    const header: TarHeader = {
+      name,
+      type,
+      mode: raw.mode & 0o7777,
+      uid: paxNum('uid') ?? raw.uid,
+      gid: paxNum('gid') ?? raw.gid,
+      size: type === 'file' ? (sparse ? sparse.realSize : dataSize) : 0,
+      mtime: paxNum('mtime') ?? raw.mtime,
+      linkname: paxStr('linkpath') ?? ext.longLink ?? raw.linkname,
+      uname: paxStr('uname') ?? raw.uname,
+      gname: paxStr('gname') ?? raw.gname,
+      devmajor: raw.devmajor,
+      devminor: raw.devminor,
+    };
+    if (pax.size > 0) {
+      const xattrs: Record<string, Buffer> = {};
+      for (const [k, v] of pax) if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice('SCHILY.xattr.'.length)] = v;
+      if (Object.keys(xattrs).length > 0) header.xattrs = xattrs;
+    }
+    // Only regular files carry data; other types are header-only whatever their size field says.
+    return { header, offset, stored: type === 'file' ? dataSize : 0, sparse };
+  }
+
+  /** The current entry's content (sparse files expanded); must be read before `next`. */
+  body(entry: ParsedEntry): AsyncIterable<Buffer> {
+    const parser = this;
+    async function* raw(limit: number): AsyncGenerator<Buffer> {
+      for await (const c of parser.r.stream(limit - parser.consumed)) {
+        parser.consumed += c.length;
+        yield c;
+      }
+    }
+    const s = entry.sparse;
+    if (!s) return raw(entry.stored);
+    return (async function* () {
+      let map = s.map;
+      if (s.mapInData) {
+        const parsed = await readSparseMapFromData(parser.r, parser.corrupt);
+        parser.consumed += parsed.bytes;
+        map = parsed.map;
+      }
+      yield* expandSparse(raw(entry.stored), map, s.realSize, parser.corrupt);
+    })();
+  }
+}
+
+/**
+ * Reads a tar stream entry by entry (see TarParser for the formats). Each entry's content must be read
+ * before the next entry is asked for; unread content is skipped. At the end, whatever follows the
+ * end-of-archive blocks is read too, so a verifying source sees its end.
+ */
+export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadTarOptions = {}): AsyncGenerator<TarEntry> {
+  const parser = new TarParser(source, options.what ?? 'tar', options.maxMetaBytes ?? 16 << 20, options.verified);
+  try {
+    for (let e = await parser.next(); e; e = await parser.next()) {
+      const entry = e;
+      let made: AsyncIterable<Buffer> | undefined; // made only when the content is read: listing never builds it
+      yield { header: entry.header, offset: entry.offset, body: { [Symbol.asyncIterator]: () => (made ??= parser.body(entry))[Symbol.asyncIterator]() } };
+    }
+    await parser.r.drain();
+  } finally {
+    await parser.r.close();
+  }
+}
+
+/**
+ * Calls `onEntry` with each header of a tar and its position, contents skipped: the fast way to list a
+ * layer (no per-entry generator or promise beyond what reading needs). The source is not drained.
+ */
+export async function listTar(source: AsyncIterable<Uint8Array>, options: ReadTarOptions, onEntry: (header: TarHeader, index: number) => void): Promise<void> {
+  const parser = new TarParser(source, options.what ?? 'tar', options.maxMetaBytes ?? 16 << 20, options.verified);
+  try {
+    let index = 0;
+    for (let e = await parser.next(); e; e = await parser.next()) onEntry(e.header, index++);
+  } finally {
+    await parser.r.close();
   }
 }
 
