@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job, as far as shale does it today (MISSION.md): build the seed's two Dockerfiles on a busybox
-# base, list them with the true disk use, look at where the bytes are, run a container over one, commit it.
+# The main job (MISSION.md): build the seed's two Dockerfiles on a busybox base, list them with the true
+# disk use, analyze where the bytes go, slim the Dockerfile (proven by building both), squash the image;
+# then a container over one, and the archive formats.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >&2
@@ -26,6 +27,20 @@ echo "== shale df: the listed sizes add up to more than the distinct layers take
 shale df
 echo "== shale history seed:split: the bytes sit in the dd layer; the rm layer is a whiteout"
 shale history seed:split
+
+echo "== shale analyze seed:split: 52.4 MB hidden, made by the dd RUN, hidden by the rm RUN, and the fix"
+shale analyze seed:split
+echo "== shale analyze --ci: dive's rules fail the split image (exit 1) and pass the chained one"
+shale analyze seed:split --ci | tail -5 || echo "(exit $?: a CI gate would stop here)"
+shale analyze seed:chained --ci | tail -5
+
+echo "== shale lint: the size rules name both RUN lines"
+shale lint -f examples/seed/Dockerfile.split examples/seed || echo "(exit $?: findings)"
+echo "== shale slim --verify: the rewrite, both built and compared, the bytes saved"
+shale slim --verify -f examples/seed/Dockerfile.split -t seed:slim examples/seed
+echo "== shale squash: the layers above the busybox base merged into one, the base layer kept as it is"
+shale squash seed:split -t seed:squashed
+shale images
 
 echo "== a container over seed:chained: one writable layer on the read-only image layers"
 shale run --name demo seed:chained sh -c 'echo hello > /home/greeting; rm /bin/dd'
