@@ -52,13 +52,7 @@ export class ChunkReader {
         else this.chunks[this.head] = c.subarray(k);
       }
     }
-    while (this.head < this.chunks.length && this.chunks[this.head]!.length === 0) this.head++;
-    if (this.head > 64) {
-      this.chunks = this.chunks.slice(this.head);
-      this.head = 0;
-    }
-    this.buffered -= n;
-    this.position += n;
+    this.consumed(n);
     return out;
   }
 
@@ -74,6 +68,17 @@ export class ChunkReader {
     return true;
   }
 
+  /** Books n bytes as handed out: empty chunks dropped, the list compacted now and then. */
+  private consumed(n: number): void {
+    while (this.head < this.chunks.length && this.chunks[this.head]!.length === 0) this.head++;
+    if (this.head > 64) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    this.buffered -= n;
+    this.position += n;
+  }
+
   /** Drops n buffered bytes (n <= buffered) without copying them. */
   private drop(n: number): void {
     let left = n;
@@ -87,13 +92,7 @@ export class ChunkReader {
         left = 0;
       }
     }
-    while (this.head < this.chunks.length && this.chunks[this.head]!.length === 0) this.head++;
-    if (this.head > 64) {
-      this.chunks = this.chunks.slice(this.head);
-      this.head = 0;
-    }
-    this.buffered -= n;
-    this.position += n;
+    this.consumed(n);
   }
 
   /** Exactly n bytes; null at a clean end of input (nothing left); throws on a short read. */

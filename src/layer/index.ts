@@ -8,3 +8,4 @@ export * from './merged-tree.js';
 export * from './export-tar.js';
 export * from './layer-summary.js';
 export * from './file-source.js';
+export * from './tar-order.js';

@@ -1,5 +1,6 @@
 /** squashLayersTar: the squashed layer over the kept base gives the same tree as the whole stack, and no more. */
 import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
 import { describe, test } from 'node:test';
 import { exportMergedTar, type TarSource } from '../layer/index.js';
 import { bufferSource, collect, dir, file, hardlink, layer, noise, readAll, symlink, tarOf } from '../layer/layer-fixtures.js';
@@ -7,7 +8,7 @@ import { makeHeader } from '../layer/tar-writer.js';
 import { squashLayersTar } from './squash-changes.js';
 
 /** The squashed layer's tar. */
-const squash = async (layers: TarSource[], kept: number): Promise<Buffer> => collect(squashLayersTar(layers, kept));
+const squash = async (layers: TarSource[], kept: number): Promise<Buffer> => collect(squashLayersTar(layers, kept, { scratchDir: tmpdir() }));
 
 /** The squashed layer as `TYPE NAME [-> LINK] [= CONTENT]` lines, in tar order. */
 async function squashedLines(layers: TarSource[], kept: number): Promise<string[]> {

@@ -1,6 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ShaleError } from '../internal/errors.js';
@@ -10,6 +9,7 @@ import {
   MergedTree,
   opaquePath,
   readTar,
+  sortInTarOrder,
   whiteoutPath,
   writeTar,
   type EntrySource,
@@ -101,27 +101,9 @@ export function squashChanges(base: MergedTree, full: MergedTree, keptLayers: nu
   return out;
 }
 
-/** A change's tar name split into components; an opaque marker sorts right after its directory. */
-function sortKey(c: SquashChange): Buffer[] {
-  const parts = (c.kind === 'whiteout' ? whiteoutPath(c.path) : c.path).split('/');
-  if (c.kind === 'opaque') parts.push('');
-  return parts.map((p) => Buffer.from(p, 'utf8'));
-}
-
-function compareKeys(a: Buffer[], b: Buffer[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const c = Buffer.compare(a[i]!, b[i]!);
-    if (c !== 0) return c;
-  }
-  return a.length - b.length;
-}
-
 /** Tar order: component by component in byte order, so parents come before their children. */
 export function sortSquashChanges(changes: SquashChange[]): SquashChange[] {
-  return changes
-    .map((c) => ({ c, k: sortKey(c) }))
-    .sort((x, y) => compareKeys(x.k, y.k))
-    .map((x) => x.c);
+  return sortInTarOrder(changes);
 }
 
 /** What to write for one change: a header, and for a file the layer entry its content comes from. */
@@ -210,8 +192,8 @@ class LayerCursor {
 }
 
 export interface SquashLayersOptions {
-  /** Where file contents wait when a layer's entries are needed out of its own order (default: the OS temp dir). */
-  scratchDir?: string;
+  /** Where file contents wait when a layer's entries are needed out of its own order (the store's scratch space). */
+  scratchDir: string;
 }
 
 /**
@@ -220,7 +202,7 @@ export interface SquashLayersOptions {
  * them, no hidden bytes. Streams: contents are read from the layers as they are written, a layer being
  * read once; contents needed out of their layer's order are first copied to a scratch directory.
  */
-export async function* squashLayersTar(layers: readonly TarSource[], kept: number, options: SquashLayersOptions = {}): AsyncGenerator<Buffer> {
+export async function* squashLayersTar(layers: readonly TarSource[], kept: number, options: SquashLayersOptions): AsyncGenerator<Buffer> {
   if (!Number.isInteger(kept) || kept < 0 || kept > layers.length) {
     throw new ShaleError('INVALID_ARGUMENT', `cannot keep ${kept} of ${layers.length} layers`);
   }
@@ -252,7 +234,7 @@ export async function* squashLayersTar(layers: readonly TarSource[], kept: numbe
         cursors.set(layer, new LayerCursor(layers[layer]!));
         continue;
       }
-      scratch ??= await mkdtemp(join(options.scratchDir ?? tmpdir(), 'shale-squash-'));
+      scratch ??= await mkdtemp(join(options.scratchDir, 'squash-'));
       const need = new Set(indices);
       let index = 0;
       for await (const e of readTar(layers[layer]!.open(), { what: layers[layer]!.what })) {

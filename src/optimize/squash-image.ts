@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createdNow, type Image } from '../image/index.js';
 import { ShaleError } from '../internal/errors.js';
 import { normalizeReference, type Digest, type History, type ImageConfig } from '../oci/index.js';
@@ -37,7 +39,7 @@ export interface SquashOptions {
   kept: number;
   /** The reference the squashed image is tagged with. */
   tag: string;
-  /** Scratch space for contents read out of their layer's order (default: the OS temp dir). */
+  /** Scratch space for contents read out of their layer's order (default: the store's). */
   scratchDir?: string;
 }
 
@@ -76,7 +78,9 @@ export async function squashImage(store: Store, image: Image, options: SquashOpt
   }
 
   const what = `squashed layer of ${image.id}`;
-  const { descriptor, info } = await putLayer(store, squashLayersTar(image.layers, kept, { scratchDir: options.scratchDir }), what);
+  const scratchDir = options.scratchDir ?? join(store.root, 'shale', 'tmp');
+  await mkdir(scratchDir, { recursive: true });
+  const { descriptor, info } = await putLayer(store, squashLayersTar(image.layers, kept, { scratchDir }), what);
   const config = squashedConfig(image.config, kept, info.diffId);
   const layers = [...image.manifest.layers.slice(0, kept), descriptor];
   const { id, manifestDigest } = await putImage(store, config, layers, [ref]);

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ShaleError } from '../internal/errors.js';
-import { makeHeader, opaquePath, whiteoutPath, writeTar, type TarHeader, type TarWriteEntry } from '../layer/index.js';
+import { makeHeader, opaquePath, sortInTarOrder, whiteoutPath, writeTar, type TarHeader, type TarWriteEntry } from '../layer/index.js';
 import { isOverlayXattr } from './overlay-marks.js';
 import { deviceNumbers, type FileInfo } from './scan-tree.js';
 import type { Xattrs } from './xattr-tree.js';
@@ -24,31 +24,8 @@ export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): nu
   return Number(raw);
 }
 
-/**
- * Sort key of a change: its tar name's components, an opaque marker right after its directory. Comparing
- * keys component by component puts parents before children and siblings in byte order.
- */
-function sortKey(c: Change): Buffer[] {
-  const parts = (c.kind === 'whiteout' ? whiteoutPath(c.path) : c.path).split('/').filter((p) => p !== '');
-  if (c.kind === 'opaque') parts.push('');
-  return parts.map((p) => Buffer.from(p, 'utf8'));
-}
-
-function compareKeys(a: Buffer[], b: Buffer[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const c = Buffer.compare(a[i]!, b[i]!);
-    if (c !== 0) return c;
-  }
-  return a.length - b.length;
-}
-
 /** Sorts changes into tar order (deterministic, parents first). */
-export function sortChanges(changes: Change[]): Change[] {
-  return changes
-    .map((c) => ({ c, k: sortKey(c) }))
-    .sort((x, y) => compareKeys(x.k, y.k))
-    .map((x) => x.c);
-}
+export const sortChanges = (changes: Change[]): Change[] => sortInTarOrder(changes);
 
 /**
  * Reads a file that must still be the one that was scanned (same inode, same size, not a symlink now).
