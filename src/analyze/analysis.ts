@@ -60,7 +60,9 @@ export interface DiveMetrics {
   userWastedPercent: number | null;
   sizeBytes: number;
   userSizeBytes: number;
+  /** The paths scored in two or more layers, most wasted first: the first 1000 of `inefficientFileCount`. */
   inefficientFiles: { path: string; count: number; wastedBytes: number }[];
+  inefficientFileCount: number;
 }
 
 export interface WasteSummary {

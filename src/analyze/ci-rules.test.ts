@@ -14,6 +14,7 @@ const metrics = (efficiency: number, wastedBytes: number, userWastedPercent: num
   sizeBytes: 0,
   userSizeBytes: 0,
   inefficientFiles: [],
+  inefficientFileCount: 0,
 });
 const only = (name: keyof CiLimits, limit: string): CiLimits => ({
   lowestEfficiency: 'disabled',

@@ -37,7 +37,7 @@ interface Final {
 
 async function finalTree(image: Image): Promise<Map<string, Final>> {
   const scans = await mapLimit(image.layers, availableParallelism(), (l) => scanLayer(l));
-  return accountStack(scans).final;
+  return accountStack(scans).final();
 }
 
 /** The differences of header facts, content left to the caller. */

@@ -66,9 +66,13 @@ export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
     userWastedPercent: userSizeBytes === 0 ? null : wastedBytes / userSizeBytes,
     sizeBytes,
     userSizeBytes,
-    inefficientFiles,
+    inefficientFiles: inefficientFiles.slice(0, MAX_LISTED),
+    inefficientFileCount: inefficientFiles.length,
   };
 }
+
+/** How many of dive's inefficient files the metrics list. */
+const MAX_LISTED = 1000;
 
 class StopLayer extends Error {}
 

@@ -41,9 +41,9 @@ test('a file overwritten by a later layer: the lower copy is hidden once, kind o
     { added: 1, modified: 0, removed: 0 }, // directories are not counted
     { added: 0, modified: 1, removed: 0 },
   ]);
-  assert.deepEqual([...r.final.keys()].sort(), ['app', 'app/data']);
-  assert.equal(r.final.get('app/data')!.layer, 1);
-  assert.equal(r.final.get('app/data')!.entry.size, 400);
+  assert.deepEqual([...r.final().keys()].sort(), ['app', 'app/data']);
+  assert.equal(r.final().get('app/data')!.layer, 1);
+  assert.equal(r.final().get('app/data')!.entry.size, 400);
 });
 
 test('a same-size replacement needs a content compare: same bytes is metadata (a chmod copy-up), else overwritten', () => {
@@ -68,7 +68,7 @@ test('a deleted directory of 300 files: all 300 copies hidden at the whiteout, e
   // the directory entry is hidden too (0 bytes); nothing of layer 0 is touched
   assert.deepEqual(r.copies.filter((c) => c.entry.type === 'dir').map((c) => [c.path, c.bytes]), [['cache', 0]]);
   assert.deepEqual(counts(r)[2], { added: 0, modified: 0, removed: 300 });
-  assert.deepEqual([...r.final.keys()].sort(), ['keep', 'keep/k']);
+  assert.deepEqual([...r.final().keys()].sort(), ['keep', 'keep/k']);
 });
 
 test('an opaque directory hides the lower children; a child recreated there is overwritten, the others deleted', () => {
@@ -87,7 +87,7 @@ test('an opaque directory hides the lower children; a child recreated there is o
   assert.equal(kinds['o/b'], 'overwritten');
   // layer 1: o/a and o/sub/c removed (2), o/b replaced (1), o/n new (1)
   assert.deepEqual(counts(r)[1], { added: 1, modified: 1, removed: 2 });
-  assert.deepEqual([...r.final.keys()].sort(), ['o', 'o/b', 'o/n']);
+  assert.deepEqual([...r.final().keys()].sort(), ['o', 'o/b', 'o/n']);
 });
 
 test('hard links: deleting one name of a linked pair hides no bytes, deleting the last name hides them once', () => {
@@ -132,20 +132,20 @@ test('a directory replaced by a file: its files are hidden at the directory path
   // no whiteout was involved: a later layer replaced the path
   for (const c of r.copies) assert.equal(kindOf(c, false), 'overwritten', c.path);
   assert.equal(needsContentCompare(r.copies.find((c) => c.path === 'y/one')!), false);
-  assert.deepEqual([...r.final.keys()], ['y']);
+  assert.deepEqual([...r.final().keys()], ['y']);
 });
 
 test('a symlink hidden by a whiteout counts its target length; a directory over a directory hides nothing', () => {
   const r = accountStack([layer(dir('d'), symlink('d/l', 'some/target'), file('d/f', 3)), layer(dir('d'), whiteout('d/l'))]);
   // 'some/target' is 11 bytes
   assert.deepEqual(facts(r.copies), [{ path: 'd/l', root: 'd/l', layer: 0, hiddenBy: 1, bytes: 11, type: 'symlink', replacement: undefined }]);
-  assert.deepEqual([...r.final.keys()].sort(), ['d', 'd/f']);
+  assert.deepEqual([...r.final().keys()].sort(), ['d', 'd/f']);
 });
 
 test('an entry repeated in one layer hides nothing; a whiteout of a missing path hides nothing', () => {
   const r = accountStack([layer(file('a', 10), file('a', 12)), layer(whiteout('nothing/here'))]);
   assert.deepEqual(r.copies, []);
-  assert.equal(r.final.get('a')!.entry.size, 12);
+  assert.equal(r.final().get('a')!.entry.size, 12);
   assert.deepEqual(counts(r)[1], { added: 0, modified: 0, removed: 0 });
 });
 

@@ -40,8 +40,8 @@ export interface LayerCounts {
 export interface StackAccounting {
   copies: HiddenCopy[];
   counts: LayerCounts[];
-  /** What is alive at the top of the stack: path to its layer and entry. */
-  final: Map<string, { layer: number; entry: ScanEntry }>;
+  /** What is alive at the top of the stack: path to its layer and entry (built on request). */
+  final(): Map<string, { layer: number; entry: ScanEntry }>;
 }
 
 /** Most tree rows the HTML report keeps for one layer. */
@@ -106,8 +106,11 @@ export function accountStack(scans: readonly LayerScan[], options: { files?: boo
     }
   });
 
-  const final = new Map<string, { layer: number; entry: ScanEntry }>();
-  for (const [path, live] of tree.entries()) final.set(path, { layer: live.layer, entry: live.entry });
+  const final = () => {
+    const out = new Map<string, { layer: number; entry: ScanEntry }>();
+    for (const [path, live] of tree.entries()) out.set(path, { layer: live.layer, entry: live.entry });
+    return out;
+  };
   return { copies, counts, final };
 }
 

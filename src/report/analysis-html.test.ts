@@ -44,7 +44,7 @@ const analysis: Analysis = {
       files: [{ path: `tmp/${HOSTILE}`, type: 'file', size: 5_000_000, change: 'D' }],
     }),
   ],
-  dive: { efficiency: 0.25, wastedBytes: 5_000_000, userWastedPercent: 1, sizeBytes: 5_002_000, userSizeBytes: 5_000_000, inefficientFiles: [] },
+  dive: { efficiency: 0.25, wastedBytes: 5_000_000, userWastedPercent: 1, sizeBytes: 5_002_000, userSizeBytes: 5_000_000, inefficientFiles: [], inefficientFileCount: 0 },
   waste: {
     hiddenBytes: 5_000_000,
     baseHiddenBytes: 0,
