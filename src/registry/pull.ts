@@ -1,4 +1,4 @@
-import { ShaleError } from '../internal/errors.js';
+import { isShaleError, ShaleError } from '../internal/errors.js';
 import { ManifestSchema, isIndexMediaType, parseJson, type Descriptor, type Digest } from '../oci/index.js';
 import { fetchBlob } from './blobs.js';
 import { getManifest, parseIndex, selectPlatform, type FetchedManifest } from './manifests.js';
@@ -64,7 +64,14 @@ export async function pullImage(client: RegistryClient, ref: RegistryReference, 
       }
       options.onEvent?.({ ...event, state: 'start' });
       const source = fetchBlob(client, ref.repository, d, (n) => options.onEvent?.({ ...event, state: 'bytes', bytes: n }));
-      await target.stage(d, source, kind, `${ref.name}: ${kind} ${d.digest}`);
+      try {
+        await target.stage(d, source, kind, `${ref.name}: ${kind} ${d.digest}`);
+      } catch (e) {
+        if (isShaleError(e, 'DIGEST_MISMATCH') || isShaleError(e, 'SIZE_MISMATCH')) {
+          throw new ShaleError(e.code, `${e.message} (${e.code}: the registry served corrupt content; nothing was stored)`, { cause: e });
+        }
+        throw e;
+      }
       downloadedBytes += d.size;
       options.onEvent?.({ ...event, state: 'done' });
       return { kind, digest: d.digest, size: d.size, action: 'downloaded' as const };
