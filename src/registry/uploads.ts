@@ -43,30 +43,48 @@ export async function putBlob(client: RegistryClient, location: URL, d: Pick<Des
   await drain(res);
 }
 
-/** Cuts a stream into pieces of exactly `size` bytes (the last may be shorter). */
-async function* chunksOf(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let have = 0;
-  for await (const raw of source) {
-    let c = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-    while (c.length > 0) {
-      const take = Math.min(size - have, c.length);
-      parts.push(c.subarray(0, take));
-      have += take;
-      c = c.subarray(take);
-      if (have === size) {
-        yield Buffer.concat(parts, have);
-        parts = [];
-        have = 0;
-      }
+/**
+ * Reads a stream as consecutive slices of `size` bytes (the last may be shorter), each an iterable that
+ * must be read to its end before the next is asked for. Nothing is buffered beyond the chunk in hand.
+ */
+class Slicer {
+  private readonly it: AsyncIterator<Uint8Array>;
+  private rest?: Uint8Array;
+  private ended = false;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.it = source[Symbol.asyncIterator]();
+  }
+
+  /** Whether another slice has bytes. */
+  async more(): Promise<boolean> {
+    while (!this.rest?.length && !this.ended) {
+      const r = await this.it.next();
+      if (r.done) this.ended = true;
+      else this.rest = r.value;
+    }
+    return (this.rest?.length ?? 0) > 0;
+  }
+
+  async *slice(size: number): AsyncGenerator<Uint8Array> {
+    let left = size;
+    while (left > 0 && (await this.more())) {
+      const c = this.rest!;
+      const take = Math.min(left, c.length);
+      this.rest = c.subarray(take);
+      left -= take;
+      yield c.subarray(0, take);
     }
   }
-  if (have > 0) yield Buffer.concat(parts, have);
+
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
 }
 
 /**
  * Chunked upload: `PATCH` with `Content-Range: START-END` per chunk (each to the Location the last reply
- * gave), then `PUT LOCATION?digest=` with no body. Holds one chunk in memory at a time.
+ * gave), then `PUT LOCATION?digest=` with no body. Chunks are streamed from the blob, never held whole.
  */
 export async function patchBlob(
   client: RegistryClient,
@@ -79,20 +97,28 @@ export async function patchBlob(
 ): Promise<void> {
   let location = start;
   let offset = 0;
-  for await (const chunk of chunksOf(open(), chunkSize)) {
-    const res = await client.request({
-      method: 'PATCH',
-      path: location,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(chunk.length), 'content-range': `${offset}-${offset + chunk.length - 1}` },
-      body: chunk,
-      scopes,
-      ok: [202],
-      retry: false,
-    });
-    await drain(res);
-    location = await locationOf(client, header(res, 'location'), 'chunk upload');
-    offset += chunk.length;
-    onBytes?.(chunk.length);
+  const slicer = new Slicer(open());
+  try {
+    while (await slicer.more()) {
+      const length = Math.min(chunkSize, d.size - offset);
+      if (length <= 0) throw new ShaleError('SIZE_MISMATCH', `blob ${d.digest} is longer than its descriptor's ${d.size} bytes`);
+      const chunk = slicer.slice(length);
+      const res = await client.request({
+        method: 'PATCH',
+        path: location,
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(length), 'content-range': `${offset}-${offset + length - 1}` },
+        body: () => chunk,
+        scopes,
+        ok: [202],
+        retry: false,
+      });
+      await drain(res);
+      location = await locationOf(client, header(res, 'location'), 'chunk upload');
+      offset += length;
+      onBytes?.(length);
+    }
+  } finally {
+    await slicer.close();
   }
   if (offset !== d.size) throw new ShaleError('SIZE_MISMATCH', `blob ${d.digest}: read ${offset} bytes, its descriptor says ${d.size}`);
   const res = await client.request({ method: 'PUT', path: withDigest(location, d.digest), headers: { 'content-length': '0' }, body: Buffer.alloc(0), scopes, ok: [201], retry: false });
