@@ -36,8 +36,8 @@ function splitOciDir(spec: string): { dir: string; ref?: string } {
 
 /**
  * Opens a SOURCE: a store reference, or `docker-archive:PATH`, `oci-archive:PATH`, `oci:DIR[:REF]`,
- * `docker-daemon:REF`, `docker://HOST/REPO[:TAG]`. Archives and registry images are read into a scratch store inside the store's own folder, verified as
- * `load` verifies them, and removed on close.
+ * `docker-daemon:REF`, `docker://HOST/REPO[:TAG]`. Archives and registry images are read into a scratch
+ * store inside the store's own folder, verified as `load` and `pull` verify them, and removed on close.
  */
 export async function openSource(store: Store, spec: string, options: { platform?: string } = {}): Promise<OpenedSource> {
   const m = /^(docker-archive|oci-archive|oci|docker-daemon|docker):(.*)$/.exec(spec);
