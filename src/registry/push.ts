@@ -12,7 +12,7 @@ import { patchBlob, putBlob, startUpload } from './uploads.js';
 export interface PushOptions {
   /** A repository of the same registry known to hold a blob: it is mounted from there instead of sent. */
   mountFrom?: (digest: Digest) => string | undefined;
-  /** Blobs larger than this go up in chunks of this size (default 128 MiB); smaller ones in one PUT. */
+  /** Blobs larger than this go up in chunks of this size (default 512 MiB); smaller ones in one PUT. */
   chunkSize?: number;
   /** Blobs uploaded at once (default 3). */
   concurrency?: number;
@@ -33,7 +33,7 @@ export interface PushResult {
  */
 export async function pushImage(client: RegistryClient, ref: RegistryReference, image: Image, options: PushOptions = {}): Promise<PushResult> {
   const repo = ref.repository;
-  const chunkSize = options.chunkSize ?? 128 << 20;
+  const chunkSize = options.chunkSize ?? 512 << 20;
   const blobs: { kind: 'config' | 'layer'; d: Descriptor; open: () => AsyncIterable<Uint8Array> }[] = [];
   for (const l of image.layers) {
     if (!blobs.some((b) => b.d.digest === l.descriptor.digest)) blobs.push({ kind: 'layer', d: l.descriptor, open: () => l.openBlob() });
