@@ -64,14 +64,14 @@ export async function putManifest(client: RegistryClient, repository: string, re
   return digest;
 }
 
-export interface Platform {
+export interface PlatformSpec {
   os: string;
   architecture: string;
   variant?: string;
 }
 
 /** `os/arch[/variant]`, e.g. `linux/arm64/v8`. */
-export function parsePlatform(text: string): Platform {
+export function parsePlatform(text: string): PlatformSpec {
   const [os, architecture, variant, extra] = text.split('/');
   if (!os || !architecture || extra !== undefined) throw new ShaleError('INVALID_ARGUMENT', `platform "${text}" is not OS/ARCH[/VARIANT]`);
   return { os, architecture, variant };
