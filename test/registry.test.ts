@@ -4,7 +4,7 @@
  * faults (the registry killed mid-push, a blob corrupted on its disk).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -252,4 +252,52 @@ test('faults: the registry killed mid-push is a clear error and a later push com
   assert.equal(before.fsck.ok, true);
   // docker:// reads fail the same way
   assert.match(assertRegistryError(shale(['analyze', `docker://${ref}`], { root: store }), 'analyze docker:// of a corrupt blob'), /DIGEST_MISMATCH/);
+});
+
+test('an index on the registry: pull picks this machine or --platform, and tags the chosen manifest', async (t) => {
+  if (!needTools(t, 'registry')) return;
+  const work = tempDir(t);
+  const root = tempStore(t);
+  const registry = await startRegistry(t, work);
+  const base = busyboxBase(t, work, root, 'regtest/multi:1');
+  const amd = `${registry.host}/multi:amd`;
+  shaleOk(['tag', base.ref, amd], { root });
+  const pushed = shaleJson<PushJson>(['push', amd], { root });
+  const stored = shaleJson<{ manifest: { layers: unknown[]; config: { size: number } }; config: Record<string, unknown> }>(['inspect', amd], { root });
+
+  // an "arm64" variant of the same layer, and an index of both, written with plain HTTP calls
+  const api = `http://${registry.host}/v2/multi`;
+  const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const armConfig = Buffer.from(JSON.stringify({ ...stored.config, architecture: 'arm64', variant: 'v8' }));
+  const start = await fetch(`${api}/blobs/uploads/`, { method: 'POST' });
+  const location = new URL(start.headers.get('location')!, `http://${registry.host}`);
+  location.searchParams.set('digest', sha(armConfig));
+  assert.equal((await fetch(location, { method: 'PUT', body: new Uint8Array(armConfig) })).status, 201);
+  const armManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(armConfig), size: armConfig.length }, layers: stored.manifest.layers }));
+  const put = (ref: string, body: Buffer, type: string) => fetch(`${api}/manifests/${ref}`, { method: 'PUT', body: new Uint8Array(body), headers: { 'content-type': type } });
+  assert.equal((await put('arm', armManifest, 'application/vnd.oci.image.manifest.v1+json')).status, 201);
+  const rawAmd = await (await fetch(`${api}/manifests/amd`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer();
+  const index = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: pushed.manifestDigest, size: rawAmd.byteLength, platform: { os: 'linux', architecture: 'amd64' } },
+      { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha(armManifest), size: armManifest.length, platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } },
+    ],
+  }));
+  assert.equal((await put('1', index, 'application/vnd.oci.image.index.v1+json')).status, 201);
+
+  const store = tempStore(t);
+  const arm = shaleJson<PullJson & { indexDigest: string }>(['pull', `${registry.host}/multi:1`, '--platform', 'linux/arm64/v8'], { root: store });
+  assert.equal(arm.manifestDigest, sha(armManifest));
+  assert.equal(arm.indexDigest, sha(index));
+  assert.equal(arm.id, sha(armConfig));
+  assert.equal(arm.blobs.filter((b) => b.action === 'downloaded').length, 2);
+  if (process.arch === 'x64') {
+    const host = shaleJson<PullJson>(['pull', `${registry.host}/multi:1`], { root: store });
+    assert.equal(host.manifestDigest, pushed.manifestDigest);
+    assert.equal(host.downloadedBytes, stored.manifest.config.size, 'the shared layer is not downloaded again');
+  }
+  const missing = shale(['pull', `${registry.host}/multi:1`, '--platform', 'linux/s390x'], { root: store });
+  assert.match(assertRegistryError(missing, 'pull of a platform the index lacks'), /no image for platform linux\/s390x \(the index has linux\/amd64, linux\/arm64\/v8\)/);
 });
