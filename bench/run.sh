@@ -7,3 +7,4 @@ bash bench/load-export.sh
 bash bench/build.sh
 bash bench/container-run.sh
 bash bench/analyze.sh
+bash bench/registry.sh

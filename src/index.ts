@@ -4,6 +4,7 @@ export * from './oci/index.js';
 export * from './layer/index.js';
 export * from './image/index.js';
 export * from './store/index.js';
+export * from './registry/index.js';
 export * from './report/index.js';
 export * from './snapshot/index.js';
 export * from './runtime/index.js';

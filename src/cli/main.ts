@@ -8,6 +8,7 @@ import { analyzeCommand, type AnalyzeFlags } from './analyze-command.js';
 import { slimCommand, type SlimFlags } from './slim-command.js';
 import { squashCommand, type SquashFlags } from './squash-command.js';
 import { lintCommand, type LintFlags } from './lint-command.js';
+import { loginCommand, pullCommand, pushCommand, type RegistryFlags } from './registry-commands.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
@@ -209,6 +210,38 @@ export function buildProgram(): Command {
       const result = await lintCommand(context, flags);
       printResult(result, flags.format === 'json' ? 'json' : 'table');
       if (result.exitCode) process.exitCode = result.exitCode;
+    });
+
+  program
+    .command('pull')
+    .description('pull an image from a registry into the store (blobs already stored are not downloaded)')
+    .argument('<ref>', 'HOST/REPO[:TAG|@DIGEST]')
+    .option('--platform <os/arch[/variant]>', 'the image of a multi-platform index (default: this machine)')
+    .option('--insecure', 'allow plain HTTP and any TLS certificate')
+    .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
+    .addOption(formatOption())
+    .action(run((store, ref: string, flags: RegistryFlags & { platform?: string }) => pullCommand(store, ref, flags)));
+
+  program
+    .command('push')
+    .description('push an image of the store to a registry (only missing blobs are uploaded, the manifest last)')
+    .argument('<ref>', 'HOST/REPO[:TAG]')
+    .option('--insecure', 'allow plain HTTP and any TLS certificate')
+    .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
+    .addOption(formatOption())
+    .action(run((store, ref: string, flags: RegistryFlags) => pushCommand(store, ref, flags)));
+
+  program
+    .command('login')
+    .description("check credentials against a registry and store them in Docker's config.json")
+    .argument('<host>')
+    .option('-u, --username <user>', 'user name')
+    .option('--password-stdin', 'read the password from stdin')
+    .option('--insecure', 'allow plain HTTP and any TLS certificate')
+    .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
+    .addOption(formatOption())
+    .action(async (host: string, flags: RegistryFlags & { username?: string; passwordStdin?: boolean; format: OutputFormat }) => {
+      printResult(await loginCommand(host, flags), flags.format);
     });
 
   program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run((store) => cmd.fsckCommand(store)));

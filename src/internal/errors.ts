@@ -12,7 +12,9 @@ export type ErrorCode =
   | 'LOCKED'
   | 'UNSUPPORTED'
   | 'DOCKERFILE_SYNTAX'
-  | 'COMMAND_FAILED';
+  | 'COMMAND_FAILED'
+  | 'UNAUTHORIZED'
+  | 'UNAVAILABLE';
 
 /** The one error class of shale: a message naming the thing, a stable code and an optional hint. */
 export class ShaleError extends Error {

@@ -11,3 +11,4 @@ export * from './sources.js';
 export * from './archive-members.js';
 export * from './put-image.js';
 export * from './base-image.js';
+export * from './blob-staging.js';

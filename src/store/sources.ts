@@ -16,6 +16,18 @@ export interface OpenedSource {
   close(): Promise<void>;
 }
 
+/**
+ * Loads `docker://HOST/REPO[:TAG]` into a scratch store. The CLI sets it (it wires the registry client to
+ * the store; store/ never imports registry/).
+ */
+export type RegistrySourceLoader = (scratch: Store, ref: string, options: { platform?: string }) => Promise<LoadedImage>;
+
+let registrySourceLoader: RegistrySourceLoader | undefined;
+
+export function setRegistrySourceLoader(loader: RegistrySourceLoader): void {
+  registrySourceLoader = loader;
+}
+
 /** Splits `oci:DIR[:REF]`. */
 function splitOciDir(spec: string): { dir: string; ref?: string } {
   const i = spec.indexOf(':');
@@ -24,8 +36,8 @@ function splitOciDir(spec: string): { dir: string; ref?: string } {
 
 /**
  * Opens a SOURCE: a store reference, or `docker-archive:PATH`, `oci-archive:PATH`, `oci:DIR[:REF]`,
- * `docker-daemon:REF`. Archives are read into a scratch store inside the store's own folder, verified as
- * `load` verifies them, and removed on close.
+ * `docker-daemon:REF`, `docker://HOST/REPO[:TAG]`. Archives and registry images are read into a scratch
+ * store inside the store's own folder, verified as `load` and `pull` verify them, and removed on close.
  */
 export async function openSource(store: Store, spec: string, options: { platform?: string } = {}): Promise<OpenedSource> {
   const m = /^(docker-archive|oci-archive|oci|docker-daemon|docker):(.*)$/.exec(spec);
@@ -35,8 +47,8 @@ export async function openSource(store: Store, spec: string, options: { platform
     return { image, refs, store, close: async () => undefined };
   }
   const [, kind, rest] = m as unknown as [string, string, string];
-  if (kind === 'docker') {
-    throw new ShaleError('UNSUPPORTED', `registry sources (${spec}) are not supported yet`, { hint: 'docker save it and use docker-archive:PATH' });
+  if (kind === 'docker' && !registrySourceLoader) {
+    throw new ShaleError('UNSUPPORTED', `registry sources (${spec}) are not supported here`, { hint: 'shale pull it, or docker save it and use docker-archive:PATH' });
   }
   await mkdir(join(store.root, 'shale', 'tmp'), { recursive: true });
   const scratchRoot = await mkdtemp(join(store.root, 'shale', 'tmp', 'source-'));
@@ -44,7 +56,9 @@ export async function openSource(store: Store, spec: string, options: { platform
   try {
     const scratch = await Store.open(scratchRoot);
     let loaded: LoadedImage[];
-    if (kind === 'docker-daemon') {
+    if (kind === 'docker') {
+      loaded = [await registrySourceLoader!(scratch, rest.replace(/^\/\//, ''), options)];
+    } else if (kind === 'docker-daemon') {
       loaded = await loadArchiveStream(scratch, await exportFromDockerDaemon(rest), spec);
     } else if (kind === 'oci') {
       const { dir, ref } = splitOciDir(rest);

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 
-export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap' | 'chromium';
+export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap' | 'chromium' | 'registry';
 
 const probes: Record<Tool, string[]> = {
   // a real daemon, not just the CLI: the server version needs the Engine to answer
@@ -19,6 +19,8 @@ const probes: Record<Tool, string[]> = {
   debootstrap: ['sh', '-c', 'command -v debootstrap'],
   // Debian's package: renders the analyze HTML report headless
   chromium: ['chromium', '--version'],
+  // CNCF distribution from Debian's docker-registry, and htpasswd (apache2-utils) for its bcrypt users
+  registry: ['sh', '-c', 'docker-registry --version && command -v htpasswd >/dev/null && command -v openssl >/dev/null'],
 };
 
 const cache = new Map<Tool, { ok: boolean; detail: string }>();

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Push and pull of a ~200 MB Debian image (one uncompressed layer) to a local docker-registry on
+# 127.0.0.1 (plain HTTP, filesystem storage): shale against `skopeo copy` for the same transfer.
+#   push: `shale push` from the store, against `skopeo copy --preserve-digests oci:LAYOUT docker://...`
+#         from an OCI layout of the same image (no archive to unpack, no recompression: the same bytes)
+#   pull: `shale pull` into an empty store, against `skopeo copy docker://... oci:DIR` into an empty layout
+# Every run starts with an empty registry (push) or an empty destination (pull). Prints median wall times of
+# RUNS runs, the ratios shale/skopeo and shale's peak RSS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+RUNS=${RUNS:-3}
+shale="node $(pwd)/bin/shale"
+rootfs=$(bash bench/debian-rootfs.sh)
+work=$(mktemp -d /var/tmp/shale-bench-registry.XXXXXX)
+regpid=
+stop_registry() { if [ -n "$regpid" ]; then kill "$regpid" 2>/dev/null || true; wait "$regpid" 2>/dev/null || true; regpid=; fi; }
+trap 'stop_registry; rm -rf "$work"' EXIT
+
+port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+host="127.0.0.1:$port"
+start_registry() { # a fresh, empty registry
+  stop_registry
+  rm -rf "$work/registry"
+  mkdir -p "$work/registry"
+  printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' "$work/registry" "$host" >"$work/registry.yml"
+  docker-registry serve "$work/registry.yml" >>"$work/registry.log" 2>&1 &
+  regpid=$!
+  for _ in $(seq 100); do curl -fs "http://$host/v2/" >/dev/null && return; sleep 0.1; done
+  echo "registry did not start" >&2; cat "$work/registry.log" >&2; exit 1
+}
+
+$shale --root "$work/seed" import "$rootfs" "$host/deb:1" >/dev/null
+$shale --root "$work/seed" save --format oci-archive -o "$work/deb.oci.tar" "$host/deb:1"
+mkdir -p "$work/layout" && tar -C "$work/layout" -xf "$work/deb.oci.tar"
+echo "image: $(du -m "$work/deb.oci.tar" | cut -f1) MB (one uncompressed layer)"
+
+now() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+timed() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t0 )); }
+
+push_shale() { start_registry; /usr/bin/time -f '%M' -o "$work/rss.push" $shale --root "$work/seed" push "$host/deb:1" >/dev/null 2>&1; }
+push_skopeo() { start_registry; skopeo copy -q --preserve-digests --dest-tls-verify=false "oci:$work/layout:1" "docker://$host/deb:1" >/dev/null; }
+pull_shale() { rm -rf "$work/pulled"; /usr/bin/time -f '%M' -o "$work/rss.pull" $shale --root "$work/pulled" pull "$host/deb:1" >/dev/null 2>&1; }
+pull_skopeo() { rm -rf "$work/pulled-oci"; skopeo copy -q --src-tls-verify=false "docker://$host/deb:1" "oci:$work/pulled-oci:deb" >/dev/null; }
+
+ps=(); pk=(); ls=(); lk=()
+for _ in $(seq "$RUNS"); do
+  ps+=("$(timed push_shale)"); pk+=("$(timed push_skopeo)")
+done
+# both pushes give the same manifest digest (skopeo was run last: it is what the registry now holds)
+want=$($shale --root "$work/seed" inspect "$host/deb:1" --format json | node -e 'let s="";process.stdin.on("data",c=>s+=c).on("end",()=>console.log(JSON.parse(s).manifestDigest))')
+got=$(skopeo inspect --tls-verify=false "docker://$host/deb:1" | node -e 'let s="";process.stdin.on("data",c=>s+=c).on("end",()=>console.log(JSON.parse(s).Digest))')
+[ "$want" = "$got" ] || { echo "digests differ: shale $want, registry $got" >&2; exit 1; }
+for _ in $(seq "$RUNS"); do
+  ls+=("$(timed pull_shale)"); lk+=("$(timed pull_skopeo)")
+done
+# a second shale push and pull move nothing
+t0=$(now); $shale --root "$work/seed" push "$host/deb:1" >/dev/null 2>&1; again_push=$(( $(now) - t0 ))
+t0=$(now); $shale --root "$work/pulled" pull "$host/deb:1" >/dev/null 2>&1; again_pull=$(( $(now) - t0 ))
+
+line() { # name shale-ns skopeo-ns rss-file
+  awk -v n="$1" -v s="$2" -v k="$3" -v r="$(cat "$4")" 'BEGIN {
+    printf "%-6s shale %6.2fs  skopeo %6.2fs  shale/skopeo %.2f  shale peak RSS %d MB\n", n, s/1e9, k/1e9, s/k, r/1024 }'
+}
+line push "$(printf '%s\n' "${ps[@]}" | median)" "$(printf '%s\n' "${pk[@]}" | median)" "$work/rss.push"
+line pull "$(printf '%s\n' "${ls[@]}" | median)" "$(printf '%s\n' "${lk[@]}" | median)" "$work/rss.pull"
+awk -v p="$again_push" -v l="$again_pull" 'BEGIN { printf "again  shale push %.2fs, pull %.2fs (nothing transferred)\n", p/1e9, l/1e9 }'

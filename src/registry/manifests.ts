@@ -1,0 +1,117 @@
+import { ShaleError } from '../internal/errors.js';
+import { digestOf, isDigest, isIndexMediaType, IndexSchema, MediaType, parseJson, type Descriptor, type Digest, type Index } from '../oci/index.js';
+import { hostPlatform } from '../image/index.js';
+import { repositoryScope } from './auth.js';
+import { drain, readBody } from './transport.js';
+import { header, type RegistryClient } from './registry-client.js';
+
+/** What `GET /v2/NAME/manifests/REF` asks for: image manifests and indexes, OCI and Docker schema 2. */
+export const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(', ');
+
+export interface FetchedManifest {
+  raw: Buffer;
+  mediaType: string;
+  digest: Digest;
+}
+
+/** The media type a manifest document declares, else the one the registry sent. */
+function mediaTypeOf(raw: Buffer, contentType: string | undefined): string {
+  try {
+    const doc = JSON.parse(raw.toString('utf8')) as { mediaType?: unknown; manifests?: unknown };
+    if (typeof doc.mediaType === 'string') return doc.mediaType;
+    if (Array.isArray(doc.manifests)) return MediaType.ociIndex;
+  } catch {
+    /* parsed and reported by the caller */
+  }
+  return contentType?.split(';')[0]?.trim() || MediaType.ociManifest;
+}
+
+/**
+ * A manifest or index by tag or digest. Its digest is computed from the bytes and must equal the digest
+ * asked for and the registry's `Docker-Content-Digest` (else DIGEST_MISMATCH).
+ */
+export async function getManifest(client: RegistryClient, repository: string, reference: string): Promise<FetchedManifest> {
+  const res = await client.request({
+    method: 'GET',
+    path: `/v2/${repository}/manifests/${reference}`,
+    headers: { accept: MANIFEST_ACCEPT },
+    scopes: [repositoryScope(repository, 'pull')],
+    ok: [200],
+  });
+  const raw = await readBody(res, 4 << 20);
+  const digest = digestOf(raw);
+  const claimed = header(res, 'docker-content-digest');
+  const what = `registry ${client.host}: manifest ${repository}:${reference}`;
+  if (isDigest(reference) && digest !== reference) throw new ShaleError('DIGEST_MISMATCH', `${what} has digest ${digest}`);
+  if (claimed && isDigest(claimed) && claimed !== digest) throw new ShaleError('DIGEST_MISMATCH', `${what} has digest ${digest}, the registry says ${claimed}`);
+  return { raw, mediaType: mediaTypeOf(raw, header(res, 'content-type')), digest };
+}
+
+/** `PUT /v2/NAME/manifests/REF` with the manifest's own media type; returns its digest. */
+export async function putManifest(client: RegistryClient, repository: string, reference: string, raw: Buffer, mediaType: string): Promise<Digest> {
+  const res = await client.request({
+    method: 'PUT',
+    path: `/v2/${repository}/manifests/${reference}`,
+    headers: { 'content-type': mediaType, 'content-length': String(raw.length) },
+    body: raw,
+    scopes: [repositoryScope(repository, 'pull,push')],
+    ok: [201],
+  });
+  await drain(res);
+  const digest = digestOf(raw);
+  const claimed = header(res, 'docker-content-digest');
+  if (claimed && claimed !== digest) throw new ShaleError('DIGEST_MISMATCH', `registry ${client.host} stored manifest ${repository}:${reference} as ${claimed}, shale sent ${digest}`);
+  return digest;
+}
+
+export interface PlatformSpec {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** `os/arch[/variant]`, e.g. `linux/arm64/v8`. */
+export function parsePlatform(text: string): PlatformSpec {
+  const [os, architecture, variant, extra] = text.split('/');
+  if (!os || !architecture || extra !== undefined) throw new ShaleError('INVALID_ARGUMENT', `platform "${text}" is not OS/ARCH[/VARIANT]`);
+  return { os, architecture, variant };
+}
+
+const platformText = (p: Descriptor['platform']): string => [p?.os, p?.architecture, p?.variant].filter(Boolean).join('/') || 'unknown';
+
+/**
+ * The manifest of an index for a platform (given: must match; default: this machine's, else the only
+ * entry). Attestation entries (`unknown/unknown`) never match.
+ */
+export function selectPlatform(index: Index, platform?: string): Descriptor {
+  const want = platform ? parsePlatform(platform) : hostPlatform();
+  const images = index.manifests.filter((m) => !isIndexMediaType(m.mediaType));
+  const matches = images.filter((m) => m.platform?.os === want.os && m.platform.architecture === want.architecture);
+  const chosen = matches.find((m) => !want.variant || m.platform?.variant === want.variant) ?? (want.variant ? undefined : matches[0]);
+  if (chosen) return chosen;
+  const real = images.filter((m) => m.platform?.os !== 'unknown');
+  if (!platform && real.length === 1) return real[0]!;
+  throw new ShaleError('NOT_FOUND', `no image for platform ${platformText(want)} (the index has ${images.map((m) => platformText(m.platform)).join(', ') || 'none'})`, {
+    hint: 'choose one with --platform OS/ARCH[/VARIANT]',
+  });
+}
+
+/** Parses an index document. */
+export const parseIndex = (m: FetchedManifest, what: string): Index => parseJson(IndexSchema, m.raw, what);
+
+export { isIndexMediaType };
+
+/** `GET /v2/NAME/tags/list`, following `Link` pages. */
+export async function listTags(client: RegistryClient, repository: string): Promise<string[]> {
+  const tags: string[] = [];
+  let path: string | URL = `/v2/${repository}/tags/list`;
+  for (let page = 0; page < 1000; page++) {
+    const res = await client.request({ method: 'GET', path, scopes: [repositoryScope(repository, 'pull')], ok: [200] });
+    const doc = JSON.parse((await readBody(res)).toString('utf8')) as { tags?: unknown };
+    if (Array.isArray(doc.tags)) tags.push(...doc.tags.filter((t): t is string => typeof t === 'string'));
+    const next = /<([^>]+)>;\s*rel="?next"?/.exec(header(res, 'link') ?? '');
+    if (!next) break;
+    path = new URL(next[1]!, await client.baseUrl());
+  }
+  return tags;
+}
