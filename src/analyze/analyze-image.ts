@@ -5,7 +5,7 @@ import type { Analysis, LayerReport, WasteItem } from './analysis.js';
 import { hashEntryContents } from './content-hashes.js';
 import { diveMetrics } from './dive-metrics.js';
 import { fixFor } from './fixes.js';
-import { contentBytes, scanLayer } from './layer-scan.js';
+import { contentBytes, scanLayer, type ScanEntry } from './layer-scan.js';
 import { accountStack, kindOf, needsContentCompare, type HiddenCopy } from './waste-accounting.js';
 
 export interface AnalyzeOptions {
@@ -38,13 +38,13 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
   const { copies, counts } = accountStack(scans, { files: options.files });
 
   // Which replaced files kept their bytes: hash only those copies and their replacements.
-  const wanted = image.layers.map(() => new Set<number>());
+  const wanted = image.layers.map(() => new Map<number, ScanEntry>());
   const compare = copies.filter(needsContentCompare);
   for (const c of compare) {
-    wanted[c.layer]!.add(c.entry.index);
-    wanted[c.hiddenBy]!.add(c.replacement!.index);
+    wanted[c.layer]!.set(c.entry.index, c.entry);
+    wanted[c.hiddenBy]!.set(c.replacement!.index, c.replacement!);
   }
-  const hashes = await mapLimit(image.layers, parallel, (layer, i) => hashEntryContents(layer, wanted[i]!));
+  const hashes = await mapLimit(image.layers, parallel, (layer, i) => hashEntryContents(layer, [...wanted[i]!.values()]));
   const sameContent = (c: HiddenCopy): boolean =>
     needsContentCompare(c) && hashes[c.layer]!.get(c.entry.index) === hashes[c.hiddenBy]!.get(c.replacement!.index);
 

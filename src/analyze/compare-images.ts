@@ -73,9 +73,9 @@ export async function compareImages(a: { name: string; image: Image }, b: { name
 
   // equal sizes: compare the bytes
   const hashesOf = async (image: Image, side: 1 | 2) => {
-    const wanted = image.layers.map(() => new Set<number>());
-    for (const t of sameSizeFiles) wanted[t[side].layer]!.add(t[side].entry.index);
-    return mapLimit(image.layers, availableParallelism(), (l, i) => hashEntryContents(l, wanted[i]!));
+    const wanted = image.layers.map(() => new Map<number, ScanEntry>());
+    for (const t of sameSizeFiles) wanted[t[side].layer]!.set(t[side].entry.index, t[side].entry);
+    return mapLimit(image.layers, availableParallelism(), (l, i) => hashEntryContents(l, [...wanted[i]!.values()]));
   };
   const [ha, hb] = await Promise.all([hashesOf(a.image, 1), hashesOf(b.image, 2)]);
   const changedAt = new Map(changed.map((c) => [c.path, c]));

@@ -1,22 +1,34 @@
 import { createHash } from 'node:crypto';
 import { readTar, type TarSource } from '../layer/index.js';
+import type { ScanEntry } from './layer-scan.js';
 
 /**
- * SHA-1 of the contents of the entries at `indices` (tar positions) of one layer; the other contents
- * are skipped. Used only for the few copies whose content must be compared.
+ * SHA-1 of the contents of some entries of one layer, by tar position: read straight from where each
+ * content lies when the layer allows it, else in one pass over the tar that skips the other contents.
+ * Used only for the few copies whose content must be compared.
  */
-export async function hashEntryContents(layer: TarSource, indices: ReadonlySet<number>): Promise<Map<number, string>> {
+export async function hashEntryContents(layer: TarSource, entries: readonly ScanEntry[]): Promise<Map<number, string>> {
   const out = new Map<number, string>();
-  if (indices.size === 0) return out;
-  let index = 0;
+  if (entries.length === 0) return out;
+  const openRange = layer.openRange?.bind(layer);
+  if (openRange && entries.every((e) => e.contentOffset !== undefined)) {
+    for (const e of entries) {
+      const h = createHash('sha1');
+      for await (const chunk of openRange(e.contentOffset!, e.size)) h.update(chunk);
+      out.set(e.index, h.digest('hex'));
+    }
+    return out;
+  }
+  const wanted = new Set(entries.map((e) => e.index));
   const listing = layer.openForListing?.();
+  let index = 0;
   for await (const entry of readTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined })) {
     const i = index++;
-    if (!indices.has(i)) continue;
+    if (!wanted.has(i)) continue;
     const h = createHash('sha1');
     for await (const chunk of entry.body) h.update(chunk);
     out.set(i, h.digest('hex'));
-    if (out.size === indices.size) break;
+    if (out.size === wanted.size) break;
   }
   return out;
 }

@@ -14,6 +14,8 @@ export interface ScanEntry {
   uid: number;
   gid: number;
   linkname: string;
+  /** Where a regular file's content lies in the tar, when known (not for sparse files). */
+  contentOffset?: number;
   /** A whiteout hides `target` below; an opaque marker hides everything below in `target`. */
   mark?: 'whiteout' | 'opaque';
   target?: string;
@@ -32,7 +34,7 @@ export async function scanLayer(layer: TarSource): Promise<LayerScan> {
   const entries: ScanEntry[] = [];
   const entryWhat = `${layer.what}: entry`;
   const listing = layer.openForListing?.();
-  await listTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined }, (header, index) => {
+  await listTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined }, (header, index, contentOffset) => {
     const path = cleanEntryPath(header.name, entryWhat);
     const e: ScanEntry = {
       index,
@@ -44,6 +46,7 @@ export async function scanLayer(layer: TarSource): Promise<LayerScan> {
       gid: header.gid,
       linkname: header.type === 'hardlink' ? cleanLinkTarget(header.linkname, path, layer.what) : header.linkname,
     };
+    if (header.type === 'file' && contentOffset !== undefined) e.contentOffset = contentOffset;
     const mark = parseWhiteout(path);
     if (mark) {
       e.mark = mark.kind;

@@ -15,6 +15,8 @@ export interface TarSource {
    * the header checksums.
    */
   openForListing?(): AsyncIterable<Uint8Array>;
+  /** `length` bytes of the uncompressed tar from `offset`, read directly (plain stored tars only). */
+  openRange?(offset: number, length: number): AsyncIterable<Uint8Array>;
 }
 
 /** Where a path's surviving entry comes from: layer index and entry index within that layer's tar. */

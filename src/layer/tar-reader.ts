@@ -54,6 +54,8 @@ interface ParsedEntry {
   offset: number;
   /** Bytes of data stored after the header (0 for non-files). */
   stored: number;
+  /** Where the stored data starts in the tar. */
+  dataOffset: number;
   sparse?: { map: SparseSegment[]; realSize: number; mapInData: boolean };
 }
 
@@ -131,6 +133,7 @@ class TarParser {
           continue;
       }
       const entry = await this.assemble(raw, block, offset);
+      entry.dataOffset = r.position;
       this.pending = entry.stored;
       return entry;
     }
@@ -182,7 +185,7 @@ class TarParser {
       if (Object.keys(xattrs).length > 0) header.xattrs = xattrs;
     }
     // Only regular files carry data; other types are header-only whatever their size field says.
-    return { header, offset, stored: type === 'file' ? dataSize : 0, sparse };
+    return { header, offset, stored: type === 'file' ? dataSize : 0, dataOffset: 0, sparse };
   }
 
   /** The current entry's content (sparse files expanded); must be read before `next`. */
@@ -228,14 +231,20 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadT
 }
 
 /**
- * Calls `onEntry` with each header of a tar and its position, contents skipped: the fast way to list a
- * layer (no per-entry generator or promise beyond what reading needs). The source is not drained.
+ * Calls `onEntry` with each header of a tar, its position, and where a regular file's content lies in
+ * the tar (undefined for a sparse file, whose stored bytes are not its content); contents are skipped:
+ * the fast way to list a layer (no per-entry generator or promise beyond what reading needs). The
+ * source is not drained.
  */
-export async function listTar(source: AsyncIterable<Uint8Array>, options: ReadTarOptions, onEntry: (header: TarHeader, index: number) => void): Promise<void> {
+export async function listTar(
+  source: AsyncIterable<Uint8Array>,
+  options: ReadTarOptions,
+  onEntry: (header: TarHeader, index: number, contentOffset: number | undefined) => void,
+): Promise<void> {
   const parser = new TarParser(source, options.what ?? 'tar', options.maxMetaBytes ?? 16 << 20, options.verified);
   try {
     let index = 0;
-    for (let e = await parser.next(); e; e = await parser.next()) onEntry(e.header, index++);
+    for (let e = await parser.next(); e; e = await parser.next()) onEntry(e.header, index++, e.sparse ? undefined : e.dataOffset);
   } finally {
     await parser.r.close();
   }

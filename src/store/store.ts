@@ -19,6 +19,7 @@ import {
   type Index,
 } from '../oci/index.js';
 import { decompress, SkippableFileSource } from '../layer/index.js';
+import { createReadStream } from 'node:fs';
 import type { Image, Layer } from '../image/index.js';
 import { ContentStore } from './content-store.js';
 import { describeLayerBlob, LayerInfoCache, type LayerInfo } from './layer-info.js';
@@ -180,6 +181,7 @@ export class Store {
   layer(descriptor: Descriptor, diffId: Digest): Layer {
     const content = this.content;
     const what = `layer ${descriptor.digest}`;
+    const plain = descriptor.mediaType === MediaType.ociLayer || descriptor.mediaType === MediaType.dockerLayer;
     return {
       descriptor,
       diffId,
@@ -187,10 +189,8 @@ export class Store {
       openBlob: () => content.open(descriptor.digest, what),
       open: () => decompress(content.open(descriptor.digest, what), { what }),
       // a plain tar is listed by seeking over file contents; a compressed one must be read through
-      openForListing: () =>
-        descriptor.mediaType === MediaType.ociLayer || descriptor.mediaType === MediaType.dockerLayer
-          ? new SkippableFileSource(content.blobPath(descriptor.digest), 1 << 20)
-          : decompress(content.openUnverified(descriptor.digest, what), { what }),
+      openForListing: () => (plain ? new SkippableFileSource(content.blobPath(descriptor.digest), 1 << 20) : decompress(content.openUnverified(descriptor.digest, what), { what })),
+      openRange: plain ? (offset, length) => readRange(content.blobPath(descriptor.digest), offset, length) : undefined,
     };
   }
 
@@ -253,3 +253,8 @@ export class Store {
 }
 
 export type StoreImage = Image;
+
+/** `length` bytes of a file from `offset`. */
+async function* readRange(path: string, offset: number, length: number): AsyncGenerator<Buffer> {
+  if (length > 0) yield* createReadStream(path, { start: offset, end: offset + length - 1 }) as AsyncIterable<Buffer>;
+}
