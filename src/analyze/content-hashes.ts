@@ -10,12 +10,16 @@ import type { ScanEntry } from './layer-scan.js';
 export async function hashEntryContents(layer: TarSource, entries: readonly ScanEntry[]): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   if (entries.length === 0) return out;
-  const openRange = layer.openRange?.bind(layer);
-  if (openRange && entries.every((e) => e.contentOffset !== undefined)) {
-    for (const e of entries) {
-      const h = createHash('sha1');
-      for await (const chunk of openRange(e.contentOffset!, e.size)) h.update(chunk);
-      out.set(e.index, h.digest('hex'));
+  if (layer.openRanges && entries.every((e) => e.contentOffset !== undefined)) {
+    const ranges = await layer.openRanges();
+    try {
+      for (const e of [...entries].sort((a, b) => a.contentOffset! - b.contentOffset!)) {
+        const h = createHash('sha1');
+        for await (const chunk of ranges.read(e.contentOffset!, e.size)) h.update(chunk);
+        out.set(e.index, h.digest('hex'));
+      }
+    } finally {
+      await ranges.close();
     }
     return out;
   }

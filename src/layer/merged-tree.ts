@@ -15,8 +15,14 @@ export interface TarSource {
    * the header checksums.
    */
   openForListing?(): AsyncIterable<Uint8Array>;
-  /** `length` bytes of the uncompressed tar from `offset`, read directly (plain stored tars only). */
-  openRange?(offset: number, length: number): AsyncIterable<Uint8Array>;
+  /** Reads parts of the uncompressed tar directly, by offset (plain stored tars only). */
+  openRanges?(): Promise<RangeReader>;
+}
+
+/** Positioned reads of one file, kept open until `close`. */
+export interface RangeReader {
+  read(offset: number, length: number): AsyncIterable<Buffer>;
+  close(): Promise<void>;
 }
 
 /** Where a path's surviving entry comes from: layer index and entry index within that layer's tar. */

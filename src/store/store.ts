@@ -1,5 +1,5 @@
 import { compareStrings } from '../internal/compare.js';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
@@ -18,8 +18,7 @@ import {
   type Digest,
   type Index,
 } from '../oci/index.js';
-import { decompress, SkippableFileSource } from '../layer/index.js';
-import { createReadStream } from 'node:fs';
+import { decompress, SkippableFileSource, type RangeReader } from '../layer/index.js';
 import type { Image, Layer } from '../image/index.js';
 import { ContentStore } from './content-store.js';
 import { describeLayerBlob, LayerInfoCache, type LayerInfo } from './layer-info.js';
@@ -190,7 +189,7 @@ export class Store {
       open: () => decompress(content.open(descriptor.digest, what), { what }),
       // a plain tar is listed by seeking over file contents; a compressed one must be read through
       openForListing: () => (plain ? new SkippableFileSource(content.blobPath(descriptor.digest), 1 << 20) : decompress(content.openUnverified(descriptor.digest, what), { what })),
-      openRange: plain ? (offset, length) => readRange(content.blobPath(descriptor.digest), offset, length) : undefined,
+      openRanges: plain ? () => openRangeReader(content.blobPath(descriptor.digest)) : undefined,
     };
   }
 
@@ -254,7 +253,19 @@ export class Store {
 
 export type StoreImage = Image;
 
-/** `length` bytes of a file from `offset`. */
-async function* readRange(path: string, offset: number, length: number): AsyncGenerator<Buffer> {
-  if (length > 0) yield* createReadStream(path, { start: offset, end: offset + length - 1 }) as AsyncIterable<Buffer>;
+/** Positioned reads of a file through one open handle. */
+async function openRangeReader(path: string): Promise<RangeReader> {
+  const fh = await open(path, 'r');
+  return {
+    async *read(offset: number, length: number): AsyncGenerator<Buffer> {
+      for (let done = 0; done < length; ) {
+        const want = Math.min(1 << 20, length - done);
+        const { buffer, bytesRead } = await fh.read(Buffer.allocUnsafe(want), 0, want, offset + done);
+        if (bytesRead === 0) throw new ShaleError('CORRUPT_INPUT', `${path}: ends before byte ${offset + length}`);
+        done += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+      }
+    },
+    close: () => fh.close(),
+  };
 }
