@@ -67,7 +67,7 @@ export function accountStack(scans: readonly LayerScan[], options: { files?: boo
     const hide = (path: string, live: LiveEntry, root: string, byMark: boolean): void => {
       let bytes = 0;
       if (live.group) bytes = --live.group.names === 0 ? live.group.bytes : 0;
-      else if (live.entry.type === 'symlink') bytes = contentBytes(live.entry);
+      else bytes = contentBytes(live.entry);
       copies.push({ path, root, layer: live.layer, entry: live.entry, hiddenBy: j, replacement: present.get(path), byMark, bytes });
     };
 
@@ -84,7 +84,6 @@ export function accountStack(scans: readonly LayerScan[], options: { files?: boo
       }
     }
 
-    const groups = new Map<string, LinkGroup>();
     for (const e of scan.entries) {
       if (e.mark || e.path === '') continue;
       const lower = tree.get(e.path);
@@ -92,11 +91,12 @@ export function accountStack(scans: readonly LayerScan[], options: { files?: boo
         tree.remove(e.path).forEach(([path, live]) => hide(path, live, e.path, false));
       }
       const existed = (lower !== undefined && lower.layer !== j) || removedByMarks.has(e.path);
+      // a file's content gets a group only when a hard link of this layer names it
       let group: LinkGroup | undefined;
-      if (e.type === 'file') groups.set(e.path, (group = { bytes: e.size, names: 1 }));
-      else if (e.type === 'hardlink') {
-        group = groups.get(e.linkname);
-        if (group) group.names++;
+      const target = e.type === 'hardlink' ? tree.get(e.linkname) : undefined;
+      if (target && target.layer === j && (target.entry.type === 'file' || target.group)) {
+        group = target.group ??= { bytes: target.entry.size, names: 1 };
+        group.names++;
       }
       tree.set(e.path, { layer: j, entry: e, group });
       if (e.type === 'dir') continue;
