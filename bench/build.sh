@@ -28,7 +28,7 @@ fi
 docker load -i "$work/bases.tar" >/dev/null
 # docker load unpacks the bases into its layer store; shale unpacks a layer the first time a snapshot
 # needs it: one untimed run does that, so both builders start with their bases unpacked
-$shale run --rm bench-base:busybox true >/dev/null
+$shale run --rm bench-base:busybox sh -c : >/dev/null
 if [ "$APT" = 1 ]; then $shale run --rm bench-base:debian true >/dev/null; fi
 
 mkdir -p "$work/seed-split" "$work/seed-chained" "$work/apt"
