@@ -7,6 +7,11 @@ export interface Layer extends TarSource {
   diffId: Digest;
   /** The stored (maybe compressed) bytes, verified against `descriptor.digest` at their end. */
   openBlob(): AsyncIterable<Uint8Array>;
+  /**
+   * The same bytes as held at rest (verified when they were stored) without hashing them again: for a
+   * receiver that checks the digest itself, as a registry does on a blob upload.
+   */
+  openStoredBlob?(): AsyncIterable<Uint8Array>;
   /** The uncompressed tar. */
   open(): AsyncIterable<Uint8Array>;
 }

@@ -36,7 +36,7 @@ export async function pushImage(client: RegistryClient, ref: RegistryReference, 
   const chunkSize = options.chunkSize ?? 512 << 20;
   const blobs: { kind: 'config' | 'layer'; d: Descriptor; open: () => AsyncIterable<Uint8Array> }[] = [];
   for (const l of image.layers) {
-    if (!blobs.some((b) => b.d.digest === l.descriptor.digest)) blobs.push({ kind: 'layer', d: l.descriptor, open: () => l.openBlob() });
+    if (!blobs.some((b) => b.d.digest === l.descriptor.digest)) blobs.push({ kind: 'layer', d: l.descriptor, open: () => l.openStoredBlob?.() ?? l.openBlob() }); // the registry checks the digest
   }
   blobs.push({ kind: 'config', d: image.manifest.config, open: async function* () {
     yield image.rawConfig;
