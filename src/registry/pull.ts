@@ -4,7 +4,8 @@ import { fetchBlob } from './blobs.js';
 import { getManifest, parseIndex, selectPlatform, type FetchedManifest } from './manifests.js';
 import { manifestReference, type RegistryReference } from './registry-reference.js';
 import type { RegistryClient } from './registry-client.js';
-import { runLimited, type TransferListener } from './transfer-events.js';
+import { mapLimit } from '../internal/map-limit.js';
+import type { TransferListener } from './transfer-events.js';
 
 /**
  * Where pulled blobs go (the store, through cli/): blobs are staged (verified against their descriptor's
@@ -56,7 +57,7 @@ export async function pullImage(client: RegistryClient, ref: RegistryReference, 
   for (const d of parsed.layers) if (!wanted.some((w) => w.d.digest === d.digest)) wanted.push({ kind: 'layer', d });
   let downloadedBytes = 0;
   try {
-    const blobs = await runLimited(wanted, options.concurrency ?? 3, async ({ kind, d }) => {
+    const blobs = await mapLimit(wanted, options.concurrency ?? 3, async ({ kind, d }) => {
       const event = { kind, digest: d.digest, size: d.size };
       if (await target.has(d.digest)) {
         options.onEvent?.({ ...event, state: 'exists' });

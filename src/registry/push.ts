@@ -6,7 +6,8 @@ import { hasBlob } from './blobs.js';
 import { putManifest } from './manifests.js';
 import type { RegistryReference } from './registry-reference.js';
 import type { RegistryClient } from './registry-client.js';
-import { runLimited, type TransferListener } from './transfer-events.js';
+import { mapLimit } from '../internal/map-limit.js';
+import type { TransferListener } from './transfer-events.js';
 import { patchBlob, putBlob, startUpload } from './uploads.js';
 
 export interface PushOptions {
@@ -45,7 +46,7 @@ export async function pushImage(client: RegistryClient, ref: RegistryReference, 
   const scopes = [repositoryScope(repo, 'pull,push'), ...[...froms].sort().map((f) => repositoryScope(f, 'pull'))];
   let uploadedBytes = 0;
 
-  const results = await runLimited(blobs, options.concurrency ?? 3, async ({ kind, d, open }) => {
+  const results = await mapLimit(blobs, options.concurrency ?? 3, async ({ kind, d, open }) => {
     const event = { kind, digest: d.digest, size: d.size };
     if (await hasBlob(client, repo, d, scopes)) {
       options.onEvent?.({ ...event, state: 'exists' });

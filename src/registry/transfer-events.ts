@@ -13,26 +13,3 @@ export interface TransferEvent {
 }
 
 export type TransferListener = (e: TransferEvent) => void;
-
-/**
- * Runs `fn` over `items`, at most `limit` at once. After the first failure no new item starts; the ones
- * running are waited for, then the first error is thrown (so the caller can clean up what they made).
- */
-export async function runLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let failure: { e: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (!failure && next < items.length) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i]!);
-      } catch (e) {
-        failure ??= { e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  if (failure) throw failure.e;
-  return out;
-}
