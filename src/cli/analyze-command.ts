@@ -14,6 +14,7 @@ import { ShaleError } from '../internal/errors.js';
 import { humanSize, renderAnalysisHtml, renderAnalysisText } from '../report/index.js';
 import { findBaseLayers, openSource, type Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
+import { registrySource } from './registry-commands.js';
 
 export interface AnalyzeFlags {
   format: 'table' | 'json' | 'html';
@@ -59,10 +60,10 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
   }
   const wantCi = flags.ci === true || flags.ciConfig !== undefined || flags.lowestEfficiency !== undefined || flags.highestWastedBytes !== undefined || flags.highestUserWastedPercent !== undefined;
   const limits = wantCi ? await ciLimits(flags) : undefined;
-  const source = await openSource(store, spec, { platform: flags.platform });
+  const source = await openSource(store, spec, { platform: flags.platform, registry: registrySource });
   try {
     if (flags.compare !== undefined) {
-      const other = await openSource(store, flags.compare, { platform: flags.platform });
+      const other = await openSource(store, flags.compare, { platform: flags.platform, registry: registrySource });
       try {
         const comparison = await compareImages({ name: flags.compare, image: other.image }, { name: spec, image: source.image });
         return emit({ data: comparison, text: renderComparison(comparison) }, flags);

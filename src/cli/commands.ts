@@ -23,10 +23,11 @@ import {
 import { humanSize, renderTable, shortId, timeAgo } from '../report/index.js';
 import { Containers } from '../runtime/index.js';
 import type { CommandResult } from './output.js';
+import { registrySource } from './registry-commands.js';
 
 /** Opens a SOURCE, runs `fn` on its image, and always releases what the source staged. */
 async function withSource<T>(store: Store, spec: string, fn: (s: Awaited<ReturnType<typeof openSource>>) => Promise<T>): Promise<T> {
-  const source = await openSource(store, spec);
+  const source = await openSource(store, spec, { registry: registrySource });
   try {
     return await fn(source);
   } finally {

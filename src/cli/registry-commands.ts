@@ -13,7 +13,7 @@ import {
   type PullResult,
   type TransferEvent,
 } from '../registry/index.js';
-import { BlobStaging, setRegistrySourceLoader, type Store } from '../store/index.js';
+import { BlobStaging, type RegistrySourceLoader, type Store } from '../store/index.js';
 import { humanSize } from '../report/index.js';
 import type { CommandResult } from './output.js';
 
@@ -97,10 +97,11 @@ async function pullInto(store: Store, raw: string, flags: RegistryFlags & { plat
   }
 }
 
-setRegistrySourceLoader(async (scratch, ref, options) => {
+/** Reads `docker://` SOURCEs for analyze, inspect and history: a pull into their scratch store. */
+export const registrySource: RegistrySourceLoader = async (scratch, ref, options) => {
   const r = await pullInto(scratch, ref, { platform: options.platform });
   return { ref: r.ref, id: r.id };
-});
+};
 
 /** `shale pull REF`: manifest (through an index by platform), config and missing layers; tags REF. */
 export async function pullCommand(store: Store, raw: string, flags: RegistryFlags & { platform?: string }): Promise<CommandResult> {

@@ -17,15 +17,16 @@ export interface OpenedSource {
 }
 
 /**
- * Loads `docker://HOST/REPO[:TAG]` into a scratch store. The CLI sets it (it wires the registry client to
+ * Loads `docker://HOST/REPO[:TAG]` into a scratch store. The CLI passes it (it wires the registry client to
  * the store; store/ never imports registry/).
  */
 export type RegistrySourceLoader = (scratch: Store, ref: string, options: { platform?: string }) => Promise<LoadedImage>;
 
-let registrySourceLoader: RegistrySourceLoader | undefined;
-
-export function setRegistrySourceLoader(loader: RegistrySourceLoader): void {
-  registrySourceLoader = loader;
+export interface SourceOptions {
+  /** For multi-platform indexes: `os/arch[/variant]`. */
+  platform?: string;
+  /** How `docker://` sources are read; without it they are UNSUPPORTED. */
+  registry?: RegistrySourceLoader;
 }
 
 /** Splits `oci:DIR[:REF]`. */
@@ -39,7 +40,7 @@ function splitOciDir(spec: string): { dir: string; ref?: string } {
  * `docker-daemon:REF`, `docker://HOST/REPO[:TAG]`. Archives and registry images are read into a scratch
  * store inside the store's own folder, verified as `load` and `pull` verify them, and removed on close.
  */
-export async function openSource(store: Store, spec: string, options: { platform?: string } = {}): Promise<OpenedSource> {
+export async function openSource(store: Store, spec: string, options: SourceOptions = {}): Promise<OpenedSource> {
   const m = /^(docker-archive|oci-archive|oci|docker-daemon|docker):(.*)$/.exec(spec);
   if (!m) {
     const { image, entry } = await store.resolve(spec);
@@ -47,7 +48,8 @@ export async function openSource(store: Store, spec: string, options: { platform
     return { image, refs, store, close: async () => undefined };
   }
   const [, kind, rest] = m as unknown as [string, string, string];
-  if (kind === 'docker' && !registrySourceLoader) {
+  const registry = options.registry;
+  if (kind === 'docker' && !registry) {
     throw new ShaleError('UNSUPPORTED', `registry sources (${spec}) are not supported here`, { hint: 'shale pull it, or docker save it and use docker-archive:PATH' });
   }
   await mkdir(join(store.root, 'shale', 'tmp'), { recursive: true });
@@ -57,7 +59,7 @@ export async function openSource(store: Store, spec: string, options: { platform
     const scratch = await Store.open(scratchRoot);
     let loaded: LoadedImage[];
     if (kind === 'docker') {
-      loaded = [await registrySourceLoader!(scratch, rest.replace(/^\/\//, ''), options)];
+      loaded = [await registry!(scratch, rest.replace(/^\/\//, ''), { platform: options.platform })];
     } else if (kind === 'docker-daemon') {
       loaded = await loadArchiveStream(scratch, await exportFromDockerDaemon(rest), spec);
     } else if (kind === 'oci') {
