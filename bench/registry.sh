@@ -13,8 +13,14 @@ RUNS=${RUNS:-3}
 shale="node $(pwd)/bin/shale"
 rootfs=$(bash bench/debian-rootfs.sh)
 work=$(mktemp -d /var/tmp/shale-bench-registry.XXXXXX)
-regpid=
-stop_registry() { if [ -n "$regpid" ]; then kill "$regpid" 2>/dev/null || true; wait "$regpid" 2>/dev/null || true; regpid=; fi; }
+# the pid goes through a file: the timed runs start the registry in command-substitution subshells
+stop_registry() {
+  local pid
+  pid=$(cat "$work/registry.pid" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  rm -f "$work/registry.pid"
+}
 trap 'stop_registry; rm -rf "$work"' EXIT
 
 port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
@@ -25,7 +31,7 @@ start_registry() { # a fresh, empty registry
   mkdir -p "$work/registry"
   printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' "$work/registry" "$host" >"$work/registry.yml"
   docker-registry serve "$work/registry.yml" >>"$work/registry.log" 2>&1 &
-  regpid=$!
+  echo $! >"$work/registry.pid"
   for _ in $(seq 100); do curl -fs "http://$host/v2/" >/dev/null && return; sleep 0.1; done
   echo "registry did not start" >&2; cat "$work/registry.log" >&2; exit 1
 }

@@ -189,7 +189,7 @@ export class Store {
       openStoredBlob: () => content.openUnverified(descriptor.digest, what),
       open: () => decompress(content.open(descriptor.digest, what), { what }),
       // a plain tar is listed by seeking over file contents; a compressed one must be read through
-      openForListing: () => (plain ? new SkippableFileSource(content.blobPath(descriptor.digest), 1 << 20) : decompress(content.openUnverified(descriptor.digest, what), { what })),
+      openForListing: () => (plain ? new SkippableFileSource(content.blobPath(descriptor.digest), 256 << 10) : decompress(content.openUnverified(descriptor.digest, what), { what })),
       openRanges: plain ? () => openRangeReader(content.blobPath(descriptor.digest)) : undefined,
     };
   }
