@@ -13,7 +13,7 @@ import type { LayerScan } from './layer-scan.js';
  * - a layer's size is the sum of its tar header sizes; user bytes are all layers but the first.
  */
 export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
-  const scores = new Map<string, { cumulative: number; minimum: number; count: number }>();
+  const scores = new PathScores();
   // the stack of the layers beneath; dive starts it from a copy of layer 0 (a no-op for layer 0 itself),
   // so layer 0's own tree serves once layer 0 is scored
   let stacked: DiveNode | undefined;
@@ -30,13 +30,7 @@ export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
           if (!prev) throw new StopLayer();
           size = prev.isDir ? subtreeSize(prev) : 0;
         }
-        const s = scores.get(path);
-        if (!s) scores.set(path, { cumulative: size, minimum: size, count: 1 });
-        else {
-          s.cumulative += size;
-          s.minimum = Math.min(s.minimum, size);
-          s.count++;
-        }
+        scores.add(path, size);
       });
     } catch (e) {
       if (!(e instanceof StopLayer)) throw e;
@@ -49,7 +43,7 @@ export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
   let cumulatives = 0;
   let wastedBytes = 0;
   const inefficientFiles: DiveMetrics['inefficientFiles'] = [];
-  for (const [path, s] of scores) {
+  for (const [path, s] of scores.entries()) {
     minimums += s.minimum;
     cumulatives += s.cumulative;
     if (s.count < 2) continue;
@@ -75,6 +69,45 @@ export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
 const MAX_LISTED = 1000;
 
 class StopLayer extends Error {}
+
+/** Per path: the sum, the smallest and the number of its scores, in flat arrays (200k paths stay small). */
+class PathScores {
+  private readonly index = new Map<string, number>();
+  private cumulative = new Float64Array(1024);
+  private minimum = new Float64Array(1024);
+  private count = new Uint32Array(1024);
+
+  add(path: string, size: number): void {
+    let i = this.index.get(path);
+    if (i === undefined) {
+      i = this.index.size;
+      this.index.set(path, i);
+      if (i === this.count.length) this.grow();
+      this.cumulative[i] = size;
+      this.minimum[i] = size;
+      this.count[i] = 1;
+      return;
+    }
+    this.cumulative[i]! += size;
+    if (size < this.minimum[i]!) this.minimum[i] = size;
+    this.count[i]!++;
+  }
+
+  *entries(): Generator<[string, { cumulative: number; minimum: number; count: number }]> {
+    for (const [path, i] of this.index) yield [path, { cumulative: this.cumulative[i]!, minimum: this.minimum[i]!, count: this.count[i]! }];
+  }
+
+  private grow(): void {
+    const n = this.count.length * 2;
+    const cumulative = new Float64Array(n);
+    const minimum = new Float64Array(n);
+    const count = new Uint32Array(n);
+    cumulative.set(this.cumulative);
+    minimum.set(this.minimum);
+    count.set(this.count);
+    [this.cumulative, this.minimum, this.count] = [cumulative, minimum, count];
+  }
+}
 
 interface DiveNode {
   name: string;

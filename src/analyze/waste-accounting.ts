@@ -59,8 +59,9 @@ export function accountStack(scans: readonly LayerScan[], options: { files?: boo
   scans.forEach((scan, j) => {
     const c: LayerCounts = { added: 0, modified: 0, removed: 0, files: options.files ? [] : undefined };
     counts.push(c);
+    // this layer's entries at paths the layers below have: only those can replace a hidden copy
     const present = new Map<string, ScanEntry>();
-    for (const e of scan.entries) if (!e.mark && e.path !== '') present.set(e.path, e);
+    for (const e of scan.entries) if (!e.mark && e.path !== '' && tree.get(e.path) !== undefined) present.set(e.path, e);
     const note = (change: FileChange): void => {
       if (c.files && c.files.length < MAX_FILES_PER_LAYER) c.files.push(change);
     };
