@@ -25,6 +25,7 @@ import {
   type ContextFile,
   type ImageConfigJson,
 } from './support/build.js';
+import { referenceDockerfile } from '../src/build/build-fixtures.js';
 import { dockerOk } from './support/docker.js';
 import { shaleJson, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
@@ -65,27 +66,7 @@ const owner = (tree: Tree, path: string) => `${at(tree, path).uid}:${at(tree, pa
 const below = (tree: Tree, dir: string) => [...tree.keys()].filter((p) => p.startsWith(`${dir}/`)).sort();
 
 /** The reference Dockerfile of reference/docker-classic-builder.md (Docker's measured history and config). */
-const REFERENCE_DOCKERFILE = `FROM {{base}}
-ARG V=1
-MAINTAINER ailala
-LABEL a=b
-ENV E=\${V} F="two words"
-WORKDIR /home/w
-COPY a.txt /x/
-COPY d /d
-ADD a.txt /y
-USER 65534
-EXPOSE 80/tcp
-VOLUME /data
-SHELL ["/bin/sh", "-c"]
-RUN echo $E > /tmp/e
-RUN ["/bin/sh", "-c", "echo exec"]
-HEALTHCHECK --interval=5s CMD true
-STOPSIGNAL SIGTERM
-ONBUILD RUN echo child
-ENTRYPOINT ["/bin/sh"]
-CMD ["-c", "echo hi"]
-`;
+const REFERENCE_DOCKERFILE = referenceDockerfile('{{base}}');
 const REFERENCE_FILES: Record<string, ContextFile> = { 'a.txt': 'hello\n', d: { dir: true }, 'd/x': 'x\n' };
 
 const CASES: FidelityCase[] = [

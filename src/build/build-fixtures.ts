@@ -11,3 +11,29 @@ export function throwsShale(fn: () => unknown, code: ErrorCode, message?: string
     return true;
   });
 }
+
+/**
+ * The Dockerfile of shared/reference/docker-classic-builder.md (its history and config were measured on
+ * Docker's classic builder), on the base image `base`; its context holds `a.txt` (`hello\n`) and `d/x`.
+ */
+export const referenceDockerfile = (base: string): string => `FROM ${base}
+ARG V=1
+MAINTAINER ailala
+LABEL a=b
+ENV E=\${V} F="two words"
+WORKDIR /home/w
+COPY a.txt /x/
+COPY d /d
+ADD a.txt /y
+USER 65534
+EXPOSE 80/tcp
+VOLUME /data
+SHELL ["/bin/sh", "-c"]
+RUN echo $E > /tmp/e
+RUN ["/bin/sh", "-c", "echo exec"]
+HEALTHCHECK --interval=5s CMD true
+STOPSIGNAL SIGTERM
+ONBUILD RUN echo child
+ENTRYPOINT ["/bin/sh"]
+CMD ["-c", "echo hi"]
+`;

@@ -18,29 +18,9 @@ import {
 import type { InstructionOf } from './instructions.js';
 import { planBuild } from './plan.js';
 import { StageSteps } from './stage-steps.js';
+import { referenceDockerfile } from './build-fixtures.js';
 
-/** The Dockerfile of shared/reference/docker-classic-builder.md. */
-const REFERENCE = `FROM busybox:bars
-ARG V=1
-MAINTAINER ailala
-LABEL a=b
-ENV E=\${V} F="two words"
-WORKDIR /home/w
-COPY a.txt /x/
-COPY d /d
-ADD a.txt /y
-USER 65534
-EXPOSE 80/tcp
-VOLUME /data
-SHELL ["/bin/sh", "-c"]
-RUN echo $E > /tmp/e
-RUN ["/bin/sh", "-c", "echo exec"]
-HEALTHCHECK --interval=5s CMD true
-STOPSIGNAL SIGTERM
-ONBUILD RUN echo child
-ENTRYPOINT ["/bin/sh"]
-CMD ["-c", "echo hi"]
-`;
+const REFERENCE = referenceDockerfile('busybox:bars');
 
 /** config.history as measured (oldest first, `created` left out), after the base's entry. */
 const REFERENCE_HISTORY = [
