@@ -1,15 +1,13 @@
 import type { WasteKind } from './analysis.js';
+import { stepLabel } from './step-label.js';
 
 export type StepKind = 'RUN' | 'COPY' | 'ADD' | 'WORKDIR' | 'OTHER';
 
 /** What kind of instruction a history `created_by` records (classic builder, BuildKit, or shale). */
 export function stepKind(createdBy: string): StepKind {
-  const nop = /#\(nop\)\s+([A-Z]+)/.exec(createdBy);
-  const word = nop ? nop[1] : /^([A-Z]+)\s/.exec(createdBy)?.[1];
+  const word = /^([A-Z]+)(?:\s|$)/.exec(stepLabel(createdBy))?.[1];
   if (word === 'COPY' || word === 'ADD' || word === 'WORKDIR') return word;
-  if (nop) return 'OTHER';
-  if (word === 'RUN' || /^(\|\d+ .*)?\/bin\/(ba)?sh -c /.test(createdBy) || createdBy === '') return 'RUN';
-  return 'OTHER';
+  return word === 'RUN' || createdBy === '' ? 'RUN' : 'OTHER';
 }
 
 const APT_LISTS = /^var\/lib\/apt\/lists(\/|$)/;

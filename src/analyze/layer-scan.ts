@@ -1,5 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
-import { cleanEntryPath, cleanLinkTarget, listTar, parseWhiteout, type EntryType, type TarSource } from '../layer/index.js';
+import { cleanEntryPath, cleanLinkTarget, entryContentBytes, listTar, parseWhiteout, type EntryType, type TarSource } from '../layer/index.js';
 
 /** One tar entry as analysis needs it (a few numbers per path: 200k entries stay small). */
 export interface ScanEntry {
@@ -26,8 +26,7 @@ export interface LayerScan {
 }
 
 /** Content bytes of an entry as `images`/`history` count them: a file's size, a symlink's target length. */
-export const contentBytes = (e: ScanEntry): number =>
-  e.mark ? 0 : e.type === 'file' ? e.size : e.type === 'symlink' ? Buffer.byteLength(e.linkname) : 0;
+export const contentBytes = (e: ScanEntry): number => (e.mark ? 0 : entryContentBytes(e));
 
 /** Reads a layer's headers once (contents skipped), names checked for safety. */
 export async function scanLayer(layer: TarSource): Promise<LayerScan> {

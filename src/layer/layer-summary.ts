@@ -1,6 +1,7 @@
 import { ShaleError } from '../internal/errors.js';
 import { cleanEntryPath, cleanLinkTarget } from './path-safety.js';
 import { readTar } from './tar-reader.js';
+import type { TarHeader } from './tar-header.js';
 import { parseWhiteout } from './whiteout.js';
 
 /** What one layer holds, counted from its tar headers. */
@@ -13,6 +14,10 @@ export interface LayerSummary {
   entries: number;
   whiteouts: number;
 }
+
+/** The bytes an entry counts for in a layer's SIZE: a file's size, a symlink's target length, else 0. */
+export const entryContentBytes = (h: Pick<TarHeader, 'type' | 'size' | 'linkname'>): number =>
+  h.type === 'symlink' ? Buffer.byteLength(h.linkname) : h.type === 'file' ? h.size : 0;
 
 /**
  * Reads an uncompressed layer tar once, checking every name, and counts what it holds. Besides absolute
@@ -39,7 +44,7 @@ export async function summarizeLayer(tar: AsyncIterable<Uint8Array>, what: strin
     else symlinks.delete(path);
     s.entries++;
     if (whiteout) s.whiteouts++;
-    else s.contentSize += e.header.type === 'symlink' ? Buffer.byteLength(e.header.linkname) : e.header.size;
+    else s.contentSize += entryContentBytes(e.header);
   }
   return s;
 }

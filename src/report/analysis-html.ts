@@ -5,7 +5,7 @@ import { humanSize } from './format.js';
 import { REPORT_CSS, REPORT_JS } from './html-assets.js';
 import { clip, escapeHtml, escapeText, withCode } from './html-escape.js';
 import { layerChartSvg } from './layer-chart.js';
-import { stepLabel } from './step-label.js';
+import { stepLabel } from '../analyze/index.js';
 
 /** Most hidden items the page lists (the rest are counted). */
 const TOP_ITEMS = 100;

@@ -1,6 +1,6 @@
 import type { Analysis, CiVerdict } from '../analyze/index.js';
 import { humanSize, renderTable, shortId } from './format.js';
-import { stepLabel } from './step-label.js';
+import { stepLabel } from '../analyze/index.js';
 
 const clip = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 const percent = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)} %`);

@@ -1,7 +1,7 @@
 import type { FileChange, LayerReport } from '../analyze/index.js';
 import { humanSize } from './format.js';
 import { clip, escapeText } from './html-escape.js';
-import { stepLabel } from './step-label.js';
+import { stepLabel } from '../analyze/index.js';
 
 interface Dir {
   name: string;

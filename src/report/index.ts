@@ -1,4 +1,3 @@
 export * from './format.js';
-export * from './step-label.js';
 export * from './analysis-text.js';
 export * from './analysis-html.js';
