@@ -1,4 +1,7 @@
+import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { decompress } from './compression.js';
+import type { StoredLayerFile } from './merged-tree.js';
 
 /**
  * A file read as a stream of chunks that can also skip ahead without reading: a tar reader listing
@@ -62,3 +65,9 @@ export class SkippableFileSource implements AsyncIterableIterator<Uint8Array> {
 /** A source iterator that can skip bytes without reading them. */
 export const canSkip = (it: unknown): it is { skip(n: number): void } =>
   typeof (it as { skip?: unknown }).skip === 'function';
+
+/** A stored blob opened to list its tar: a plain tar seeks over file contents, a compressed one is read through. */
+export function openStoredFileForListing(file: StoredLayerFile, what: string): AsyncIterable<Uint8Array> {
+  if (file.plain) return new SkippableFileSource(file.path, 256 << 10);
+  return decompress(createReadStream(file.path, { highWaterMark: 1 << 20 }), { what });
+}

@@ -15,14 +15,17 @@ export interface TarSource {
    * the header checksums.
    */
   openForListing?(): AsyncIterable<Uint8Array>;
-  /** Reads parts of the uncompressed tar directly, by offset (plain stored tars only). */
-  openRanges?(): Promise<RangeReader>;
+  /**
+   * The blob's file, verified when it was stored: a plain tar's contents can be read by offset, and any
+   * blob can be listed by another thread.
+   */
+  storedFile?: StoredLayerFile;
 }
 
-/** Positioned reads of one file, kept open until `close`. */
-export interface RangeReader {
-  read(offset: number, length: number): AsyncIterable<Buffer>;
-  close(): Promise<void>;
+export interface StoredLayerFile {
+  path: string;
+  /** An uncompressed tar (else gzip or zstd, told by its first bytes). */
+  plain: boolean;
 }
 
 /** Where a path's surviving entry comes from: layer index and entry index within that layer's tar. */

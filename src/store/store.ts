@@ -18,7 +18,7 @@ import {
   type Digest,
   type Index,
 } from '../oci/index.js';
-import { decompress, SkippableFileSource, type RangeReader } from '../layer/index.js';
+import { decompress, openStoredFileForListing } from '../layer/index.js';
 import type { Image, Layer } from '../image/index.js';
 import { ContentStore } from './content-store.js';
 import { describeLayerBlob, LayerInfoCache, type LayerInfo } from './layer-info.js';
@@ -181,6 +181,7 @@ export class Store {
     const content = this.content;
     const what = `layer ${descriptor.digest}`;
     const plain = descriptor.mediaType === MediaType.ociLayer || descriptor.mediaType === MediaType.dockerLayer;
+    const storedFile = { path: content.blobPath(descriptor.digest), plain };
     return {
       descriptor,
       diffId,
@@ -188,9 +189,8 @@ export class Store {
       openBlob: () => content.open(descriptor.digest, what),
       openStoredBlob: () => content.openUnverified(descriptor.digest, what),
       open: () => decompress(content.open(descriptor.digest, what), { what }),
-      // a plain tar is listed by seeking over file contents; a compressed one must be read through
-      openForListing: () => (plain ? new SkippableFileSource(content.blobPath(descriptor.digest), 256 << 10) : decompress(content.openUnverified(descriptor.digest, what), { what })),
-      openRanges: plain ? () => openRangeReader(content.blobPath(descriptor.digest)) : undefined,
+      openForListing: () => openStoredFileForListing(storedFile, what),
+      storedFile,
     };
   }
 
@@ -253,20 +253,3 @@ export class Store {
 }
 
 export type StoreImage = Image;
-
-/** Positioned reads of a file through one open handle. */
-async function openRangeReader(path: string): Promise<RangeReader> {
-  const fh = await open(path, 'r');
-  return {
-    async *read(offset: number, length: number): AsyncGenerator<Buffer> {
-      for (let done = 0; done < length; ) {
-        const want = Math.min(1 << 20, length - done);
-        const { buffer, bytesRead } = await fh.read(Buffer.allocUnsafe(want), 0, want, offset + done);
-        if (bytesRead === 0) throw new ShaleError('CORRUPT_INPUT', `${path}: ends before byte ${offset + length}`);
-        done += bytesRead;
-        yield buffer.subarray(0, bytesRead);
-      }
-    },
-    close: () => fh.close(),
-  };
-}
