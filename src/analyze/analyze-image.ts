@@ -3,10 +3,11 @@ import type { Image } from '../image/index.js';
 import { mapLimit } from '../internal/map-limit.js';
 import type { Analysis, LayerReport, WasteItem } from './analysis.js';
 import { hashEntryContents } from './content-hashes.js';
-import { diveMetrics } from './dive-metrics.js';
+import { DiveScorer } from './dive-metrics.js';
 import { fixFor } from './fixes.js';
-import { contentBytes, scanLayer, type ScanEntry } from './layer-scan.js';
-import { accountStack, kindOf, needsContentCompare, type HiddenCopy } from './waste-accounting.js';
+import { contentBytes, type ScanEntry } from './layer-scan.js';
+import { LayerScanner } from './scan-pool.js';
+import { StackAccountant, kindOf, needsContentCompare, type HiddenCopy } from './waste-accounting.js';
 
 export interface AnalyzeOptions {
   /** How the image is named in the report. */
@@ -34,8 +35,22 @@ function layerSteps(image: Image): { createdBy: string; line?: string }[] {
  */
 export async function analyzeImage(image: Image, options: AnalyzeOptions): Promise<Analysis> {
   const parallel = availableParallelism();
-  const scans = await mapLimit(image.layers, parallel, (layer) => scanLayer(layer));
-  const { copies, counts } = accountStack(scans, { files: options.files });
+  const scanner = new LayerScanner(image.layers);
+  const accountant = new StackAccountant({ files: options.files });
+  const dive = new DiveScorer();
+  const layerBytes: number[] = [];
+  try {
+    // each layer is accounted as soon as it is read, while the workers read the next ones
+    for (const pending of scanner.scans) {
+      const scan = await pending;
+      accountant.add(scan);
+      dive.add(scan);
+      layerBytes.push(scan.entries.reduce((n, e) => n + contentBytes(e), 0));
+    }
+  } finally {
+    await scanner.close();
+  }
+  const { copies, counts } = accountant;
 
   // Which replaced files kept their bytes: hash only those copies and their replacements.
   const wanted = image.layers.map(() => new Map<number, ScanEntry>());
@@ -90,7 +105,7 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
     diffId: layer.diffId,
     mediaType: layer.descriptor.mediaType,
     compressedBytes: layer.descriptor.size,
-    sizeBytes: scans[i]!.entries.reduce((n, e) => n + contentBytes(e), 0),
+    sizeBytes: layerBytes[i]!,
     createdBy: steps[i]!.createdBy,
     line: steps[i]!.line,
     base: i < baseLayers,
@@ -106,7 +121,7 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
     sizeBytes: layers.reduce((n, l) => n + l.sizeBytes, 0),
     baseLayers,
     layers,
-    dive: diveMetrics(scans),
+    dive: dive.metrics(),
     waste: {
       hiddenBytes: sum(wasteItems),
       baseHiddenBytes: sum(wasteItems.filter((i) => i.base)),

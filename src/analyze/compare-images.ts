@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import type { Image } from '../image/index.js';
 import { mapLimit } from '../internal/map-limit.js';
 import { hashEntryContents } from './content-hashes.js';
-import { contentBytes, scanLayer, type ScanEntry } from './layer-scan.js';
+import { contentBytes, type ScanEntry } from './layer-scan.js';
+import { LayerScanner } from './scan-pool.js';
 import { accountStack } from './waste-accounting.js';
 
 export interface PathSize {
@@ -36,8 +37,12 @@ interface Final {
 }
 
 async function finalTree(image: Image): Promise<Map<string, Final>> {
-  const scans = await mapLimit(image.layers, availableParallelism(), (l) => scanLayer(l));
-  return accountStack(scans).final();
+  const scanner = new LayerScanner(image.layers);
+  try {
+    return accountStack(await Promise.all(scanner.scans)).final();
+  } finally {
+    await scanner.close();
+  }
 }
 
 /** The differences of header facts, content left to the caller. */

@@ -12,14 +12,19 @@ import type { LayerScan } from './layer-scan.js';
  *   sum of cumulatives; wasted bytes = sum of cumulatives of paths scored in two or more layers;
  * - a layer's size is the sum of its tar header sizes; user bytes are all layers but the first.
  */
-export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
-  const scores = new PathScores();
+export class DiveScorer {
+  private readonly scores = new PathScores();
+  /** Each layer's summed tar header sizes. */
+  private readonly sizes: number[] = [];
   // the stack of the layers beneath; dive starts it from a copy of layer 0 (a no-op for layer 0 itself),
   // so layer 0's own tree serves once layer 0 is scored
-  let stacked: DiveNode | undefined;
-  scans.forEach((scan, current) => {
+  private stacked: DiveNode | undefined;
+
+  /** Scores the next layer up. */
+  add(scan: LayerScan): void {
+    const { scores } = this;
     const tree = layerTree(scan);
-    const beneath = stacked ?? tree;
+    const beneath = this.stacked ?? tree;
     // the visiting order matters only where a whiteout can stop the layer or remove a path
     const ordered = scan.entries.some((e) => e.mark === 'whiteout');
     try {
@@ -35,34 +40,43 @@ export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
     } catch (e) {
       if (!(e instanceof StopLayer)) throw e;
     }
-    if (current === 0) stacked = tree;
-    else stackInto(stacked!, tree, ordered);
-  });
-
-  let minimums = 0;
-  let cumulatives = 0;
-  let wastedBytes = 0;
-  const inefficientFiles: DiveMetrics['inefficientFiles'] = [];
-  for (const [path, s] of scores.entries()) {
-    minimums += s.minimum;
-    cumulatives += s.cumulative;
-    if (s.count < 2) continue;
-    wastedBytes += s.cumulative;
-    inefficientFiles.push({ path, count: s.count, wastedBytes: s.cumulative });
+    if (this.stacked === undefined) this.stacked = tree;
+    else stackInto(this.stacked, tree, ordered);
+    this.sizes.push(scan.entries.reduce((n, e) => n + e.size, 0));
   }
-  inefficientFiles.sort((a, b) => b.wastedBytes - a.wastedBytes || (a.path < b.path ? -1 : 1));
-  const sizes = scans.map((s) => s.entries.reduce((n, e) => n + e.size, 0));
-  const sizeBytes = sizes.reduce((a, b) => a + b, 0);
-  const userSizeBytes = sizeBytes - (sizes[0] ?? 0);
-  return {
-    efficiency: cumulatives === 0 ? 1 : minimums / cumulatives,
-    wastedBytes,
-    userWastedPercent: userSizeBytes === 0 ? null : wastedBytes / userSizeBytes,
-    sizeBytes,
-    userSizeBytes,
-    inefficientFiles: inefficientFiles.slice(0, MAX_LISTED),
-    inefficientFileCount: inefficientFiles.length,
-  };
+
+  metrics(): DiveMetrics {
+    let minimums = 0;
+    let cumulatives = 0;
+    let wastedBytes = 0;
+    const inefficientFiles: DiveMetrics['inefficientFiles'] = [];
+    for (const [path, s] of this.scores.entries()) {
+      minimums += s.minimum;
+      cumulatives += s.cumulative;
+      if (s.count < 2) continue;
+      wastedBytes += s.cumulative;
+      inefficientFiles.push({ path, count: s.count, wastedBytes: s.cumulative });
+    }
+    inefficientFiles.sort((a, b) => b.wastedBytes - a.wastedBytes || (a.path < b.path ? -1 : 1));
+    const sizeBytes = this.sizes.reduce((a, b) => a + b, 0);
+    const userSizeBytes = sizeBytes - (this.sizes[0] ?? 0);
+    return {
+      efficiency: cumulatives === 0 ? 1 : minimums / cumulatives,
+      wastedBytes,
+      userWastedPercent: userSizeBytes === 0 ? null : wastedBytes / userSizeBytes,
+      sizeBytes,
+      userSizeBytes,
+      inefficientFiles: inefficientFiles.slice(0, MAX_LISTED),
+      inefficientFileCount: inefficientFiles.length,
+    };
+  }
+}
+
+/** dive's metrics of a whole stack at once. */
+export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
+  const scorer = new DiveScorer();
+  for (const scan of scans) scorer.add(scan);
+  return scorer.metrics();
 }
 
 /** How many of dive's inefficient files the metrics list. */

@@ -37,28 +37,26 @@ export interface LayerCounts {
   files?: FileChange[];
 }
 
-export interface StackAccounting {
-  copies: HiddenCopy[];
-  counts: LayerCounts[];
-  /** What is alive at the top of the stack: path to its layer and entry (built on request). */
-  final(): Map<string, { layer: number; entry: ScanEntry }>;
-}
-
 /** Most tree rows the HTML report keeps for one layer. */
 const MAX_FILES_PER_LAYER = 50_000;
 
 /**
  * Applies the layers bottom up as overlayfs would (a layer's whiteouts and opaque markers first, then its
- * entries) and records every lower copy that each layer hides, once.
+ * entries) and records every lower copy that each layer hides, once. Layers are added one at a time, so
+ * a caller can account each as soon as it is read.
  */
-export function accountStack(scans: readonly LayerScan[], options: { files?: boolean } = {}): StackAccounting {
-  const tree = new LiveTree<LiveEntry>();
-  const copies: HiddenCopy[] = [];
-  const counts: LayerCounts[] = [];
+export class StackAccountant {
+  private readonly tree = new LiveTree<LiveEntry>();
+  readonly copies: HiddenCopy[] = [];
+  readonly counts: LayerCounts[] = [];
 
-  scans.forEach((scan, j) => {
-    const c: LayerCounts = { added: 0, modified: 0, removed: 0, files: options.files ? [] : undefined };
-    counts.push(c);
+  constructor(private readonly options: { files?: boolean } = {}) {}
+
+  add(scan: LayerScan): void {
+    const { tree, copies } = this;
+    const j = this.counts.length;
+    const c: LayerCounts = { added: 0, modified: 0, removed: 0, files: this.options.files ? [] : undefined };
+    this.counts.push(c);
     // this layer's entries at paths the layers below have: only those can replace a hidden copy
     const present = new Map<string, ScanEntry>();
     for (const e of scan.entries) if (!e.mark && e.path !== '' && tree.get(e.path) !== undefined) present.set(e.path, e);
@@ -105,14 +103,21 @@ export function accountStack(scans: readonly LayerScan[], options: { files?: boo
       else c.added++;
       note({ path: e.path, type: e.type, size: contentBytes(e), change: existed ? 'M' : 'A' });
     }
-  });
+  }
 
-  const final = () => {
+  /** What is alive at the top of the stack: path to its layer and entry. */
+  final(): Map<string, { layer: number; entry: ScanEntry }> {
     const out = new Map<string, { layer: number; entry: ScanEntry }>();
-    for (const [path, live] of tree.entries()) out.set(path, { layer: live.layer, entry: live.entry });
+    for (const [path, live] of this.tree.entries()) out.set(path, { layer: live.layer, entry: live.entry });
     return out;
-  };
-  return { copies, counts, final };
+  }
+}
+
+/** The accounting of a whole stack at once. */
+export function accountStack(scans: readonly LayerScan[], options: { files?: boolean } = {}): StackAccountant {
+  const accountant = new StackAccountant(options);
+  for (const scan of scans) accountant.add(scan);
+  return accountant;
 }
 
 /**
