@@ -1,11 +1,13 @@
 import { availableParallelism } from 'node:os';
 import type { Image } from '../image/index.js';
+import { compareStrings } from '../internal/compare.js';
 import { mapLimit } from '../internal/map-limit.js';
 import type { Analysis, LayerReport, WasteItem } from './analysis.js';
 import { hashEntryContents } from './content-hashes.js';
 import { DiveScorer } from './dive-metrics.js';
 import { fixFor } from './fixes.js';
 import { contentBytes, type ScanEntry } from './layer-scan.js';
+import { internPaths, PathTable } from './path-table.js';
 import { LayerScanner } from './scan-pool.js';
 import { StackAccountant, kindOf, needsContentCompare, type HiddenCopy } from './waste-accounting.js';
 
@@ -36,15 +38,17 @@ function layerSteps(image: Image): { createdBy: string; line?: string }[] {
 export async function analyzeImage(image: Image, options: AnalyzeOptions): Promise<Analysis> {
   const parallel = availableParallelism();
   const scanner = new LayerScanner(image.layers);
-  const accountant = new StackAccountant({ files: options.files });
-  const dive = new DiveScorer();
+  const paths = new PathTable();
+  const accountant = new StackAccountant(paths, { files: options.files });
+  const dive = new DiveScorer(paths);
   const layerBytes: number[] = [];
   try {
     // each layer is accounted as soon as it is read, while the workers read the next ones
     for (const pending of scanner.scans) {
       const scan = await pending;
-      accountant.add(scan);
-      dive.add(scan);
+      const ids = internPaths(paths, scan.entries);
+      accountant.add(scan, ids);
+      dive.add(scan, ids);
       layerBytes.push(scan.entries.reduce((n, e) => n + contentBytes(e), 0));
     }
   } finally {
@@ -96,7 +100,9 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
     item.bytes += c.bytes;
     item.files++;
   }
-  const wasteItems = [...items.values()].filter((i) => i.bytes > 0).sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1));
+  const wasteItems = [...items.values()]
+    .filter((i) => i.bytes > 0)
+    .sort((a, b) => b.bytes - a.bytes || compareStrings(a.path, b.path) || a.layer - b.layer || a.hiddenByLayer - b.hiddenByLayer || compareStrings(a.kind, b.kind));
   const sum = (xs: WasteItem[]) => xs.reduce((n, i) => n + i.bytes, 0);
 
   const layers: LayerReport[] = image.layers.map((layer, i) => ({

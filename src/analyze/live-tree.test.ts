@@ -1,17 +1,24 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LiveTree, parentOf } from './live-tree.js';
+import { LiveTree } from './live-tree.js';
+import { PathTable } from './path-table.js';
+
+/** A live tree driven by path strings, ids interned on the way. */
+function tree<V>() {
+  const table = new PathTable();
+  const t = new LiveTree<V>(table);
+  return {
+    set: (path: string, v: V) => t.set(table.intern(path), v),
+    get: (path: string) => t.get(table.intern(path)),
+    remove: (path: string, keepSelf?: boolean): [string, V][] => t.remove(table.intern(path), keepSelf).map(([id, v]) => [table.path(id), v]),
+    entries: () => t.entries(),
+  };
+}
 
 const sorted = <V>(xs: [string, V][]): [string, V][] => [...xs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
-test('parentOf: the directory part of a clean path, the root for a top-level name', () => {
-  assert.equal(parentOf('a/b/c'), 'a/b');
-  assert.equal(parentOf('a'), '');
-  assert.equal(parentOf(''), '');
-});
-
 test('set and get; entries are the paths that were given values (implied parents have none)', () => {
-  const t = new LiveTree<number>();
+  const t = tree<number>();
   t.set('a/b/c', 1);
   t.set('a/x', 2);
   assert.equal(t.get('a/b/c'), 1);
@@ -24,7 +31,7 @@ test('set and get; entries are the paths that were given values (implied parents
 });
 
 test('remove drops the whole subtree, implied parents included, and returns what had values', () => {
-  const t = new LiveTree<string>();
+  const t = tree<string>();
   t.set('d', 'dir');
   t.set('d/one', '1');
   t.set('d/sub/two', '2'); // d/sub is only implied
@@ -40,7 +47,7 @@ test('remove drops the whole subtree, implied parents included, and returns what
 });
 
 test('remove with keepSelf drops only the children (an opaque directory)', () => {
-  const t = new LiveTree<number>();
+  const t = tree<number>();
   t.set('o', 0);
   t.set('o/a', 1);
   t.set('o/b/c', 2);
@@ -50,7 +57,7 @@ test('remove with keepSelf drops only the children (an opaque directory)', () =>
 });
 
 test('remove of the root with keepSelf empties the tree', () => {
-  const t = new LiveTree<number>();
+  const t = tree<number>();
   t.set('a', 1);
   t.set('b/c', 2);
   assert.deepEqual(sorted(t.remove('', true)), [['a', 1], ['b/c', 2]]);
@@ -58,7 +65,7 @@ test('remove of the root with keepSelf empties the tree', () => {
 });
 
 test('paths set again after a remove are found by the next remove (parent links are rebuilt)', () => {
-  const t = new LiveTree<number>();
+  const t = tree<number>();
   t.set('a/b/c', 1);
   t.remove('a/b');
   t.set('a/b/d', 2);
@@ -71,7 +78,7 @@ test('paths set again after a remove are found by the next remove (parent links 
 });
 
 test('removing a path that is not there changes nothing', () => {
-  const t = new LiveTree<number>();
+  const t = tree<number>();
   t.set('a/b', 1);
   assert.deepEqual(t.remove('a/c'), []);
   assert.deepEqual(t.remove('zz/y'), []);

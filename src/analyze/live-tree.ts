@@ -1,54 +1,43 @@
-/** The paths alive after some layers, each with a value, able to drop a whole subtree at once. */
+import type { PathTable } from './path-table.js';
+
+/** The paths alive after some layers, by path id, each with a value; a whole subtree can be dropped at once. */
 export class LiveTree<V> {
-  private readonly values = new Map<string, V>();
-  /** Child paths of every path that has any, implied parents included. */
-  private readonly children = new Map<string, Set<string>>();
+  private readonly values: (V | undefined)[] = [];
 
-  get(path: string): V | undefined {
-    return this.values.get(path);
+  constructor(readonly table: PathTable) {}
+
+  get(id: number): V | undefined {
+    return this.values[id];
   }
 
-  set(path: string, value: V): void {
-    this.values.set(path, value);
-    for (let child = path; child !== ''; ) {
-      const parent = parentOf(child);
-      let set = this.children.get(parent);
-      if (!set) this.children.set(parent, (set = new Set()));
-      else if (set.has(child)) break;
-      set.add(child);
-      child = parent;
-    }
+  set(id: number, value: V): void {
+    while (this.values.length < id) this.values.push(undefined);
+    this.values[id] = value;
   }
 
-  /** Removes everything below `path` (and `path` itself unless `keepSelf`), returning what had a value. */
-  remove(path: string, keepSelf = false): [string, V][] {
-    const out: [string, V][] = [];
-    const drop = (p: string): void => {
-      const value = this.values.get(p);
-      if (value !== undefined) out.push([p, value]);
-      this.values.delete(p);
-      const kids = this.children.get(p);
-      if (!kids) return;
-      this.children.delete(p);
-      for (const k of kids) drop(k);
-    };
-    if (keepSelf) {
-      const kids = this.children.get(path);
-      this.children.delete(path);
-      for (const k of kids ?? []) drop(k);
-    } else {
-      drop(path);
-      this.children.get(parentOf(path))?.delete(path);
+  /** Removes everything below `id` (and `id` itself unless `keepSelf`), returning what had a value. */
+  remove(id: number, keepSelf = false): [number, V][] {
+    const out: [number, V][] = [];
+    const { table, values } = this;
+    const stack = keepSelf ? [] : [id];
+    if (keepSelf) for (let c = table.firstChild(id); c >= 0; c = table.nextSibling(c)) stack.push(c);
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const value = values[p];
+      if (value !== undefined) {
+        out.push([p, value]);
+        values[p] = undefined;
+      }
+      for (let c = table.firstChild(p); c >= 0; c = table.nextSibling(c)) stack.push(c);
     }
     return out;
   }
 
-  entries(): IterableIterator<[string, V]> {
-    return this.values.entries();
+  /** The paths that have values, with them. */
+  *entries(): Generator<[string, V]> {
+    for (let id = 0; id < this.values.length; id++) {
+      const value = this.values[id];
+      if (value !== undefined) yield [this.table.path(id), value];
+    }
   }
 }
-
-export const parentOf = (path: string): string => {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
-};

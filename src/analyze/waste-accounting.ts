@@ -1,6 +1,7 @@
 import type { FileChange, WasteKind } from './analysis.js';
 import { contentBytes, type LayerScan, type ScanEntry } from './layer-scan.js';
 import { LiveTree } from './live-tree.js';
+import { internPaths, PathTable } from './path-table.js';
 
 /** The content that hard-linked names of one layer share: its bytes are hidden when its last name is. */
 interface LinkGroup {
@@ -46,58 +47,73 @@ const MAX_FILES_PER_LAYER = 50_000;
  * a caller can account each as soon as it is read.
  */
 export class StackAccountant {
-  private readonly tree = new LiveTree<LiveEntry>();
+  private readonly tree: LiveTree<LiveEntry>;
   readonly copies: HiddenCopy[] = [];
   readonly counts: LayerCounts[] = [];
 
-  constructor(private readonly options: { files?: boolean } = {}) {}
+  constructor(
+    private readonly table: PathTable,
+    private readonly options: { files?: boolean } = {},
+  ) {
+    this.tree = new LiveTree(table);
+  }
 
-  add(scan: LayerScan): void {
-    const { tree, copies } = this;
+  /** Accounts the next layer up; `ids` are its entries' path ids in `table`. */
+  add(scan: LayerScan, ids: Int32Array): void {
+    const { tree, copies, table } = this;
+    const entries = scan.entries;
     const j = this.counts.length;
     const c: LayerCounts = { added: 0, modified: 0, removed: 0, files: this.options.files ? [] : undefined };
     this.counts.push(c);
     // this layer's entries at paths the layers below have: only those can replace a hidden copy
-    const present = new Map<string, ScanEntry>();
-    for (const e of scan.entries) if (!e.mark && e.path !== '' && tree.get(e.path) !== undefined) present.set(e.path, e);
+    const present = new Map<number, ScanEntry>();
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (!e.mark && e.path !== '' && tree.get(ids[i]!) !== undefined) present.set(ids[i]!, e);
+    }
     const note = (change: FileChange): void => {
       if (c.files && c.files.length < MAX_FILES_PER_LAYER) c.files.push(change);
     };
-    const hide = (path: string, live: LiveEntry, root: string, byMark: boolean): void => {
+    const hide = (id: number, live: LiveEntry, root: string, byMark: boolean): void => {
       let bytes = 0;
       if (live.group) bytes = --live.group.names === 0 ? live.group.bytes : 0;
       else bytes = contentBytes(live.entry);
-      copies.push({ path, root, layer: live.layer, entry: live.entry, hiddenBy: j, replacement: present.get(path), byMark, bytes });
+      copies.push({ path: table.path(id), root, layer: live.layer, entry: live.entry, hiddenBy: j, replacement: present.get(id), byMark, bytes });
     };
 
-    const removedByMarks = new Set<string>();
-    for (const e of scan.entries) {
+    const removedByMarks = new Set<number>();
+    for (const e of entries) {
       if (!e.mark) continue;
-      for (const [path, live] of tree.remove(e.target!, e.mark === 'opaque')) {
-        hide(path, live, e.target!, true);
-        removedByMarks.add(path);
-        if (live.entry.type !== 'dir' && !present.has(path)) {
+      const target = table.find(e.target!);
+      if (target === undefined) continue;
+      for (const [id, live] of tree.remove(target, e.mark === 'opaque')) {
+        hide(id, live, e.target!, true);
+        removedByMarks.add(id);
+        if (live.entry.type !== 'dir' && !present.has(id)) {
           c.removed++;
-          note({ path, type: live.entry.type, size: contentBytes(live.entry), change: 'D' });
+          note({ path: table.path(id), type: live.entry.type, size: contentBytes(live.entry), change: 'D' });
         }
       }
     }
 
-    for (const e of scan.entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
       if (e.mark || e.path === '') continue;
-      const lower = tree.get(e.path);
+      const id = ids[i]!;
+      const lower = tree.get(id);
       if (lower && lower.layer !== j && !(lower.entry.type === 'dir' && e.type === 'dir')) {
-        tree.remove(e.path).forEach(([path, live]) => hide(path, live, e.path, false));
+        for (const [hidden, live] of tree.remove(id)) hide(hidden, live, e.path, false);
       }
-      const existed = (lower !== undefined && lower.layer !== j) || removedByMarks.has(e.path);
+      const existed = (lower !== undefined && lower.layer !== j) || removedByMarks.has(id);
       // a file's content gets a group only when a hard link of this layer names it
       let group: LinkGroup | undefined;
-      const target = e.type === 'hardlink' ? tree.get(e.linkname) : undefined;
+      const linked = e.type === 'hardlink' ? table.find(e.linkname) : undefined;
+      const target = linked === undefined ? undefined : tree.get(linked);
       if (target && target.layer === j && (target.entry.type === 'file' || target.group)) {
         group = target.group ??= { bytes: target.entry.size, names: 1 };
         group.names++;
       }
-      tree.set(e.path, { layer: j, entry: e, group });
+      tree.set(id, { layer: j, entry: e, group });
       if (e.type === 'dir') continue;
       if (existed) c.modified++;
       else c.added++;
@@ -115,8 +131,9 @@ export class StackAccountant {
 
 /** The accounting of a whole stack at once. */
 export function accountStack(scans: readonly LayerScan[], options: { files?: boolean } = {}): StackAccountant {
-  const accountant = new StackAccountant(options);
-  for (const scan of scans) accountant.add(scan);
+  const table = new PathTable();
+  const accountant = new StackAccountant(table, options);
+  for (const scan of scans) accountant.add(scan, internPaths(table, scan.entries));
   return accountant;
 }
 
