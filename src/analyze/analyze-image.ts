@@ -46,10 +46,12 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
     // each layer is accounted as soon as it is read, while the workers read the next ones
     for (const pending of scanner.scans) {
       const scan = await pending;
-      const ids = internPaths(paths, scan.entries);
+      const ids = internPaths(paths, scan);
       accountant.add(scan, ids);
       dive.add(scan, ids);
-      layerBytes.push(scan.entries.reduce((n, e) => n + contentBytes(e), 0));
+      let bytes = 0;
+      for (let i = 0; i < scan.count; i++) bytes += scan.contentBytes(i);
+      layerBytes.push(bytes);
     }
   } finally {
     await scanner.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { diveMetrics } from './dive-metrics.js';
-import type { LayerScan, ScanEntry } from './layer-scan.js';
+import { LayerScan, type ScanEntry } from './layer-scan.js';
 
 // Layers by hand. dive reads only the tar headers: a path, a size, whether it is a directory. Its facts,
 // as documented in src/analyze/README.md and dive's dive/filetree/efficiency.go:
@@ -23,7 +23,7 @@ const whiteout = (target: string): Spec => {
   return { ...base, path, type: 'file', mark: 'whiteout', target };
 };
 const opaque = (d: string): Spec => ({ ...base, path: `${d}/.wh..wh..opq`, type: 'file', mark: 'opaque', target: d });
-const layer = (...entries: Spec[]): LayerScan => ({ entries: entries.map((e, index) => ({ ...e, index })) });
+const layer = (...entries: Spec[]): LayerScan => LayerScan.of(entries);
 
 test('a file written twice: both copies count as wasted, efficiency is min over cumulative', () => {
   const m = diveMetrics([layer(file('a', 100), dir('d'), file('d/x', 10)), layer(file('a', 40))]);

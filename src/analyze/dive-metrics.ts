@@ -41,12 +41,15 @@ export class DiveScorer {
     const stamp = this.sizes.length + 1;
     this.buildTree(scan, ids, stamp);
     // the visiting order matters only where a whiteout can stop the layer or remove a path
-    const ordered = scan.entries.some((e) => e.mark === 'whiteout');
+    let ordered = false;
+    for (let i = 0; i < scan.count && !ordered; i++) ordered = scan.mark(i) === 'whiteout';
     // dive starts the stack from a copy of layer 0, and layer 0 is scored against its own tree
     this.scoreLeaves(0, ordered, stamp === 1, { stopped: false });
     if (stamp === 1) this.copyTreeToStack(0);
     else this.stackTree(0, ordered);
-    this.sizes.push(scan.entries.reduce((n, e) => n + e.size, 0));
+    let size = 0;
+    for (let i = 0; i < scan.count; i++) size += scan.size(i);
+    this.sizes.push(size);
   }
 
   metrics(): DiveMetrics {
@@ -88,8 +91,7 @@ export class DiveScorer {
     this.makeNode(0, stamp);
     const chain: number[] = [];
     for (let i = 0; i < ids.length; i++) {
-      const e = scan.entries[i]!;
-      if (e.path === '') continue;
+      if (scan.path(i) === '') continue;
       const id = ids[i]!;
       chain.length = 0;
       for (let x = id; this.nodeLayer[x] !== stamp; x = table.parent(x)) chain.push(x);
@@ -100,8 +102,8 @@ export class DiveScorer {
         else this.makeNode(x, stamp);
       }
       if (!made) continue;
-      this.nodeSize[id] = e.size;
-      this.nodeIsDir[id] = e.type === 'dir' ? 1 : 0;
+      this.nodeSize[id] = scan.size(i);
+      this.nodeIsDir[id] = scan.isDir(i) ? 1 : 0;
     }
     this.grow(table.size); // whiteout targets may be new paths
   }
@@ -251,7 +253,7 @@ const copyInto = <T extends { set(a: ArrayLike<number>): void }>(to: T, from: Ar
 export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
   const table = new PathTable();
   const scorer = new DiveScorer(table);
-  for (const scan of scans) scorer.add(scan, internPaths(table, scan.entries));
+  for (const scan of scans) scorer.add(scan, internPaths(table, scan));
   return scorer.metrics();
 }
 

@@ -21,10 +21,6 @@ export interface ScanEntry {
   target?: string;
 }
 
-export interface LayerScan {
-  entries: ScanEntry[];
-}
-
 /**
  * A layer's entries packed to pass between threads cheaply: the path and link name of each entry in one
  * string (NUL-separated: no tar name holds a NUL), its numbers in one transferable array.
@@ -35,19 +31,120 @@ export interface PackedScan {
   count: number;
 }
 
-/** Per entry in `numbers`: type, size, mode, uid, gid, content offset (-1: none). */
-const FIELDS = 6;
+/** Per entry in `numbers`: type, size, mode, uid, gid, content offset (-1: none), mark (0 none, 1 whiteout, 2 opaque). */
+const FIELDS = 7;
+const MARKS = [undefined, 'whiteout', 'opaque'] as const;
 const TYPES: readonly EntryType[] = ['file', 'hardlink', 'symlink', 'char', 'block', 'dir', 'fifo'];
 const TYPE_CODE = new Map(TYPES.map((t, i) => [t, i]));
 
 /** Content bytes of an entry as `images`/`history` count them: a file's size, a symlink's target length. */
-export const contentBytes = (e: ScanEntry): number => (e.mark ? 0 : entryContentBytes(e));
+export const contentBytes = (e: Pick<ScanEntry, 'mark' | 'type' | 'size' | 'linkname'>): number => (e.mark ? 0 : entryContentBytes(e));
+
+/**
+ * One layer's entries as read, kept packed (an array of numbers, the names in one list): 200k entries
+ * cost a few arrays, not 200k objects. `entry(i)` makes the object of one entry when it is wanted.
+ */
+export class LayerScan {
+  readonly count: number;
+  private readonly numbers: Float64Array;
+  private readonly names: string[];
+
+  constructor(packed: PackedScan) {
+    this.count = packed.count;
+    this.numbers = packed.numbers;
+    this.names = packed.count === 0 ? [] : packed.names.split('\0');
+  }
+
+  /** A scan of entries given by hand (tests). */
+  static of(entries: readonly Omit<ScanEntry, 'index' | 'target'>[]): LayerScan {
+    const packed = new Packer();
+    for (const e of entries) packed.push(e.path, e.linkname, e.type, e.size, e.mode, e.uid, e.gid, e.contentOffset, e.mark);
+    return new LayerScan(packed.done());
+  }
+
+  path(i: number): string {
+    return this.names[2 * i]!;
+  }
+
+  linkname(i: number): string {
+    return this.names[2 * i + 1]!;
+  }
+
+  type(i: number): EntryType {
+    return TYPES[this.numbers[i * FIELDS]!]!;
+  }
+
+  isDir(i: number): boolean {
+    return this.numbers[i * FIELDS] === DIR;
+  }
+
+  size(i: number): number {
+    return this.numbers[i * FIELDS + 1]!;
+  }
+
+  mark(i: number): 'whiteout' | 'opaque' | undefined {
+    return MARKS[this.numbers[i * FIELDS + 6]!];
+  }
+
+  /** What a whiteout or opaque marker names (see ScanEntry.target). */
+  target(i: number): string {
+    const mark = parseWhiteout(this.path(i))!;
+    return mark.kind === 'opaque' ? mark.dir : mark.target;
+  }
+
+  contentBytes(i: number): number {
+    return this.mark(i) ? 0 : entryContentBytes({ type: this.type(i), size: this.size(i), linkname: this.linkname(i) });
+  }
+
+  entry(i: number): ScanEntry {
+    const o = i * FIELDS;
+    const n = this.numbers;
+    const e: ScanEntry = { index: i, path: this.path(i), type: this.type(i), size: n[o + 1]!, mode: n[o + 2]!, uid: n[o + 3]!, gid: n[o + 4]!, linkname: this.linkname(i) };
+    if (n[o + 5]! >= 0) e.contentOffset = n[o + 5]!;
+    const mark = this.mark(i);
+    if (mark) {
+      e.mark = mark;
+      e.target = this.target(i);
+    }
+    return e;
+  }
+}
+
+const DIR = TYPES.indexOf('dir');
+
+/** Builds a packed scan entry by entry. */
+class Packer {
+  private readonly names: string[] = [];
+  private numbers = new Float64Array(FIELDS * 1024);
+  private count = 0;
+
+  push(path: string, linkname: string, type: EntryType, size: number, mode: number, uid: number, gid: number, contentOffset: number | undefined, mark: ScanEntry['mark']): void {
+    if ((this.count + 1) * FIELDS > this.numbers.length) {
+      const grown = new Float64Array(this.numbers.length * 2);
+      grown.set(this.numbers);
+      this.numbers = grown;
+    }
+    const n = this.numbers;
+    const o = this.count * FIELDS;
+    n[o] = TYPE_CODE.get(type)!;
+    n[o + 1] = size;
+    n[o + 2] = mode;
+    n[o + 3] = uid;
+    n[o + 4] = gid;
+    n[o + 5] = contentOffset ?? -1;
+    n[o + 6] = mark === 'whiteout' ? 1 : mark === 'opaque' ? 2 : 0;
+    this.names.push(path, linkname);
+    this.count++;
+  }
+
+  done(): PackedScan {
+    return { names: this.names.join('\0'), numbers: this.numbers.slice(0, this.count * FIELDS), count: this.count };
+  }
+}
 
 /** Reads a layer's headers once (contents skipped), names checked for safety, into a packed scan. */
 export async function scanLayerPacked(layer: TarSource): Promise<PackedScan> {
-  const names: string[] = [];
-  let numbers = new Float64Array(FIELDS * 1024);
-  let count = 0;
+  const packer = new Packer();
   const entryWhat = `${layer.what}: entry`;
   const listing = layer.openForListing?.();
   await listTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined }, (header, _index, contentOffset) => {
@@ -55,54 +152,13 @@ export async function scanLayerPacked(layer: TarSource): Promise<PackedScan> {
     const linkname = header.type === 'hardlink' ? cleanLinkTarget(header.linkname, path, layer.what) : header.linkname;
     const mark = parseWhiteout(path);
     if (mark?.kind === 'whiteout' && mark.target === '') throw new ShaleError('CORRUPT_INPUT', `${layer.what}: whiteout "${path}" names the root`);
-    if ((count + 1) * FIELDS > numbers.length) {
-      const grown = new Float64Array(numbers.length * 2);
-      grown.set(numbers);
-      numbers = grown;
-    }
-    const o = count * FIELDS;
-    numbers[o] = TYPE_CODE.get(header.type)!;
-    numbers[o + 1] = header.size;
-    numbers[o + 2] = header.mode & 0o7777;
-    numbers[o + 3] = header.uid;
-    numbers[o + 4] = header.gid;
-    numbers[o + 5] = header.type === 'file' && contentOffset !== undefined ? contentOffset : -1;
-    names.push(path, linkname);
-    count++;
+    const offset = header.type === 'file' ? contentOffset : undefined;
+    packer.push(path, linkname, header.type, header.size, header.mode & 0o7777, header.uid, header.gid, offset, mark?.kind);
   });
-  return { names: names.join('\0'), numbers: numbers.slice(0, count * FIELDS), count };
-}
-
-/** The entries of a packed scan. */
-export function unpackScan(packed: PackedScan): LayerScan {
-  const { numbers, count } = packed;
-  const names = count === 0 ? [] : packed.names.split('\0');
-  const entries: ScanEntry[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = i * FIELDS;
-    const path = names[2 * i]!;
-    const e: ScanEntry = {
-      index: i,
-      path,
-      type: TYPES[numbers[o]!]!,
-      size: numbers[o + 1]!,
-      mode: numbers[o + 2]!,
-      uid: numbers[o + 3]!,
-      gid: numbers[o + 4]!,
-      linkname: names[2 * i + 1]!,
-    };
-    if (numbers[o + 5]! >= 0) e.contentOffset = numbers[o + 5]!;
-    const mark = path.includes('.wh.') ? parseWhiteout(path) : null;
-    if (mark) {
-      e.mark = mark.kind;
-      e.target = mark.kind === 'opaque' ? mark.dir : mark.target;
-    }
-    entries[i] = e;
-  }
-  return { entries };
+  return packer.done();
 }
 
 /** Reads a layer's headers once (contents skipped), names checked for safety. */
 export async function scanLayer(layer: TarSource): Promise<LayerScan> {
-  return unpackScan(await scanLayerPacked(layer));
+  return new LayerScan(await scanLayerPacked(layer));
 }

@@ -3,15 +3,19 @@ import { test } from 'node:test';
 import { LiveTree } from './live-tree.js';
 import { PathTable } from './path-table.js';
 
-/** A live tree driven by path strings, ids interned on the way. */
+/** A live tree driven by path strings and values, ids interned and values numbered on the way. */
 function tree<V>() {
   const table = new PathTable();
-  const t = new LiveTree<V>(table);
+  const t = new LiveTree(table);
+  const values: V[] = [];
   return {
-    set: (path: string, v: V) => t.set(table.intern(path), v),
-    get: (path: string) => t.get(table.intern(path)),
-    remove: (path: string, keepSelf?: boolean): [string, V][] => t.remove(table.intern(path), keepSelf).map(([id, v]) => [table.path(id), v]),
-    entries: () => t.entries(),
+    set: (path: string, v: V) => t.set(table.intern(path), 0, values.push(v) - 1),
+    get: (path: string) => {
+      const id = table.intern(path);
+      return t.layerOf(id) < 0 ? undefined : values[t.indexOf(id)];
+    },
+    remove: (path: string, keepSelf?: boolean): [string, V][] => t.remove(table.intern(path), keepSelf).map((c) => [table.path(c.id), values[c.index]!]),
+    entries: () => [...t.entries()].map((c): [string, V] => [table.path(c.id), values[c.index]!]),
   };
 }
 

@@ -79,8 +79,8 @@ export class PathTable {
 }
 
 /** The ids of a layer's entry paths, in tar order. */
-export function internPaths(table: PathTable, entries: readonly { path: string }[]): Int32Array {
-  const ids = new Int32Array(entries.length);
-  for (let i = 0; i < entries.length; i++) ids[i] = table.intern(entries[i]!.path);
+export function internPaths(table: PathTable, scan: { count: number; path(i: number): string }): Int32Array {
+  const ids = new Int32Array(scan.count);
+  for (let i = 0; i < scan.count; i++) ids[i] = table.intern(scan.path(i));
   return ids;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ShaleError } from '../internal/errors.js';
 import type { TarSource } from '../layer/index.js';
-import { scanLayer, unpackScan, type LayerScan } from './layer-scan.js';
+import { LayerScan, scanLayer } from './layer-scan.js';
 import type { ScanJob, ScanReply, ScanWorkerData } from './scan-worker.js';
 
 /**
@@ -43,7 +43,7 @@ export class LayerScanner {
       this.workers.push(worker);
       worker.on('message', (reply: ScanReply) => {
         const { resolve, reject } = waiting[reply.id]!;
-        if ('scan' in reply) resolve(unpackScan(reply.scan));
+        if ('scan' in reply) resolve(new LayerScan(reply.scan));
         else reject(reply.error.code ? new ShaleError(reply.error.code, reply.error.message, { hint: reply.error.hint }) : new Error(reply.error.message));
         if (--left === 0) void this.close();
       });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { LayerScan, ScanEntry } from './layer-scan.js';
+import { LayerScan, type ScanEntry } from './layer-scan.js';
 import { accountStack, kindOf, needsContentCompare, type HiddenCopy } from './waste-accounting.js';
 
 // Layers written by hand: each entry as its tar header would say, in tar order.
@@ -21,7 +21,7 @@ const whiteout = (target: string): Spec => {
 };
 /** `DIR/.wh..wh..opq`. */
 const opaque = (d: string): Spec => ({ ...base, path: `${d}/.wh..wh..opq`, type: 'file', mark: 'opaque', target: d });
-const layer = (...entries: Spec[]): LayerScan => ({ entries: entries.map((e, index) => ({ ...e, index })) });
+const layer = (...entries: Spec[]): LayerScan => LayerScan.of(entries);
 
 /** The facts of a hidden copy that matter, sorted by path. */
 const facts = (copies: HiddenCopy[]) =>

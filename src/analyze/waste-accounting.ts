@@ -1,18 +1,12 @@
 import type { FileChange, WasteKind } from './analysis.js';
 import { contentBytes, type LayerScan, type ScanEntry } from './layer-scan.js';
-import { LiveTree } from './live-tree.js';
+import { LiveTree, type LiveCopy } from './live-tree.js';
 import { internPaths, PathTable } from './path-table.js';
 
 /** The content that hard-linked names of one layer share: its bytes are hidden when its last name is. */
 interface LinkGroup {
   bytes: number;
   names: number;
-}
-
-interface LiveEntry {
-  layer: number;
-  entry: ScanEntry;
-  group?: LinkGroup;
 }
 
 /** One copy of a path from a lower layer that a later layer hid. */
@@ -47,7 +41,10 @@ const MAX_FILES_PER_LAYER = 50_000;
  * a caller can account each as soon as it is read.
  */
 export class StackAccountant {
-  private readonly tree: LiveTree<LiveEntry>;
+  private readonly tree: LiveTree;
+  private readonly scans: LayerScan[] = [];
+  /** The link group of a live copy whose content a hard link of its layer shares, by path id. */
+  private readonly groups = new Map<number, LinkGroup>();
   readonly copies: HiddenCopy[] = [];
   readonly counts: LayerCounts[] = [];
 
@@ -60,71 +57,82 @@ export class StackAccountant {
 
   /** Accounts the next layer up; `ids` are its entries' path ids in `table`. */
   add(scan: LayerScan, ids: Int32Array): void {
-    const { tree, copies, table } = this;
-    const entries = scan.entries;
-    const j = this.counts.length;
+    const { tree, copies, table, groups } = this;
+    const j = this.scans.length;
+    this.scans.push(scan);
     const c: LayerCounts = { added: 0, modified: 0, removed: 0, files: this.options.files ? [] : undefined };
     this.counts.push(c);
     // this layer's entries at paths the layers below have: only those can replace a hidden copy
-    const present = new Map<number, ScanEntry>();
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      if (!e.mark && e.path !== '' && tree.get(ids[i]!) !== undefined) present.set(ids[i]!, e);
+    const present = new Map<number, number>();
+    for (let i = 0; i < scan.count; i++) {
+      if (!scan.mark(i) && scan.path(i) !== '' && tree.layerOf(ids[i]!) >= 0) present.set(ids[i]!, i);
     }
     const note = (change: FileChange): void => {
       if (c.files && c.files.length < MAX_FILES_PER_LAYER) c.files.push(change);
     };
-    const hide = (id: number, live: LiveEntry, root: string, byMark: boolean): void => {
-      let bytes = 0;
-      if (live.group) bytes = --live.group.names === 0 ? live.group.bytes : 0;
-      else bytes = contentBytes(live.entry);
-      copies.push({ path: table.path(id), root, layer: live.layer, entry: live.entry, hiddenBy: j, replacement: present.get(id), byMark, bytes });
+    const hide = (live: LiveCopy, entry: ScanEntry, root: string, byMark: boolean): void => {
+      const group = groups.get(live.id);
+      groups.delete(live.id);
+      const bytes = group ? (--group.names === 0 ? group.bytes : 0) : contentBytes(entry);
+      const replacedBy = present.get(live.id);
+      const replacement = replacedBy === undefined ? undefined : scan.entry(replacedBy);
+      copies.push({ path: table.path(live.id), root, layer: live.layer, entry, hiddenBy: j, replacement, byMark, bytes });
     };
 
     const removedByMarks = new Set<number>();
-    for (const e of entries) {
-      if (!e.mark) continue;
-      const target = table.find(e.target!);
+    for (let i = 0; i < scan.count; i++) {
+      const mark = scan.mark(i);
+      if (!mark) continue;
+      const root = scan.target(i);
+      const target = table.find(root);
       if (target === undefined) continue;
-      for (const [id, live] of tree.remove(target, e.mark === 'opaque')) {
-        hide(id, live, e.target!, true);
-        removedByMarks.add(id);
-        if (live.entry.type !== 'dir' && !present.has(id)) {
+      for (const live of tree.remove(target, mark === 'opaque')) {
+        const entry = this.scans[live.layer]!.entry(live.index);
+        hide(live, entry, root, true);
+        removedByMarks.add(live.id);
+        if (entry.type !== 'dir' && !present.has(live.id)) {
           c.removed++;
-          note({ path: table.path(id), type: live.entry.type, size: contentBytes(live.entry), change: 'D' });
+          note({ path: entry.path, type: entry.type, size: contentBytes(entry), change: 'D' });
         }
       }
     }
 
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      if (e.mark || e.path === '') continue;
+    for (let i = 0; i < scan.count; i++) {
+      if (scan.mark(i)) continue;
+      const path = scan.path(i);
+      if (path === '') continue;
       const id = ids[i]!;
-      const lower = tree.get(id);
-      if (lower && lower.layer !== j && !(lower.entry.type === 'dir' && e.type === 'dir')) {
-        for (const [hidden, live] of tree.remove(id)) hide(hidden, live, e.path, false);
+      const lower = tree.layerOf(id);
+      const isDir = scan.isDir(i);
+      if (lower >= 0 && lower !== j && !(isDir && this.scans[lower]!.isDir(tree.indexOf(id)))) {
+        for (const live of tree.remove(id)) hide(live, this.scans[live.layer]!.entry(live.index), path, false);
       }
-      const existed = (lower !== undefined && lower.layer !== j) || removedByMarks.has(id);
+      const existed = (lower >= 0 && lower !== j) || removedByMarks.has(id);
       // a file's content gets a group only when a hard link of this layer names it
-      let group: LinkGroup | undefined;
-      const linked = e.type === 'hardlink' ? table.find(e.linkname) : undefined;
-      const target = linked === undefined ? undefined : tree.get(linked);
-      if (target && target.layer === j && (target.entry.type === 'file' || target.group)) {
-        group = target.group ??= { bytes: target.entry.size, names: 1 };
-        group.names++;
+      groups.delete(id);
+      const type = scan.type(i);
+      const linked = type === 'hardlink' ? table.find(scan.linkname(i)) : undefined;
+      if (linked !== undefined && tree.layerOf(linked) === j) {
+        const target = tree.indexOf(linked);
+        let group = groups.get(linked);
+        if (!group && scan.type(target) === 'file') groups.set(linked, (group = { bytes: scan.size(target), names: 1 }));
+        if (group) {
+          group.names++;
+          groups.set(id, group);
+        }
       }
-      tree.set(id, { layer: j, entry: e, group });
-      if (e.type === 'dir') continue;
+      tree.set(id, j, i);
+      if (isDir) continue;
       if (existed) c.modified++;
       else c.added++;
-      note({ path: e.path, type: e.type, size: contentBytes(e), change: existed ? 'M' : 'A' });
+      note({ path, type, size: scan.contentBytes(i), change: existed ? 'M' : 'A' });
     }
   }
 
   /** What is alive at the top of the stack: path to its layer and entry. */
   final(): Map<string, { layer: number; entry: ScanEntry }> {
     const out = new Map<string, { layer: number; entry: ScanEntry }>();
-    for (const [path, live] of this.tree.entries()) out.set(path, { layer: live.layer, entry: live.entry });
+    for (const live of this.tree.entries()) out.set(this.table.path(live.id), { layer: live.layer, entry: this.scans[live.layer]!.entry(live.index) });
     return out;
   }
 }
@@ -133,7 +141,7 @@ export class StackAccountant {
 export function accountStack(scans: readonly LayerScan[], options: { files?: boolean } = {}): StackAccountant {
   const table = new PathTable();
   const accountant = new StackAccountant(table, options);
-  for (const scan of scans) accountant.add(scan, internPaths(table, scan.entries));
+  for (const scan of scans) accountant.add(scan, internPaths(table, scan));
   return accountant;
 }
 
