@@ -26,7 +26,12 @@ export class ContentStore {
   readonly blobDir: string;
   readonly ingestDir: string;
 
-  constructor(readonly root: string, ingestDir: string) {
+  constructor(
+    readonly root: string,
+    ingestDir: string,
+    /** Blobs are fsynced before they are renamed into place (off for a scratch store). */
+    private readonly durable = true,
+  ) {
     this.blobDir = join(root, 'blobs', 'sha256');
     this.ingestDir = ingestDir;
   }
@@ -74,14 +79,16 @@ export class ContentStore {
   /** Makes an ingestion visible under its digest (fsync, rename, fsync dir). Idempotent. */
   async commit(ing: Ingestion): Promise<Digest> {
     await mkdir(this.blobDir, { recursive: true });
-    const fh = await open(ing.tempPath, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+    if (this.durable) {
+      const fh = await open(ing.tempPath, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     }
     await rename(ing.tempPath, this.blobPath(ing.digest));
-    await fsyncDir(this.blobDir);
+    if (this.durable) await fsyncDir(this.blobDir);
     return ing.digest;
   }
 

@@ -56,7 +56,7 @@ export async function openSource(store: Store, spec: string, options: SourceOpti
   const scratchRoot = await mkdtemp(join(store.root, 'shale', 'tmp', 'source-'));
   const close = () => rm(scratchRoot, { recursive: true, force: true });
   try {
-    const scratch = await Store.open(scratchRoot);
+    const scratch = await Store.open(scratchRoot, { durable: false }); // removed on close: no fsync
     let loaded: LoadedImage[];
     if (kind === 'docker') {
       loaded = [await registry!(scratch, rest.replace(/^\/\//, ''), { platform: options.platform })];

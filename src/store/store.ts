@@ -48,15 +48,18 @@ export class Store {
   readonly layerInfos: LayerInfoCache;
   private readonly shaleDir: string;
 
-  private constructor(readonly root: string) {
+  private constructor(readonly root: string, durable: boolean) {
     this.shaleDir = join(root, 'shale');
-    this.content = new ContentStore(root, join(this.shaleDir, 'ingest'));
+    this.content = new ContentStore(root, join(this.shaleDir, 'ingest'), durable);
     this.layerInfos = new LayerInfoCache(join(this.shaleDir, 'layers'));
   }
 
-  /** Opens the store at `root`, laying out an empty one if nothing is there. */
-  static async open(root: string = defaultStoreRoot()): Promise<Store> {
-    const store = new Store(resolve(root));
+  /**
+   * Opens the store at `root`, laying out an empty one if nothing is there. A store that is not
+   * `durable` (a scratch store, removed after use) does not fsync its blobs.
+   */
+  static async open(root: string = defaultStoreRoot(), options: { durable?: boolean } = {}): Promise<Store> {
+    const store = new Store(resolve(root), options.durable ?? true);
     await mkdir(store.content.blobDir, { recursive: true });
     await mkdir(store.shaleDir, { recursive: true });
     const layoutPath = join(root, 'oci-layout');
