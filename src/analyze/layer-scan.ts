@@ -1,5 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
-import { cleanEntryPath, cleanLinkTarget, entryContentBytes, listTar, parseWhiteout, type EntryType, type TarSource } from '../layer/index.js';
+import { cleanEntryPath, cleanLinkTarget, entryContentBytes, listTar, listTarFile, parseWhiteout, type EntryType, type TarHeader, type TarSource } from '../layer/index.js';
 
 /** One tar entry as analysis needs it (a few numbers per path: 200k entries stay small). */
 export interface ScanEntry {
@@ -144,17 +144,24 @@ class Packer {
 
 /** Reads a layer's headers once (contents skipped), names checked for safety, into a packed scan. */
 export async function scanLayerPacked(layer: TarSource): Promise<PackedScan> {
-  const packer = new Packer();
   const entryWhat = `${layer.what}: entry`;
-  const listing = layer.openForListing?.();
-  await listTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined }, (header, _index, contentOffset) => {
+  const collect = (packer: Packer) => (header: TarHeader, _index: number, contentOffset: number | undefined) => {
     const path = cleanEntryPath(header.name, entryWhat);
     const linkname = header.type === 'hardlink' ? cleanLinkTarget(header.linkname, path, layer.what) : header.linkname;
     const mark = parseWhiteout(path);
     if (mark?.kind === 'whiteout' && mark.target === '') throw new ShaleError('CORRUPT_INPUT', `${layer.what}: whiteout "${path}" names the root`);
     const offset = header.type === 'file' ? contentOffset : undefined;
     packer.push(path, linkname, header.type, header.size, header.mode & 0o7777, header.uid, header.gid, offset, mark?.kind);
-  });
+  };
+  // a plain stored tar: read synchronously in large chunks (the stream reader when it has an old GNU sparse entry)
+  const file = layer.storedFile;
+  if (file?.plain) {
+    const packer = new Packer();
+    if (listTarFile(file.path, { what: layer.what, verified: true }, collect(packer))) return packer.done();
+  }
+  const packer = new Packer();
+  const listing = layer.openForListing?.();
+  await listTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined }, collect(packer));
   return packer.done();
 }
 

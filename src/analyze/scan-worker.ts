@@ -28,7 +28,7 @@ async function work(port: NonNullable<typeof parentPort>, { jobs, next }: ScanWo
     const job = jobs[id]!;
     const open = () => openStoredFileForListing(job.file, job.what);
     try {
-      const scan = await scanLayerPacked({ what: job.what, open, openForListing: open });
+      const scan = await scanLayerPacked({ what: job.what, open, openForListing: open, storedFile: job.file });
       port.postMessage({ id, scan } satisfies ScanReply, [scan.numbers.buffer as ArrayBuffer]);
     } catch (e) {
       const error = e instanceof ShaleError ? { code: e.code, message: e.message, hint: e.hint } : { message: e instanceof Error ? e.message : String(e) };

@@ -1,5 +1,6 @@
 export * from './tar-header.js';
 export * from './tar-reader.js';
+export * from './tar-file-list.js';
 export * from './tar-writer.js';
 export * from './whiteout.js';
 export * from './path-safety.js';

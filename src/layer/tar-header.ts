@@ -75,10 +75,26 @@ export interface RawHeader {
   prefix: string;
 }
 
+/** A NUL-terminated field as UTF-8; plain ASCII (the usual case) is decoded without a UTF-8 pass. */
 const str = (b: Buffer, off: number, len: number): string => {
-  const end = b.indexOf(0, off);
-  return b.toString('utf8', off, end === -1 || end > off + len ? off + len : end);
+  const max = off + len;
+  let end = off;
+  let ascii = true;
+  for (; end < max; end++) {
+    const c = b[end]!;
+    if (c === 0) break;
+    if (c > 0x7f) ascii = false;
+  }
+  if (end === off) return '';
+  return b.toString(ascii ? 'latin1' : 'utf8', off, end);
 };
+
+/** Whether the magic field (257..264) holds `ustar\0` (POSIX) or `ustar  \0` (old GNU). */
+function magicOf(b: Buffer): 'ustar' | 'gnu' | 'v7' {
+  if (b[257] !== 0x75 || b[258] !== 0x73 || b[259] !== 0x74 || b[260] !== 0x61 || b[261] !== 0x72) return 'v7';
+  if (b[262] === 0) return 'ustar';
+  return b[262] === 0x20 && b[263] === 0x20 && b[264] === 0 ? 'gnu' : 'v7';
+}
 
 /** Parses an octal or base-256 number field. */
 export function parseNumber(b: Buffer, off: number, len: number, what: string): number {
@@ -143,8 +159,7 @@ function checksumOk(b: Buffer): boolean {
 /** `verifyChecksum` false: for bytes already verified against their digest (a stored layer). */
 export function decodeRawHeader(b: Buffer, verifyChecksum = true): RawHeader {
   if (verifyChecksum && !checksumOk(b)) throw new ShaleError('CORRUPT_INPUT', 'tar header checksum mismatch (not a tar, or corrupt)');
-  const magicField = b.toString('latin1', 257, 265);
-  const magic = magicField.startsWith('ustar\0') ? 'ustar' : magicField === 'ustar  \0' ? 'gnu' : 'v7';
+  const magic = magicOf(b);
   return {
     name: str(b, 0, 100),
     mode: parseNumber(b, 100, 8, 'mode'),

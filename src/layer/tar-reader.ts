@@ -37,13 +37,20 @@ interface SparseSegment {
   length: number;
 }
 
-interface Extensions {
+/** What extension headers (PAX 'x', GNU 'L' and 'K') said about the entry that follows them. */
+export interface Extensions {
   pax: Map<string, Buffer>;
   longName?: string;
   longLink?: string;
 }
 
-const cString = (b: Buffer): string => {
+interface SparseInfo {
+  map: SparseSegment[];
+  realSize: number;
+  mapInData: boolean;
+}
+
+export const cString = (b: Buffer): string => {
   const z = b.indexOf(0);
   return b.toString('utf8', 0, z === -1 ? b.length : z);
 };
@@ -56,7 +63,7 @@ interface ParsedEntry {
   stored: number;
   /** Where the stored data starts in the tar. */
   dataOffset: number;
-  sparse?: { map: SparseSegment[]; realSize: number; mapInData: boolean };
+  sparse?: SparseInfo;
 }
 
 /**
@@ -141,51 +148,9 @@ class TarParser {
 
   private async assemble(raw: RawHeader, block: Buffer, offset: number): Promise<ParsedEntry> {
     const ext = this.ext;
-    this.ext = { pax: new Map() };
-    const pax = this.globalPax.size === 0 ? ext.pax : new Map([...this.globalPax, ...ext.pax]);
-    const paxStr = (k: string): string | undefined => (pax.size === 0 ? undefined : pax.get(k)?.toString('utf8'));
-    const paxNum = (k: string): number | undefined => {
-      const v = paxStr(k);
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isFinite(n) || (n < 0 && k !== 'mtime')) throw this.corrupt(`PAX ${k}="${v}" is not a number`);
-      return n;
-    };
-    let sparse: ParsedEntry['sparse'];
-    let type = typeOfFlag(raw.flag);
-    if (raw.flag === 'S') {
-      type = 'file';
-      sparse = await readOldGnuSparse(block, this.r, this.corrupt);
-    } else if (type === undefined) {
-      throw this.corrupt(`entry "${raw.name}" has unsupported type flag "${raw.flag}"`);
-    }
-    let name = paxStr('path') ?? ext.longName ?? (raw.prefix ? `${raw.prefix}/${raw.name}` : raw.name);
-    if (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.offset')) {
-      sparse = paxSparse(pax, raw.size, this.corrupt);
-      name = paxStr('GNU.sparse.name') ?? name;
-    }
-    const dataSize = paxNum('size') ?? raw.size;
-    const header: TarHeader = {
-      name,
-      type,
-      mode: raw.mode & 0o7777,
-      uid: paxNum('uid') ?? raw.uid,
-      gid: paxNum('gid') ?? raw.gid,
-      size: type === 'file' ? (sparse ? sparse.realSize : dataSize) : 0,
-      mtime: paxNum('mtime') ?? raw.mtime,
-      linkname: paxStr('linkpath') ?? ext.longLink ?? raw.linkname,
-      uname: paxStr('uname') ?? raw.uname,
-      gname: paxStr('gname') ?? raw.gname,
-      devmajor: raw.devmajor,
-      devminor: raw.devminor,
-    };
-    if (pax.size > 0) {
-      const xattrs: Record<string, Buffer> = {};
-      for (const [k, v] of pax) if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice('SCHILY.xattr.'.length)] = v;
-      if (Object.keys(xattrs).length > 0) header.xattrs = xattrs;
-    }
-    // Only regular files carry data; other types are header-only whatever their size field says.
-    return { header, offset, stored: type === 'file' ? dataSize : 0, dataOffset: 0, sparse };
+    if (ext.pax.size > 0 || ext.longName !== undefined || ext.longLink !== undefined) this.ext = { pax: new Map() };
+    const oldSparse = raw.flag === 'S' ? await readOldGnuSparse(block, this.r, this.corrupt) : undefined;
+    return { ...foldHeader(raw, ext, this.globalPax, oldSparse, this.corrupt), offset, dataOffset: 0 };
   }
 
   /** The current entry's content (sparse files expanded); must be read before `next`. */
@@ -250,11 +215,65 @@ export async function listTar(
   }
 }
 
+/**
+ * An entry's header with its extensions folded in (PAX records over global PAX over GNU long names over
+ * the block), and how much data is stored after it. `oldSparse` is the map of an old GNU sparse ('S')
+ * entry, which only a stream reader reads.
+ */
+export function foldHeader(
+  raw: RawHeader,
+  ext: Extensions,
+  globalPax: ReadonlyMap<string, Buffer>,
+  oldSparse: SparseInfo | undefined,
+  corrupt: (m: string) => ShaleError,
+): { header: TarHeader; stored: number; sparse?: SparseInfo } {
+  const pax = globalPax.size === 0 ? ext.pax : new Map([...globalPax, ...ext.pax]);
+  const paxStr = (k: string): string | undefined => (pax.size === 0 ? undefined : pax.get(k)?.toString('utf8'));
+  const paxNum = (k: string): number | undefined => {
+    const v = paxStr(k);
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || (n < 0 && k !== 'mtime')) throw corrupt(`PAX ${k}="${v}" is not a number`);
+    return n;
+  };
+  let sparse = oldSparse;
+  let type = typeOfFlag(raw.flag);
+  if (raw.flag === 'S') type = 'file';
+  else if (type === undefined) throw corrupt(`entry "${raw.name}" has unsupported type flag "${raw.flag}"`);
+  let name = paxStr('path') ?? ext.longName ?? (raw.prefix ? `${raw.prefix}/${raw.name}` : raw.name);
+  if (pax.size > 0 && (pax.has('GNU.sparse.major') || pax.has('GNU.sparse.map') || pax.has('GNU.sparse.offset'))) {
+    sparse = paxSparse(pax, raw.size, corrupt);
+    name = paxStr('GNU.sparse.name') ?? name;
+  }
+  const dataSize = paxNum('size') ?? raw.size;
+  const header: TarHeader = {
+    name,
+    type: type!,
+    mode: raw.mode & 0o7777,
+    uid: paxNum('uid') ?? raw.uid,
+    gid: paxNum('gid') ?? raw.gid,
+    size: type === 'file' ? (sparse ? sparse.realSize : dataSize) : 0,
+    mtime: paxNum('mtime') ?? raw.mtime,
+    linkname: paxStr('linkpath') ?? ext.longLink ?? raw.linkname,
+    uname: paxStr('uname') ?? raw.uname,
+    gname: paxStr('gname') ?? raw.gname,
+    devmajor: raw.devmajor,
+    devminor: raw.devminor,
+  };
+  if (pax.size > 0) {
+    const xattrs: Record<string, Buffer> = {};
+    for (const [k, v] of pax) if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice('SCHILY.xattr.'.length)] = v;
+    if (Object.keys(xattrs).length > 0) header.xattrs = xattrs;
+  }
+  // Only regular files carry data; other types are header-only whatever their size field says.
+  return { header, stored: type === 'file' ? dataSize : 0, sparse };
+}
+
 async function readOldGnuSparse(
   block: Buffer,
   r: ChunkReader,
   corrupt: (m: string) => ShaleError,
-): Promise<{ map: SparseSegment[]; realSize: number; mapInData: boolean }> {
+): Promise<SparseInfo> {
   const map: SparseSegment[] = [];
   const readEntries = (b: Buffer, off: number, count: number) => {
     for (let i = 0; i < count; i++) {
@@ -275,11 +294,7 @@ async function readOldGnuSparse(
   return { map, realSize, mapInData: false };
 }
 
-function paxSparse(
-  pax: Map<string, Buffer>,
-  storedSize: number,
-  corrupt: (m: string) => ShaleError,
-): { map: SparseSegment[]; realSize: number; mapInData: boolean } {
+function paxSparse(pax: Map<string, Buffer>, storedSize: number, corrupt: (m: string) => ShaleError): SparseInfo {
   const get = (k: string) => pax.get(k)?.toString('utf8');
   const realSize = Number(get('GNU.sparse.realsize') ?? get('GNU.sparse.size') ?? storedSize);
   if (!Number.isSafeInteger(realSize) || realSize < 0) throw corrupt('bad GNU.sparse real size');

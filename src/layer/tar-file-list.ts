@@ -1,0 +1,114 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ShaleError } from '../internal/errors.js';
+import { BLOCK, decodeRawHeader, isZeroBlock, parsePaxRecords, type TarHeader } from './tar-header.js';
+import { cString, foldHeader, type Extensions, type ReadTarOptions } from './tar-reader.js';
+
+/** Bytes read at a time: many small entries' headers and contents come in one read. */
+const CHUNK = 1 << 20;
+
+/** Synchronous positioned reads of a file through one buffer, reused: what `at` returns is valid until the next call. */
+class FileWindow {
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
+  private start = 0;
+  private length = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly what: string,
+  ) {}
+
+  /** The `n` bytes at `pos`, or null when the file ends exactly at `pos`. */
+  at(pos: number, n: number): Buffer | null {
+    if (pos >= this.start && pos + n <= this.start + this.length) return this.buf.subarray(pos - this.start, pos - this.start + n);
+    if (n > CHUNK) {
+      const big = Buffer.allocUnsafe(n);
+      const got = this.fill(big, pos);
+      return this.checked(big, got, pos, n);
+    }
+    this.start = pos;
+    this.length = this.fill(this.buf, pos);
+    return this.checked(this.buf, this.length, pos, n);
+  }
+
+  private fill(target: Buffer, pos: number): number {
+    let got = 0;
+    while (got < target.length) {
+      const n = readSync(this.fd, target, got, target.length - got, pos + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return got;
+  }
+
+  private checked(b: Buffer, got: number, pos: number, n: number): Buffer | null {
+    if (got === 0) return null;
+    if (got < n) throw new ShaleError('CORRUPT_INPUT', `${this.what}: unexpected end of data at byte ${pos + got} (truncated)`);
+    return b.subarray(0, n);
+  }
+}
+
+/**
+ * Lists a plain tar file as `listTar` does (the same formats, checks and errors; contents skipped), but
+ * synchronously, reading large chunks and seeking over big contents: the fast way to list a stored
+ * layer on a worker thread. Returns false, part way, at an old GNU sparse entry ('S'), which only the
+ * stream reader reads: the caller then lists the file again with `listTar`.
+ */
+export function listTarFile(
+  path: string,
+  options: ReadTarOptions,
+  onEntry: (header: TarHeader, index: number, contentOffset: number | undefined) => void,
+): boolean {
+  const what = options.what ?? 'tar';
+  const maxMeta = options.maxMetaBytes ?? 16 << 20;
+  const corrupt = (msg: string): ShaleError => new ShaleError('CORRUPT_INPUT', `${what}: ${msg}`);
+  const fd = openSync(path, 'r');
+  try {
+    const file = new FileWindow(fd, what);
+    const globalPax = new Map<string, Buffer>();
+    let ext: Extensions = { pax: new Map() };
+    const size = fstatSync(fd).size;
+    let pos = 0;
+    const readMeta = (size: number): Buffer => {
+      if (size > maxMeta) throw corrupt(`extension header of ${size} bytes is too large`);
+      const data = size === 0 ? Buffer.alloc(0) : Buffer.from(file.at(pos, size) ?? Buffer.alloc(0)); // a copy: the window moves on
+      if (data.length !== size) throw corrupt(`unexpected end of data at byte ${pos} (truncated)`);
+      pos += size + ((BLOCK - (size % BLOCK)) % BLOCK);
+      return data;
+    };
+    for (let index = 0; ; ) {
+      // the previous entry's data (and padding) skipped must all be there, as the stream reader reads it
+      if (pos > size) throw corrupt(`unexpected end of data at byte ${size} (truncated)`);
+      const block = file.at(pos, BLOCK);
+      if (block === null || isZeroBlock(block)) return true;
+      let raw;
+      try {
+        raw = decodeRawHeader(block, !options.verified);
+      } catch (e) {
+        throw corrupt(`at byte ${pos}: ${(e as Error).message}`);
+      }
+      pos += BLOCK;
+      switch (raw.flag) {
+        case 'x':
+          for (const [k, v] of parsePaxRecords(readMeta(raw.size))) ext.pax.set(k, v);
+          continue;
+        case 'g':
+          for (const [k, v] of parsePaxRecords(readMeta(raw.size))) globalPax.set(k, v);
+          continue;
+        case 'L':
+          ext.longName = cString(readMeta(raw.size));
+          continue;
+        case 'K':
+          ext.longLink = cString(readMeta(raw.size));
+          continue;
+        case 'S':
+          return false;
+      }
+      const entry = foldHeader(raw, ext, globalPax, undefined, corrupt);
+      if (ext.pax.size > 0 || ext.longName !== undefined || ext.longLink !== undefined) ext = { pax: new Map() };
+      onEntry(entry.header, index++, entry.sparse ? undefined : pos);
+      pos += entry.stored + ((BLOCK - (entry.stored % BLOCK)) % BLOCK);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
