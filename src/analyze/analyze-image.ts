@@ -1,12 +1,9 @@
-import { availableParallelism } from 'node:os';
 import type { Image } from '../image/index.js';
 import { compareStrings } from '../internal/compare.js';
-import { mapLimit } from '../internal/map-limit.js';
 import type { Analysis, LayerReport, WasteItem } from './analysis.js';
-import { hashEntryContents } from './content-hashes.js';
+import { sameContents } from './content-hashes.js';
 import { DiveScorer } from './dive-metrics.js';
 import { fixFor } from './fixes.js';
-import { contentBytes, type ScanEntry } from './layer-scan.js';
 import { internPaths, PathTable } from './path-table.js';
 import { LayerScanner } from './scan-pool.js';
 import { StackAccountant, kindOf, needsContentCompare, type HiddenCopy } from './waste-accounting.js';
@@ -36,7 +33,6 @@ function layerSteps(image: Image): { createdBy: string; line?: string }[] {
  * them, with dive's metrics beside.
  */
 export async function analyzeImage(image: Image, options: AnalyzeOptions): Promise<Analysis> {
-  const parallel = availableParallelism();
   const scanner = new LayerScanner(image.layers);
   const paths = new PathTable();
   const accountant = new StackAccountant(paths, { files: options.files });
@@ -58,16 +54,11 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
   }
   const { copies, counts } = accountant;
 
-  // Which replaced files kept their bytes: hash only those copies and their replacements.
-  const wanted = image.layers.map(() => new Map<number, ScanEntry>());
-  const compare = copies.filter(needsContentCompare);
-  for (const c of compare) {
-    wanted[c.layer]!.set(c.entry.index, c.entry);
-    wanted[c.hiddenBy]!.set(c.replacement!.index, c.replacement!);
-  }
-  const hashes = await mapLimit(image.layers, parallel, (layer, i) => hashEntryContents(layer, [...wanted[i]!.values()]));
-  const sameContent = (c: HiddenCopy): boolean =>
-    needsContentCompare(c) && hashes[c.layer]!.get(c.entry.index) === hashes[c.hiddenBy]!.get(c.replacement!.index);
+  // Which replaced files kept their bytes: compare only those copies with their replacements.
+  const compared = copies.filter(needsContentCompare);
+  const same = await sameContents(compared.map((c) => [{ layer: image.layers[c.layer]!, entry: c.entry }, { layer: image.layers[c.hiddenBy]!, entry: c.replacement! }]));
+  const sameCopies = new Set(compared.filter((_, i) => same[i]));
+  const sameContent = (c: HiddenCopy): boolean => sameCopies.has(c);
 
   const steps = layerSteps(image);
   const baseLayers = Math.min(options.baseLayers ?? 0, image.layers.length);

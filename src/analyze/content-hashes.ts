@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { closeSync, openSync, readSync } from 'node:fs';
+import { mapLimit } from '../internal/map-limit.js';
 import { ShaleError } from '../internal/errors.js';
 import { readTar, type TarSource } from '../layer/index.js';
 import type { ScanEntry } from './layer-scan.js';
@@ -47,4 +49,74 @@ function hashByOffset(path: string, what: string, entries: readonly ScanEntry[])
     closeSync(fd);
   }
   return out;
+}
+
+/** A file entry of a layer. */
+export interface LayerFile {
+  layer: TarSource;
+  entry: ScanEntry;
+}
+
+/**
+ * For each pair of same-sized files, whether they hold the same bytes: read side by side and compared
+ * where both lie in plain stored tars (stopping at the first difference), else by hashing the contents
+ * of each layer in one pass.
+ */
+export async function sameContents(pairs: readonly [LayerFile, LayerFile][]): Promise<boolean[]> {
+  const direct = (f: LayerFile) => f.layer.storedFile?.plain === true && f.entry.contentOffset !== undefined;
+  const out = pairs.map(() => false);
+  const hashed: number[] = [];
+  const files = new OpenFiles();
+  try {
+    pairs.forEach(([a, b], i) => {
+      if (direct(a) && direct(b)) out[i] = files.sameBytes(a, b);
+      else hashed.push(i);
+    });
+  } finally {
+    files.close();
+  }
+  if (hashed.length === 0) return out;
+  // the rest: each layer's wanted contents hashed in one pass
+  const layers = [...new Set(hashed.flatMap((i) => pairs[i]!.map((f) => f.layer)))];
+  const wanted = layers.map((layer) => {
+    const entries = new Map<number, ScanEntry>();
+    for (const i of hashed) for (const f of pairs[i]!) if (f.layer === layer) entries.set(f.entry.index, f.entry);
+    return [...entries.values()];
+  });
+  const hashes = await mapLimit(layers, availableParallelism(), (layer, k) => hashEntryContents(layer, wanted[k]!));
+  const hashOf = (f: LayerFile) => hashes[layers.indexOf(f.layer)]!.get(f.entry.index);
+  for (const i of hashed) out[i] = hashOf(pairs[i]![0]) === hashOf(pairs[i]![1]);
+  return out;
+}
+
+/** Stored files kept open while contents are compared, with one pair of buffers. */
+class OpenFiles {
+  private readonly fds = new Map<string, number>();
+  private readonly a = Buffer.allocUnsafe(1 << 20);
+  private readonly b = Buffer.allocUnsafe(1 << 20);
+
+  private read(f: LayerFile, into: Buffer, at: number, n: number): Buffer {
+    const path = f.layer.storedFile!.path;
+    let fd = this.fds.get(path);
+    if (fd === undefined) this.fds.set(path, (fd = openSync(path, 'r')));
+    let got = 0;
+    while (got < n) {
+      const k = readSync(fd, into, got, n - got, f.entry.contentOffset! + at + got);
+      if (k === 0) throw new ShaleError('CORRUPT_INPUT', `${f.layer.what}: ends before byte ${f.entry.contentOffset! + f.entry.size}`);
+      got += k;
+    }
+    return into.subarray(0, n);
+  }
+
+  sameBytes(x: LayerFile, y: LayerFile): boolean {
+    for (let at = 0; at < x.entry.size; at += this.a.length) {
+      const n = Math.min(this.a.length, x.entry.size - at);
+      if (!this.read(x, this.a, at, n).equals(this.read(y, this.b, at, n))) return false;
+    }
+    return true;
+  }
+
+  close(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+  }
 }
