@@ -318,12 +318,19 @@ test('analyze: hidden bytes of hand-made layers, kinds, files, attribution, base
     writeFileSync(truncated, readFileSync(archive).subarray(0, Math.floor(statSync(archive).size / 2)));
     const evil = join(work, 'evil.tar');
     writeFileSync(evil, await dockerArchive([await tarBytes([fileEntry('../evil', 'x')])]));
+    // a layer changed after its digest was taken: read in place, the digest is still checked
+    const tampered = join(work, 'tampered.tar');
+    const good = await dockerArchive([await tarBytes([fileEntry('data', 'content-before-tampering')])]);
+    const at = good.indexOf('content-before-tampering');
+    good[at] ^= 1;
+    writeFileSync(tampered, good);
     const badCi = join(work, 'bad-ci.yaml');
     writeFileSync(badCi, 'rules:\n  lowestEfficiency: very-high\n');
     const cases: [string, string[], RegExp][] = [
       ['missing image', ['analyze', 'an:nosuch'], /an:nosuch/],
       ['truncated archive', ['analyze', `docker-archive:${truncated}`], /truncated/],
       ['path traversal in a layer', ['analyze', `docker-archive:${evil}`], /\.\.\/evil/],
+      ['a layer whose bytes are not its diff_id', ['analyze', `docker-archive:${tampered}`], /has digest sha256:[a-f0-9]{64}, expected sha256:/],
       ['unknown --format', ['analyze', 'an:over', '--format', 'xml'], /xml/],
       ['bad --ci-config value', ['analyze', 'an:over', '--ci-config', badCi], /lowestEfficiency "very-high"/],
       ['missing --ci-config file', ['analyze', 'an:over', '--ci-config', join(work, 'absent.yaml')], /absent\.yaml/],

@@ -49,6 +49,7 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
       for (let i = 0; i < scan.count; i++) bytes += scan.contentBytes(i);
       layerBytes.push(bytes);
     }
+    await scanner.verified; // nothing is reported from bytes whose digest does not hold
   } finally {
     await scanner.close();
   }

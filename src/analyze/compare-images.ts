@@ -39,7 +39,9 @@ interface Final {
 async function finalTree(image: Image): Promise<Map<string, Final>> {
   const scanner = new LayerScanner(image.layers);
   try {
-    return accountStack(await Promise.all(scanner.scans)).final();
+    const scans = await Promise.all(scanner.scans);
+    await scanner.verified;
+    return accountStack(scans).final();
   } finally {
     await scanner.close();
   }

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { mapLimit } from '../internal/map-limit.js';
 import { ShaleError } from '../internal/errors.js';
-import { readTar, type TarSource } from '../layer/index.js';
+import { readTar, type StoredLayerFile, type TarSource } from '../layer/index.js';
 import type { ScanEntry } from './layer-scan.js';
 
 /**
@@ -13,7 +13,7 @@ import type { ScanEntry } from './layer-scan.js';
  */
 export async function hashEntryContents(layer: TarSource, entries: readonly ScanEntry[]): Promise<Map<number, string>> {
   if (entries.length === 0) return new Map();
-  if (layer.storedFile?.plain && entries.every((e) => e.contentOffset !== undefined)) return hashByOffset(layer.storedFile.path, layer.what, entries);
+  if (layer.storedFile?.plain && entries.every((e) => e.contentOffset !== undefined)) return hashByOffset(layer.storedFile, layer.what, entries);
   const out = new Map<number, string>();
   const wanted = new Set(entries.map((e) => e.index));
   const listing = layer.openForListing?.();
@@ -30,15 +30,16 @@ export async function hashEntryContents(layer: TarSource, entries: readonly Scan
 }
 
 /** Positioned reads in file order, one buffer reused: most compared files are small, so reads are few and cheap. */
-function hashByOffset(path: string, what: string, entries: readonly ScanEntry[]): Map<number, string> {
+function hashByOffset(file: StoredLayerFile, what: string, entries: readonly ScanEntry[]): Map<number, string> {
   const out = new Map<number, string>();
   const buf = Buffer.allocUnsafe(1 << 20);
-  const fd = openSync(path, 'r');
+  const fd = openSync(file.path, 'r');
+  const base = file.region?.offset ?? 0;
   try {
     for (const e of [...entries].sort((a, b) => a.contentOffset! - b.contentOffset!)) {
       const h = createHash('sha1');
       for (let done = 0; done < e.size; ) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, e.size - done), e.contentOffset! + done);
+        const n = readSync(fd, buf, 0, Math.min(buf.length, e.size - done), base + e.contentOffset! + done);
         if (n === 0) throw new ShaleError('CORRUPT_INPUT', `${what}: ends before byte ${e.contentOffset! + e.size}`);
         h.update(buf.subarray(0, n));
         done += n;
@@ -101,7 +102,7 @@ class OpenFiles {
     if (fd === undefined) this.fds.set(path, (fd = openSync(path, 'r')));
     let got = 0;
     while (got < n) {
-      const k = readSync(fd, into, got, n - got, f.entry.contentOffset! + at + got);
+      const k = readSync(fd, into, got, n - got, (f.layer.storedFile!.region?.offset ?? 0) + f.entry.contentOffset! + at + got);
       if (k === 0) throw new ShaleError('CORRUPT_INPUT', `${f.layer.what}: ends before byte ${f.entry.contentOffset! + f.entry.size}`);
       got += k;
     }

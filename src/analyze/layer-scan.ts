@@ -157,11 +157,11 @@ export async function scanLayerPacked(layer: TarSource): Promise<PackedScan> {
   const file = layer.storedFile;
   if (file?.plain) {
     const packer = new Packer();
-    if (listTarFile(file.path, { what: layer.what, verified: true }, collect(packer))) return packer.done();
+    if (listTarFile(file.path, { what: layer.what, verified: !file.unverifiedDigest, region: file.region }, collect(packer))) return packer.done();
   }
   const packer = new Packer();
   const listing = layer.openForListing?.();
-  await listTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined }, collect(packer));
+  await listTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined && !file?.unverifiedDigest }, collect(packer));
   return packer.done();
 }
 

@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShaleError } from '../internal/errors.js';
 import { openStoredFileForListing, type StoredLayerFile } from '../layer/index.js';
 import { scanLayerPacked, type PackedScan } from './layer-scan.js';
 
-/** A job for a scan worker: list one stored layer blob. */
-export interface ScanJob {
+/** A job for a scan worker: list one stored layer blob, or check the digest of one read in place. */
+export interface WorkerJob {
+  kind: 'scan' | 'verify';
   what: string;
   file: StoredLayerFile;
 }
@@ -14,20 +17,47 @@ export interface ScanJob {
  * next one (no round trip to the main thread between jobs).
  */
 export interface ScanWorkerData {
-  jobs: ScanJob[];
+  jobs: WorkerJob[];
   next: Int32Array;
 }
 
-/** What a scan worker answers for each job it took: the packed scan, or the error as the CLI would show it. */
+/** What a scan worker answers for each job it took: the packed scan, done, or the error as the CLI would show it. */
 export type ScanReply =
   | { id: number; scan: PackedScan }
+  | { id: number; verified: true }
   | { id: number; error: { code?: ShaleError['code']; message: string; hint?: string } };
+
+/** Checks that a stored file's bytes have the SHA-256 it was given. */
+function verifyFile(what: string, file: StoredLayerFile): void {
+  const fd = openSync(file.path, 'r');
+  try {
+    const base = file.region?.offset ?? 0;
+    const length = file.region?.length ?? fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(1 << 20);
+    const hash = createHash('sha256');
+    for (let pos = 0; pos < length; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, length - pos), base + pos);
+      if (n === 0) throw new ShaleError('CORRUPT_INPUT', `${what}: unexpected end of data at byte ${pos} (truncated)`);
+      hash.update(buf.subarray(0, n));
+      pos += n;
+    }
+    const digest = `sha256:${hash.digest('hex')}`;
+    if (digest !== file.unverifiedDigest) throw new ShaleError('DIGEST_MISMATCH', `${what} has digest ${digest}, expected ${file.unverifiedDigest}`);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 async function work(port: NonNullable<typeof parentPort>, { jobs, next }: ScanWorkerData): Promise<void> {
   for (let id = Atomics.add(next, 0, 1); id < jobs.length; id = Atomics.add(next, 0, 1)) {
     const job = jobs[id]!;
-    const open = () => openStoredFileForListing(job.file, job.what);
     try {
+      if (job.kind === 'verify') {
+        verifyFile(job.what, job.file);
+        port.postMessage({ id, verified: true } satisfies ScanReply);
+        continue;
+      }
+      const open = () => openStoredFileForListing(job.file, job.what);
       const scan = await scanLayerPacked({ what: job.what, open, openForListing: open, storedFile: job.file });
       port.postMessage({ id, scan } satisfies ScanReply, [scan.numbers.buffer as ArrayBuffer]);
     } catch (e) {

@@ -60,10 +60,10 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
   }
   const wantCi = flags.ci === true || flags.ciConfig !== undefined || flags.lowestEfficiency !== undefined || flags.highestWastedBytes !== undefined || flags.highestUserWastedPercent !== undefined;
   const limits = wantCi ? await ciLimits(flags) : undefined;
-  const source = await openSource(store, spec, { platform: flags.platform, registry: registrySource });
+  const source = await openSource(store, spec, { platform: flags.platform, registry: registrySource, inPlace: true });
   try {
     if (flags.compare !== undefined) {
-      const other = await openSource(store, flags.compare, { platform: flags.platform, registry: registrySource });
+      const other = await openSource(store, flags.compare, { platform: flags.platform, registry: registrySource, inPlace: true });
       try {
         const comparison = await compareImages({ name: flags.compare, image: other.image }, { name: spec, image: source.image });
         return emit({ data: comparison, text: renderComparison(comparison) }, flags);

@@ -14,7 +14,13 @@ export class SkippableFileSource implements AsyncIterableIterator<Uint8Array> {
   /** The read of the next chunk, started as soon as the previous one was handed out. */
   private ahead?: { position: number; read: Promise<Buffer> };
 
-  constructor(private readonly path: string, private readonly chunkSize = 64 * 1024) {}
+  /** Reads `path` from `start` up to `end` (the file's end when undefined). */
+  constructor(
+    private readonly path: string,
+    private readonly chunkSize = 64 * 1024,
+    private readonly start = 0,
+    private readonly end?: number,
+  ) {}
 
   [Symbol.asyncIterator](): this {
     return this;
@@ -22,8 +28,10 @@ export class SkippableFileSource implements AsyncIterableIterator<Uint8Array> {
 
   private async readAt(position: number): Promise<Buffer> {
     this.fh ??= await open(this.path, 'r');
-    const buf = Buffer.allocUnsafe(this.chunkSize);
-    const { bytesRead } = await this.fh.read(buf, 0, this.chunkSize, position);
+    const want = this.end === undefined ? this.chunkSize : Math.max(0, Math.min(this.chunkSize, this.end - this.start - position));
+    const buf = Buffer.allocUnsafe(want);
+    if (want === 0) return buf;
+    const { bytesRead } = await this.fh.read(buf, 0, want, this.start + position);
     return buf.subarray(0, bytesRead);
   }
 
@@ -68,6 +76,9 @@ export const canSkip = (it: unknown): it is { skip(n: number): void } =>
 
 /** A stored blob opened to list its tar: a plain tar seeks over file contents, a compressed one is read through. */
 export function openStoredFileForListing(file: StoredLayerFile, what: string): AsyncIterable<Uint8Array> {
-  if (file.plain) return new SkippableFileSource(file.path, 256 << 10);
-  return decompress(createReadStream(file.path, { highWaterMark: 1 << 20 }), { what });
+  const { offset, length } = file.region ?? { offset: 0, length: undefined };
+  if (file.plain) return new SkippableFileSource(file.path, 256 << 10, offset, length === undefined ? undefined : offset + length);
+  const end = length === undefined ? undefined : offset + length - 1;
+  if (length === 0) return decompress((async function* () {})(), { what });
+  return decompress(createReadStream(file.path, { highWaterMark: 1 << 20, start: offset, end }), { what });
 }

@@ -16,8 +16,8 @@ export interface TarSource {
    */
   openForListing?(): AsyncIterable<Uint8Array>;
   /**
-   * The blob's file, verified when it was stored: a plain tar's contents can be read by offset, and any
-   * blob can be listed by another thread.
+   * The blob's file: a plain tar's contents can be read by offset, and any blob can be listed by another
+   * thread.
    */
   storedFile?: StoredLayerFile;
 }
@@ -26,6 +26,13 @@ export interface StoredLayerFile {
   path: string;
   /** An uncompressed tar (else gzip or zstd, told by its first bytes). */
   plain: boolean;
+  /** Where the blob lies in the file (a member of an archive read in place): from `offset`, `length` bytes. */
+  region?: { offset: number; length: number };
+  /**
+   * Set when the bytes were not verified when stored (an archive read in place): their SHA-256 must be
+   * this, and a reader of parts of them must have it checked before it reports anything.
+   */
+  unverifiedDigest?: string;
 }
 
 /** Where a path's surviving entry comes from: layer index and entry index within that layer's tar. */

@@ -15,6 +15,9 @@ class FileWindow {
   constructor(
     private readonly fd: number,
     private readonly what: string,
+    /** Where the tar starts in the file (positions are the tar's), and its length: nothing past it is read. */
+    private readonly base: number,
+    private readonly limit: number,
   ) {}
 
   /** The `n` bytes at `pos`, or null when the file ends exactly at `pos`. */
@@ -31,9 +34,10 @@ class FileWindow {
   }
 
   private fill(target: Buffer, pos: number): number {
+    const want = Math.max(0, Math.min(target.length, this.limit - pos));
     let got = 0;
-    while (got < target.length) {
-      const n = readSync(this.fd, target, got, target.length - got, pos + got);
+    while (got < want) {
+      const n = readSync(this.fd, target, got, want - got, this.base + pos + got);
       if (n === 0) break;
       got += n;
     }
@@ -55,7 +59,7 @@ class FileWindow {
  */
 export function listTarFile(
   path: string,
-  options: ReadTarOptions,
+  options: ReadTarOptions & { region?: { offset: number; length: number } },
   onEntry: (header: TarHeader, index: number, contentOffset: number | undefined) => void,
 ): boolean {
   const what = options.what ?? 'tar';
@@ -63,10 +67,10 @@ export function listTarFile(
   const corrupt = (msg: string): ShaleError => new ShaleError('CORRUPT_INPUT', `${what}: ${msg}`);
   const fd = openSync(path, 'r');
   try {
-    const file = new FileWindow(fd, what);
+    const size = options.region?.length ?? fstatSync(fd).size;
+    const file = new FileWindow(fd, what, options.region?.offset ?? 0, size);
     const globalPax = new Map<string, Buffer>();
     let ext: Extensions = { pax: new Map() };
-    const size = fstatSync(fd).size;
     let pos = 0;
     const readMeta = (size: number): Buffer => {
       if (size > maxMeta) throw corrupt(`extension header of ${size} bytes is too large`);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import type { Image } from '../image/index.js';
 import { loadArchive, loadArchiveStream, type LoadedImage } from './load.js';
+import { openDockerArchiveInPlace } from './archive-in-place.js';
 import { exportFromDockerDaemon } from './docker-daemon.js';
 import { Store } from './store.js';
 
@@ -27,6 +28,11 @@ export interface SourceOptions {
   platform?: string;
   /** How `docker://` sources are read; without it they are UNSUPPORTED. */
   registry?: RegistrySourceLoader;
+  /**
+   * For a reader of layers that checks unverified digests itself (analyze): a plain docker-archive is
+   * read where it lies instead of staged (see openDockerArchiveInPlace).
+   */
+  inPlace?: boolean;
 }
 
 /** Splits `oci:DIR[:REF]`. */
@@ -48,6 +54,10 @@ export async function openSource(store: Store, spec: string, options: SourceOpti
     return { image, refs, store, close: async () => undefined };
   }
   const [, kind, rest] = m as unknown as [string, string, string];
+  if (kind === 'docker-archive' && options.inPlace) {
+    const opened = openDockerArchiveInPlace(rest, `archive ${rest}`);
+    if (opened) return { ...opened, store, close: async () => undefined };
+  }
   const registry = options.registry;
   if (kind === 'docker' && !registry) {
     throw new ShaleError('UNSUPPORTED', `registry sources (${spec}) are not supported here`, { hint: 'shale pull it, or docker save it and use docker-archive:PATH' });
