@@ -29,10 +29,11 @@ store_layers() { # ref -> the layer blobs in the store
 }
 
 # The floors. Through a pipe: GNU tar skips reading contents when its output is /dev/null itself.
-read_layer() { if [[ $1 == *.gz ]]; then gzip -dc "$1" | tar -xO | cat >/dev/null; else tar -xOf "$1" | cat >/dev/null; fi; }
+is_gzip() { [ "$(head -c2 "$1" | od -An -tx1 | tr -d ' \n')" = 1f8b ]; }
+read_layer() { if is_gzip "$1"; then gzip -dc "$1" | tar -xO | cat >/dev/null; else tar -xOf "$1" | cat >/dev/null; fi; }
 floor_one_core() { local l; for l in "$@"; do read_layer "$l"; done; }
 floor_parallel() { local l; for l in "$@"; do read_layer "$l" & done; wait; }
-floor_headers() { local l; for l in "$@"; do if [[ $l == *.gz ]]; then gzip -dc "$l" | tar -t >/dev/null; else tar -tf "$l" >/dev/null; fi; done; }
+floor_headers() { local l; for l in "$@"; do if is_gzip "$l"; then gzip -dc "$l" | tar -t >/dev/null; else tar -tf "$l" >/dev/null; fi; done; }
 time_ns() { local t0; t0=$(now); "$@"; echo $(( $(now) - t0 )); }
 
 rows=()
@@ -67,19 +68,21 @@ EOF
 
   # a docker-archive, and the same with its layers gzipped (manifest.json pointing at the .tar.gz files)
   $shale save bench-analyze/debian:layered -o "$work/debian.tar"
-  mkdir -p "$work/plain" "$work/gz/layers"
+  mkdir -p "$work/plain" "$work/gz/blobs/sha256"
   tar -C "$work/plain" -xf "$work/debian.tar"
   mapfile -t plain < <(jq -r '.[0].Layers[]' "$work/plain/manifest.json")
   gzs=()
-  for i in "${!plain[@]}"; do
-    gzip -1 -n -c "$work/plain/${plain[$i]}" >"$work/gz/layers/$i.tar.gz"
-    gzs+=("layers/$i.tar.gz")
+  for i in "${!plain[@]}"; do # named by their digests, as an archive of compressed blobs names them
+    gzip -1 -n -c "$work/plain/${plain[$i]}" >"$work/gz/layer.tar.gz"
+    hex=$(sha256sum "$work/gz/layer.tar.gz" | cut -d' ' -f1)
+    mv "$work/gz/layer.tar.gz" "$work/gz/blobs/sha256/$hex"
+    gzs+=("blobs/sha256/$hex")
   done
   config=$(jq -r '.[0].Config' "$work/plain/manifest.json")
   mkdir -p "$work/gz/$(dirname "$config")"
   cp "$work/plain/$config" "$work/gz/$config"
   jq --args '.[0].Layers = $ARGS.positional | [.[0]]' "${gzs[@]}" <"$work/plain/manifest.json" >"$work/gz/manifest.json"
-  tar -C "$work/gz" -cf "$work/debian-gz.tar" manifest.json "$config" layers
+  tar -C "$work/gz" -cf "$work/debian-gz.tar" manifest.json "$config" $(printf '%s\n' "${gzs[@]}")
   echo "debian: layers $(for b in "${blobs[@]}"; do echo -n "$(( $(stat -c %s "$b") >> 20 ))M "; done)(gzip $(du -m "$work/debian-gz.tar" | cut -f1) MB)"
 
   measure "debian store" bench-analyze/debian:layered "${blobs[@]}"

@@ -48,6 +48,58 @@ function verifyFile(what: string, file: StoredLayerFile): void {
   }
 }
 
+const sourceOf = (what: string, file: StoredLayerFile) => {
+  const open = () => openStoredFileForListing(file, what);
+  return { what, open, openForListing: open, storedFile: file };
+};
+
+/** A stream whose chunks are hashed as they pass; closing it early leaves the rest to `drain`. */
+class HashedStream implements AsyncIterableIterator<Uint8Array> {
+  readonly hash = createHash('sha256');
+
+  constructor(private readonly it: AsyncIterator<Uint8Array>) {}
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    const r = await this.it.next();
+    if (!r.done) this.hash.update(r.value);
+    return r;
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    return { done: true, value: undefined };
+  }
+
+  /** Reads (and hashes) what is left. */
+  async drain(): Promise<void> {
+    while (!(await this.next()).done);
+  }
+
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+}
+
+/**
+ * Lists a compressed blob read in place, hashing its uncompressed tar on the way (the whole of it, past
+ * the end-of-archive blocks too): DIGEST_MISMATCH when that is not its diffId.
+ */
+async function scanCheckingDiffId(what: string, file: StoredLayerFile): Promise<PackedScan> {
+  const stream = new HashedStream(openStoredFileForListing(file, what)[Symbol.asyncIterator]());
+  try {
+    const scan = await scanLayerPacked({ ...sourceOf(what, file), openForListing: () => stream });
+    await stream.drain();
+    const digest = `sha256:${stream.hash.digest('hex')}`;
+    if (digest !== file.unverifiedDiffId) throw new ShaleError('DIGEST_MISMATCH', `${what}: its uncompressed tar has digest ${digest}, expected ${file.unverifiedDiffId}`);
+    return scan;
+  } finally {
+    await stream.close();
+  }
+}
+
 async function work(port: NonNullable<typeof parentPort>, { jobs, next }: ScanWorkerData): Promise<void> {
   for (let id = Atomics.add(next, 0, 1); id < jobs.length; id = Atomics.add(next, 0, 1)) {
     const job = jobs[id]!;
@@ -57,8 +109,7 @@ async function work(port: NonNullable<typeof parentPort>, { jobs, next }: ScanWo
         port.postMessage({ id, verified: true } satisfies ScanReply);
         continue;
       }
-      const open = () => openStoredFileForListing(job.file, job.what);
-      const scan = await scanLayerPacked({ what: job.what, open, openForListing: open, storedFile: job.file });
+      const scan = job.file.unverifiedDiffId ? await scanCheckingDiffId(job.what, job.file) : await scanLayerPacked(sourceOf(job.what, job.file));
       port.postMessage({ id, scan } satisfies ScanReply, [scan.numbers.buffer as ArrayBuffer]);
     } catch (e) {
       const error = e instanceof ShaleError ? { code: e.code, message: e.message, hint: e.hint } : { message: e instanceof Error ? e.message : String(e) };

@@ -33,6 +33,8 @@ export interface StoredLayerFile {
    * this, and a reader of parts of them must have it checked before it reports anything.
    */
   unverifiedDigest?: string;
+  /** For a compressed blob read in place: the SHA-256 its uncompressed tar must have. */
+  unverifiedDiffId?: string;
 }
 
 /** Where a path's surviving entry comes from: layer index and entry index within that layer's tar. */

@@ -3,7 +3,7 @@ import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:
 import { posix } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import { canonicalJson, makeManifest, type Image, type Layer } from '../image/index.js';
-import { cleanEntryPath, listTarFile, openStoredFileForListing, sniffCompression, type EntryType, type StoredLayerFile } from '../layer/index.js';
+import { cleanEntryPath, decompress, listTarFile, openStoredFileForListing, sniffCompression, type EntryType, type StoredLayerFile } from '../layer/index.js';
 import {
   DockerArchiveManifestSchema,
   ImageConfigSchema,
@@ -11,6 +11,7 @@ import {
   MediaType,
   digestOf,
   normalizeReference,
+  ociLayerMediaType,
   parseJson,
   type Digest,
 } from '../oci/index.js';
@@ -29,9 +30,10 @@ const MAX_DOC_BYTES = 64 << 20;
 /**
  * Opens the first image of a docker-archive (legacy or Docker 25+) where it lies, to read it only: the
  * members are found by listing the archive's headers, and the layers are read from the archive by
- * offset, not copied. Their digests are checked by whoever reads them (StoredLayerFile.unverifiedDigest);
- * the config's is checked here. Undefined when the archive is not such a file (compressed, an OCI
- * layout without manifest.json, or with compressed layers): the caller stages it instead.
+ * offset, not copied. Their digests are checked by whoever reads them (StoredLayerFile.unverifiedDigest
+ * and unverifiedDiffId); the config's is checked here. Undefined when the archive is not such a file
+ * (compressed as a whole, an OCI layout without manifest.json, or a compressed layer not named by its
+ * digest): the caller stages it instead.
  */
 export function openDockerArchiveInPlace(path: string, what: string): { image: Image; refs: string[] } | undefined {
   if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return undefined;
@@ -90,25 +92,36 @@ export function openDockerArchiveInPlace(path: string, what: string): { image: I
     }
 
     const files = entry.Layers.map((l) => member(l));
-    // only plain layers are read in place: a compressed layer's own digest is not known without reading it
-    if (files.some(({ m }) => m.size > 0 && sniffCompression(read(m.offset, Math.min(4, m.size))) !== 'none')) return undefined;
-    const layers = files.map(({ name, m }, i): Layer => {
+    const layers: Layer[] = [];
+    for (const [i, { name, m }] of files.entries()) {
       const diffId = diffIds[i]!;
       const byName = namedDigest(name);
-      if (byName && byName !== diffId) throw new ShaleError('DIGEST_MISMATCH', `${what}: layer ${i + 1} (${name}) is named ${byName}, the config says ${diffId}`);
+      const compression = m.size === 0 ? 'none' : sniffCompression(read(m.offset, Math.min(4, m.size)));
+      // a compressed layer's own digest is known only from its name (blobs/sha256/HEX): else it is staged
+      if (compression !== 'none' && !byName) return undefined;
+      if (compression === 'none' && byName && byName !== diffId) {
+        throw new ShaleError('DIGEST_MISMATCH', `${what}: layer ${i + 1} (${name}) is named ${byName}, the config says ${diffId}`);
+      }
+      const digest = byName ?? diffId;
       const layerWhat = `${what}: layer ${i + 1} (${name})`;
-      const file: StoredLayerFile = { path, plain: true, region: { offset: m.offset, length: m.size }, unverifiedDigest: diffId };
-      const openVerified = () => verifiedRegion(file, layerWhat);
-      return {
-        descriptor: { mediaType: MediaType.ociLayer, digest: diffId, size: m.size },
+      const file: StoredLayerFile = {
+        path,
+        plain: compression === 'none',
+        region: { offset: m.offset, length: m.size },
+        unverifiedDigest: digest,
+        unverifiedDiffId: compression === 'none' ? undefined : diffId,
+      };
+      const blob = () => verified(streamRegion(file), digest, layerWhat);
+      layers.push({
+        descriptor: { mediaType: ociLayerMediaType(compression), digest, size: m.size },
         diffId,
         what: layerWhat,
-        openBlob: openVerified,
-        open: openVerified,
+        openBlob: blob,
+        open: () => (file.plain ? blob() : verified(decompress(blob(), { what: layerWhat }), diffId, `${layerWhat}: uncompressed`)),
         openForListing: () => openStoredFileForListing(file, layerWhat),
         storedFile: file,
-      };
-    });
+      });
+    }
     const rawManifest = canonicalJson(
       makeManifest(
         { mediaType: MediaType.ociConfig, digest: id, size: rawConfig.length },
@@ -123,16 +136,19 @@ export function openDockerArchiveInPlace(path: string, what: string): { image: I
   }
 }
 
-/** A region's bytes, streamed; DIGEST_MISMATCH at the end when they do not have the digest they should. */
-async function* verifiedRegion(file: StoredLayerFile, what: string): AsyncGenerator<Buffer> {
-  const hash = createHash('sha256');
+/** A region of a file, streamed. */
+async function* streamRegion(file: StoredLayerFile): AsyncGenerator<Buffer> {
   const { offset, length } = file.region!;
-  if (length > 0) {
-    for await (const chunk of createReadStream(file.path, { start: offset, end: offset + length - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      yield chunk;
-    }
+  if (length > 0) yield* createReadStream(file.path, { start: offset, end: offset + length - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
+}
+
+/** Bytes passed through; DIGEST_MISMATCH at their end when they do not have the digest they should. */
+async function* verified(source: AsyncIterable<Uint8Array>, expected: string, what: string): AsyncGenerator<Buffer> {
+  const hash = createHash('sha256');
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }
   const digest = `sha256:${hash.digest('hex')}`;
-  if (digest !== file.unverifiedDigest) throw new ShaleError('DIGEST_MISMATCH', `${what} has digest ${digest}, expected ${file.unverifiedDigest}`);
+  if (digest !== expected) throw new ShaleError('DIGEST_MISMATCH', `${what} has digest ${digest}, expected ${expected}`);
 }
