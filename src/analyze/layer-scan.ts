@@ -153,7 +153,7 @@ export async function scanLayerPacked(layer: TarSource): Promise<PackedScan> {
     const offset = header.type === 'file' ? contentOffset : undefined;
     packer.push(path, linkname, header.type, header.size, header.mode & 0o7777, header.uid, header.gid, offset, mark?.kind);
   };
-  // a plain stored tar: read synchronously in large chunks (the stream reader when it has an old GNU sparse entry)
+  // a plain stored tar: read synchronously, seeking over contents (the stream reader when it has an old GNU sparse entry)
   const file = layer.storedFile;
   if (file?.plain) {
     const packer = new Packer();

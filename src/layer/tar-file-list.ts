@@ -3,8 +3,11 @@ import { ShaleError } from '../internal/errors.js';
 import { BLOCK, decodeRawHeader, isZeroBlock, parsePaxRecords, type TarHeader } from './tar-header.js';
 import { cString, foldHeader, type Extensions, type ReadTarOptions } from './tar-reader.js';
 
-/** Bytes read at a time: many small entries' headers and contents come in one read. */
-const CHUNK = 1 << 20;
+/**
+ * Bytes read at a time: the headers of many small entries come in one read, and little of a big file's
+ * content is read for nothing before its next header.
+ */
+const CHUNK = 64 << 10;
 
 /** Synchronous positioned reads of a file through one buffer, reused: what `at` returns is valid until the next call. */
 class FileWindow {
@@ -53,7 +56,7 @@ class FileWindow {
 
 /**
  * Lists a plain tar file as `listTar` does (the same formats, checks and errors; contents skipped), but
- * synchronously, reading large chunks and seeking over big contents: the fast way to list a stored
+ * synchronously, reading 64 KiB at a time and seeking over big contents: the fast way to list a stored
  * layer on a worker thread. Returns false, part way, at an old GNU sparse entry ('S'), which only the
  * stream reader reads: the caller then lists the file again with `listTar`.
  */
