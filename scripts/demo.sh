@@ -8,6 +8,7 @@ bash scripts/setup.sh >&2
 work=$(mktemp -d /var/tmp/shale-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export SHALE_ROOT="$work/store"
+unset CI # CI=true turns on analyze's CI rules (as in dive); the demo shows the report, and the gate with --ci
 shale() { node bin/shale "$@"; }
 
 mkdir -p "$work/rootfs/bin"

@@ -432,6 +432,13 @@ test('analyze the seed example: split hides 52,428,800 bytes, chained nothing; C
     assert.equal(text.status, 1);
     assert.match(text.stdout, /Result:FAIL \[Total:3\] \[Passed:0\] \[Failed:2\] \[Warn:0\] \[Skipped:1\]/);
     assert.equal(shale(['analyze', `${name}:split`], o).status, 0, 'without --ci no rule is checked');
+    // as dive: CI=true in the environment turns the rules on; --no-ci turns them off again
+    const inCi = { ...o, env: { CI: 'true' } };
+    const ci = shale(['analyze', `${name}:split`], inCi);
+    assert.equal(ci.status, 1, 'CI=true alone checks the rules');
+    assert.match(ci.stdout, /Result:FAIL \[Total:3\]/);
+    assert.equal(shale(['analyze', `${name}:chained`], inCi).status, 0);
+    assert.equal(shale(['analyze', `${name}:split`, '--no-ci'], inCi).status, 0, '--no-ci wins over CI=true');
   });
 
   await t.test('.dive-ci in the working directory and --ci-config FILE are honoured; flags override the file', () => {

@@ -82,7 +82,13 @@ test('parseByteLimit: plain numbers, SI and IEC units, any case, with or without
   assert.equal(parseByteLimit('2GB'), 2e9);
   assert.equal(parseByteLimit('1048576'), 1_048_576);
   assert.equal(parseByteLimit('7B'), 7);
-  for (const bad of ['', 'MB', 'abc', '-1MB', '20 parsecs', '1e3']) assert.equal(parseByteLimit(bad), undefined, bad);
+  // as go-humanize: a leading dot, commas, peta and exa
+  assert.equal(parseByteLimit('.5GB'), 500_000_000);
+  assert.equal(parseByteLimit('1,000,000'), 1_000_000);
+  assert.equal(parseByteLimit('2PB'), 2e15);
+  assert.equal(parseByteLimit('1PiB'), 2 ** 50);
+  assert.equal(parseByteLimit('1EB'), 1e18);
+  for (const bad of ['', 'MB', 'abc', '-1MB', '20 parsecs', '1e3', '1.2.3MB', '.']) assert.equal(parseByteLimit(bad), undefined, bad);
 });
 
 test('checkLimit: numbers, byte sizes and "disabled" pass; anything else is INVALID_ARGUMENT naming where and what', () => {
@@ -91,6 +97,7 @@ test('checkLimit: numbers, byte sizes and "disabled" pass; anything else is INVA
   checkLimit('highestUserWastedPercent', '1', 'x');
   checkLimit('highestWastedBytes', '20MB', 'x');
   checkLimit('highestWastedBytes', 'disabled', 'x');
+  for (const n of ['.5', '+0.5', '5.', '1e-1', '-0.1']) checkLimit('lowestEfficiency', n, 'x');
   assert.throws(() => checkLimit('lowestEfficiency', 'high', '--lowest-efficiency'), isInvalid(/--lowest-efficiency.*"high"/));
   assert.throws(() => checkLimit('highestWastedBytes', '20 parsecs', '--highest-wasted-bytes'), isInvalid(/--highest-wasted-bytes.*byte size/));
   assert.throws(() => checkLimit('highestUserWastedPercent', '10%', 'cfg'), isInvalid(/highestUserWastedPercent "10%"/));

@@ -47,20 +47,30 @@ export async function readCiConfig(file: string, required: boolean): Promise<CiL
 
 const BYTE_UNITS: Record<string, number> = {
   '': 1, b: 1,
-  k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12,
+  k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12, p: 1e15, pb: 1e15, e: 1e18, eb: 1e18,
   ki: 2 ** 10, kib: 2 ** 10, mi: 2 ** 20, mib: 2 ** 20, gi: 2 ** 30, gib: 2 ** 30, ti: 2 ** 40, tib: 2 ** 40,
+  pi: 2 ** 50, pib: 2 ** 50, ei: 2 ** 60, eib: 2 ** 60,
 };
 
-/** A byte count as go-humanize reads one: "20MB" (1000s), "20MiB" (1024s), "1048576". */
+/**
+ * A byte count as go-humanize's ParseBytes reads one: a decimal number (".5", "1,000" with commas
+ * dropped), then an optional unit: "20MB" (1000s), "20MiB" (1024s), up to exa; "1048576".
+ */
 export function parseByteLimit(text: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
-  return m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : undefined;
+  const m = /^\s*([\d.,]+)\s*([a-z]*)\s*$/i.exec(text);
+  if (!m) return undefined;
+  const digits = m[1]!.replaceAll(',', '');
+  const unit = BYTE_UNITS[m[2]!.toLowerCase()];
+  if (unit === undefined || !/^(\d+\.?\d*|\.\d+)$/.test(digits)) return undefined;
+  return Math.floor(Number(digits) * unit);
 }
+
+/** A number as Go's ParseFloat reads the usual ones: "0.9", ".5", "+1", "1e-3". */
+const isFloat = (text: string): boolean => /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text);
 
 function parseLimit(name: CiRuleName, text: string): number | undefined {
   if (name === 'highestWastedBytes') return parseByteLimit(text);
-  return /^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/.test(text) ? Number(text) : undefined;
+  return isFloat(text) ? Number(text) : undefined;
 }
 
 /** Throws INVALID_ARGUMENT naming `where` when a limit is neither "disabled" nor a value of its kind. */

@@ -53,12 +53,17 @@ function renderComparison(c: ImageComparison): string {
   return lines.join('\n');
 }
 
+/** dive turns CI mode on when the environment says CI (a Go boolean: true, 1, t, ...), as CI services do. */
+const ciFromEnvironment = (): boolean => ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(process.env.CI ?? '');
+
 /** `shale analyze SOURCE`: where the bytes go, dive's metrics, CI rules; or `--compare A` against SOURCE. */
 export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeFlags): Promise<CommandResult> {
   if (flags.baseLayers !== undefined && !/^\d+$/.test(flags.baseLayers)) {
     throw new ShaleError('INVALID_ARGUMENT', `--base-layers "${flags.baseLayers}" is not a layer count`);
   }
-  const wantCi = flags.ci === true || flags.ciConfig !== undefined || flags.lowestEfficiency !== undefined || flags.highestWastedBytes !== undefined || flags.highestUserWastedPercent !== undefined;
+  const wantCi =
+    flags.ci ??
+    (ciFromEnvironment() || flags.ciConfig !== undefined || flags.lowestEfficiency !== undefined || flags.highestWastedBytes !== undefined || flags.highestUserWastedPercent !== undefined);
   const limits = wantCi ? await ciLimits(flags) : undefined;
   const source = await openSource(store, spec, { platform: flags.platform, registry: registrySource, inPlace: true });
   try {

@@ -34,11 +34,21 @@ export interface ShaleResult {
 
 const argvOf = (args: readonly string[], root: string): string[] => [SHALE_BIN, '--root', root, ...args];
 
+/**
+ * The environment for shale: this process's, less CI (a test runner's CI=true would turn on analyze's
+ * CI mode, as it does dive's; a test that wants it sets it), plus `extra`.
+ */
+function envOf(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.CI;
+  return { ...env, ...extra };
+}
+
 /** Runs `node bin/shale --root ROOT ARGS...` to completion. */
 export function shale(args: readonly string[], opts: ShaleOptions): ShaleResult {
   const r = spawnSync(process.execPath, argvOf(args, opts.root), {
     cwd: opts.cwd ?? REPO_ROOT,
-    env: { ...process.env, ...opts.env },
+    env: envOf(opts.env),
     input: opts.input,
     encoding: 'utf8',
     maxBuffer: 256 << 20,
@@ -52,7 +62,7 @@ export function shale(args: readonly string[], opts: ShaleOptions): ShaleResult 
 export function spawnShale(args: readonly string[], opts: ShaleOptions): ChildProcess {
   return spawn(process.execPath, argvOf(args, opts.root), {
     cwd: opts.cwd ?? REPO_ROOT,
-    env: { ...process.env, ...opts.env },
+    env: envOf(opts.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
