@@ -210,7 +210,7 @@ export class DiveScorer {
         this.stackSize[c] = 0;
         this.stackIsDir[c] = 0;
       }
-      this.stackTree(c, ordered);
+      if (this.firstChild[c]! >= 0) this.stackTree(c, ordered);
       this.stackSize[c] = this.nodeSize[c]!;
       this.stackIsDir[c] = this.nodeIsDir[c]!;
     }

@@ -15,12 +15,18 @@ export class PathTable {
     return this.paths.length;
   }
 
+  /** The last path given an id that has children since: tar lists a directory's entries together. */
+  private lastParent = 0;
+
   /** The id of a clean path (no leading slash), given to it and its missing parents now if need be. */
   intern(path: string): number {
     const known = this.ids.get(path);
     if (known !== undefined) return known;
-    const slash = path.lastIndexOf('/');
-    const parent = this.intern(slash < 0 ? '' : path.slice(0, slash));
+    const parentLength = Math.max(0, path.lastIndexOf('/'));
+    const lastParentPath = this.paths[this.lastParent]!;
+    const sameParent = parentLength === lastParentPath.length && path.startsWith(lastParentPath);
+    const parent = sameParent ? this.lastParent : this.intern(path.slice(0, parentLength));
+    this.lastParent = parent;
     const id = this.paths.length;
     if (id === this.parents.length) this.grow();
     this.paths.push(path);

@@ -92,7 +92,7 @@ export class StackAccountant {
         removedByMarks.add(live.id);
         if (entry.type !== 'dir' && !present.has(live.id)) {
           c.removed++;
-          note({ path: entry.path, type: entry.type, size: contentBytes(entry), change: 'D' });
+          if (c.files) note({ path: entry.path, type: entry.type, size: contentBytes(entry), change: 'D' });
         }
       }
     }
@@ -109,7 +109,7 @@ export class StackAccountant {
       }
       const existed = (lower >= 0 && lower !== j) || removedByMarks.has(id);
       // a file's content gets a group only when a hard link of this layer names it
-      groups.delete(id);
+      if (groups.size > 0) groups.delete(id);
       const type = scan.type(i);
       const linked = type === 'hardlink' ? table.find(scan.linkname(i)) : undefined;
       if (linked !== undefined && tree.layerOf(linked) === j) {
@@ -125,7 +125,7 @@ export class StackAccountant {
       if (isDir) continue;
       if (existed) c.modified++;
       else c.added++;
-      note({ path, type, size: scan.contentBytes(i), change: existed ? 'M' : 'A' });
+      if (c.files) note({ path, type, size: scan.contentBytes(i), change: existed ? 'M' : 'A' });
     }
   }
 
