@@ -61,6 +61,10 @@ export class LayerScanner {
         if (--left === 0) void this.close();
       });
       worker.on('error', (e) => queue.forEach(([, w]) => w.reject(e)));
+      // a worker that ends of itself has run out of jobs; one that dies leaves the rest unanswered
+      worker.on('exit', (code) => {
+        if (code !== 0) queue.forEach(([, w]) => w.reject(new Error(`a layer scan worker stopped with code ${code}`)));
+      });
     }
   }
 
