@@ -98,7 +98,7 @@ export class DiveScorer {
       let made = true;
       for (let k = chain.length - 1; k >= 0 && made; k--) {
         const x = chain[k]!;
-        if (table.nameStartsWith(x, OPAQUE_PREFIX)) made = false;
+        if (table.whiteoutName(x) === 'opaque') made = false;
         else this.makeNode(x, stamp);
       }
       if (!made) continue;
@@ -120,7 +120,7 @@ export class DiveScorer {
     if (this.lastChild[parent]! < 0) this.firstChild[parent] = id;
     else this.nextSibling[this.lastChild[parent]!] = id;
     this.lastChild[parent] = id;
-    if (this.table.nameStartsWith(id, WHITEOUT)) {
+    if (this.table.whiteoutName(id) !== 'none') {
       const path = this.table.path(id);
       const slash = path.lastIndexOf('/');
       this.whiteoutTargets.set(id, this.table.intern(path.slice(0, slash + 1) + path.slice(slash + 1 + WHITEOUT.length)));
@@ -261,5 +261,3 @@ export function diveMetrics(scans: readonly LayerScan[]): DiveMetrics {
 const MAX_LISTED = 1000;
 
 const WHITEOUT = '.wh.';
-/** dive never adds a new name that starts so (the opaque marker, `.wh..wh..opq`). */
-const OPAQUE_PREFIX = '.wh..wh..';

@@ -1,3 +1,5 @@
+const WHITEOUT_NAMES = ['none', 'whiteout', 'opaque'] as const;
+
 /**
  * Every path an analysis meets, each given a small number once (parents first; the root '' is 0), with
  * the tree they form: the accounting and dive's scoring then work on arrays indexed by these numbers
@@ -9,14 +11,15 @@ export class PathTable {
   private parents = new Int32Array(1024).fill(-1);
   private firstChildren = new Int32Array(1024).fill(-1);
   private nextSiblings = new Int32Array(1024).fill(-1);
+  /** Per path: 0, or 1 when its name starts `.wh.`, 2 when it starts `.wh..wh..`. */
+  private whiteoutNames = new Uint8Array(1024);
+  /** The parent of the path last given an id: tar lists a directory's entries together. */
+  private lastParent = 0;
 
   /** How many paths there are (ids are 0 to size - 1). */
   get size(): number {
     return this.paths.length;
   }
-
-  /** The last path given an id that has children since: tar lists a directory's entries together. */
-  private lastParent = 0;
 
   /** The id of a clean path (no leading slash), given to it and its missing parents now if need be. */
   intern(path: string): number {
@@ -32,6 +35,8 @@ export class PathTable {
     this.paths.push(path);
     this.ids.set(path, id);
     this.parents[id] = parent;
+    const name = parentLength === 0 ? 0 : parentLength + 1;
+    if (path.startsWith('.wh.', name)) this.whiteoutNames[id] = path.startsWith('.wh..wh..', name) ? 2 : 1;
     this.nextSiblings[id] = this.firstChildren[parent]!;
     this.firstChildren[parent] = id;
     return id;
@@ -56,10 +61,9 @@ export class PathTable {
     return p.slice(p.lastIndexOf('/') + 1);
   }
 
-  /** Whether a path's last name starts with `prefix`. */
-  nameStartsWith(id: number, prefix: string): boolean {
-    const p = this.paths[id]!;
-    return p.startsWith(prefix, p.lastIndexOf('/') + 1);
+  /** Whether a path's last name starts `.wh.` (a whiteout's), and `.wh..wh..` (an opaque marker's). */
+  whiteoutName(id: number): 'none' | 'whiteout' | 'opaque' {
+    return WHITEOUT_NAMES[this.whiteoutNames[id]!]!;
   }
 
   /** The first child of a path (-1: none); the others follow by `nextSibling`. Newest first. */
@@ -81,6 +85,9 @@ export class PathTable {
     this.parents = grown(this.parents);
     this.firstChildren = grown(this.firstChildren);
     this.nextSiblings = grown(this.nextSiblings);
+    const names = new Uint8Array(n);
+    names.set(this.whiteoutNames);
+    this.whiteoutNames = names;
   }
 }
 
