@@ -76,7 +76,7 @@ export class ContentStore {
     }
   }
 
-  /** Makes an ingestion visible under its digest (fsync, rename, fsync dir). Idempotent. */
+  /** Makes an ingestion visible under its digest (fsync, rename, fsync dir; no fsync in a scratch store). Idempotent. */
   async commit(ing: Ingestion): Promise<Digest> {
     await mkdir(this.blobDir, { recursive: true });
     if (this.durable) {
