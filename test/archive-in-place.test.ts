@@ -11,9 +11,9 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { LayerScanner } from '../src/analyze/scan-pool.js';
 import type { ShaleError } from '../src/internal/errors.js';
-import { openDockerArchiveInPlace } from '../src/store/archive-in-place.js';
+import { openArchiveInPlace } from '../src/store/archive-in-place.js';
 import { tarBytes } from './support/append-layer.js';
-import { configFor, dirEntry, fileEntry, sha256 } from './support/archives.js';
+import { configFor, dirEntry, fileEntry, ociArchive, ociLayoutFiles, sha256, writeOciLayoutDir } from './support/archives.js';
 
 /** A Docker 25+ style archive: blobs named by digest, layers stored as given (plain or gzip). */
 async function archive(stored: Buffer[], tars: Buffer[], options: { names?: string[] } = {}): Promise<Buffer> {
@@ -40,6 +40,8 @@ async function scanAll(layers: ConstructorParameters<typeof LayerScanner>[0]): P
   }
 }
 
+const inPlace = (path: string, what: string) => openArchiveInPlace('docker-archive', path, what);
+
 const codeOf = async (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: ShaleError) => `${e.code}: ${e.message}`);
 
 test('docker-archive in place: plain and gzip layers listed by offset, digests checked, the rest staged', async () => {
@@ -51,7 +53,7 @@ test('docker-archive in place: plain and gzip layers listed by offset, digests c
     const path = join(dir, 'good.tar');
     writeFileSync(path, await archive([base, gzTop], [base, top]));
 
-    const opened = openDockerArchiveInPlace(path, 'archive good.tar')!;
+    const opened = (await inPlace(path, 'archive good.tar'))!;
     assert.ok(opened, 'read in place');
     assert.deepEqual(opened.refs, ['in/place:1']);
     const [l0, l1] = opened.image.layers;
@@ -68,29 +70,63 @@ test('docker-archive in place: plain and gzip layers listed by offset, digests c
     badGz[badGz.length - 12] ^= 0xff; // in the deflate data: the gzip CRC or the tar breaks, or the digest does not hold
     const tampered = join(dir, 'tampered.tar');
     writeFileSync(tampered, await archive([base, badGz], [base, top], { names: [`blobs/sha256/${sha256(base)}`, `blobs/sha256/${sha256(gzTop)}`] }));
-    const t = openDockerArchiveInPlace(tampered, 'archive tampered.tar')!;
+    const t = (await inPlace(tampered, 'archive tampered.tar'))!;
     const failed = await codeOf(scanAll(t.image.layers));
     assert.match(failed, /^(DIGEST_MISMATCH|CORRUPT_INPUT): archive tampered\.tar: layer 2/, failed);
 
     const wrongDiffId = join(dir, 'wrong-diff-id.tar');
     writeFileSync(wrongDiffId, await archive([base, gzTop], [base, base]));
-    const w = openDockerArchiveInPlace(wrongDiffId, 'archive wrong-diff-id.tar')!;
+    const w = (await inPlace(wrongDiffId, 'archive wrong-diff-id.tar'))!;
     assert.match(await codeOf(scanAll(w.image.layers)), /^DIGEST_MISMATCH: .*layer 2 .*uncompressed tar has digest/);
 
     const badPlain = Buffer.from(base);
     badPlain[badPlain.indexOf('debian')] ^= 1;
     const plainTampered = join(dir, 'plain-tampered.tar');
     writeFileSync(plainTampered, await archive([badPlain], [base], { names: ['layer.tar'] }));
-    const p = openDockerArchiveInPlace(plainTampered, 'archive plain-tampered.tar')!;
+    const p = (await inPlace(plainTampered, 'archive plain-tampered.tar'))!;
     assert.match(await codeOf(scanAll(p.image.layers)), /^DIGEST_MISMATCH: archive plain-tampered\.tar: layer 1 \(layer\.tar\) has digest/);
 
     // left to staging: a gzip layer not named by its digest, an archive compressed as a whole
     const unnamed = join(dir, 'unnamed.tar');
     writeFileSync(unnamed, await archive([gzTop], [top], { names: ['layer.tar.gz'] }));
-    assert.equal(openDockerArchiveInPlace(unnamed, 'archive unnamed.tar'), undefined);
+    assert.equal(await inPlace(unnamed, 'archive unnamed.tar'), undefined);
     const whole = join(dir, 'whole.tar.gz');
     writeFileSync(whole, gzipSync(await archive([base], [base])));
-    assert.equal(openDockerArchiveInPlace(whole, 'archive whole.tar.gz'), undefined);
+    assert.equal(await inPlace(whole, 'archive whole.tar.gz'), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('OCI layout directory and OCI archive in place: blobs read where they lie, descriptors and digests checked', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shale-in-place-oci-'));
+  try {
+    const base = await tarBytes([dirEntry('etc'), fileEntry('etc/os', 'debian')]);
+    const top = await tarBytes([dirEntry('app'), fileEntry('app/run', 'y'.repeat(3000))]);
+    const files = ociLayoutFiles([base, top], { refName: 'example.com/app:v1' });
+    const layout = writeOciLayoutDir(join(dir, 'layout'), files);
+    const fromDir = (await openArchiveInPlace('oci', layout, 'archive layout'))!;
+    assert.ok(fromDir, 'a layout directory is read in place');
+    assert.deepEqual(fromDir.refs, ['example.com/app:v1']);
+    assert.equal(fromDir.image.layers[1]!.storedFile!.path, join(layout, 'blobs', 'sha256', sha256(top)), 'a blob is read from its own file');
+    assert.deepEqual(await scanAll(fromDir.image.layers), [['etc', 'etc/os'], ['app', 'app/run']]);
+
+    const archivePath = join(dir, 'oci.tar');
+    writeFileSync(archivePath, await ociArchive(files));
+    const fromArchive = (await openArchiveInPlace('oci-archive', archivePath, 'archive oci.tar'))!;
+    assert.equal(fromArchive.image.id, fromDir.image.id);
+    assert.equal(fromArchive.image.layers[0]!.storedFile!.path, archivePath, 'a blob is read from the archive by offset');
+    assert.deepEqual(await scanAll(fromArchive.image.layers), [['etc', 'etc/os'], ['app', 'app/run']]);
+
+    // a descriptor whose size lies, and a layer blob changed on disk
+    const lying = writeOciLayoutDir(join(dir, 'lying'), ociLayoutFiles([base], { layerSizeDelta: 1 }));
+    assert.match(await codeOf(openArchiveInPlace('oci', lying, 'archive lying')), /^SIZE_MISMATCH: archive lying: blobs\/sha256\/[a-f0-9]{64} is \d+ bytes, its descriptor says/);
+    const blobPath = join(layout, 'blobs', 'sha256', sha256(top));
+    const changed = Buffer.from(top);
+    changed[changed.indexOf('yyyy')] = 'z'.charCodeAt(0);
+    writeFileSync(blobPath, changed);
+    const tampered = (await openArchiveInPlace('oci', layout, 'archive layout'))!;
+    assert.match(await codeOf(scanAll(tampered.image.layers)), /^DIGEST_MISMATCH: archive layout: layer 2 /);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

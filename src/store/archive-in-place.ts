@@ -1,139 +1,235 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import { canonicalJson, makeManifest, type Image, type Layer } from '../image/index.js';
-import { cleanEntryPath, decompress, listTarFile, openStoredFileForListing, sniffCompression, type EntryType, type StoredLayerFile } from '../layer/index.js';
+import { cleanEntryPath, decompress, listTarFile, openStoredFileForListing, sniffCompression, type StoredLayerFile } from '../layer/index.js';
 import {
   DockerArchiveManifestSchema,
   ImageConfigSchema,
+  IndexSchema,
   ManifestSchema,
   MediaType,
   digestOf,
+  isDigest,
   normalizeReference,
   ociLayerMediaType,
   parseJson,
+  type Descriptor,
   type Digest,
+  type ImageConfig,
 } from '../oci/index.js';
+import { pickOciManifests } from './load.js';
 
-/** A member of the archive: where its content lies. */
-interface Member {
-  type: EntryType;
-  size: number;
+/** Where an archive member's bytes lie: `size` bytes of a file from `offset`. */
+interface MemberFile {
+  name: string;
+  path: string;
   offset: number;
-  linkname: string;
+  size: number;
 }
 
-/** Largest manifest.json or config read into memory. */
+/** Largest document (manifest.json, index, manifest, config) read into memory. */
 const MAX_DOC_BYTES = 64 << 20;
 
-/**
- * Opens the first image of a docker-archive (legacy or Docker 25+) where it lies, to read it only: the
- * members are found by listing the archive's headers, and the layers are read from the archive by
- * offset, not copied. Their digests are checked by whoever reads them (StoredLayerFile.unverifiedDigest
- * and unverifiedDiffId); the config's is checked here. Undefined when the archive is not such a file
- * (compressed as a whole, an OCI layout without manifest.json, or a compressed layer not named by its
- * digest): the caller stages it instead.
- */
-export function openDockerArchiveInPlace(path: string, what: string): { image: Image; refs: string[] } | undefined {
-  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return undefined;
+/** The digest a member's name gives (blobs/sha256/HEX or HEX.json), if any. */
+function namedDigest(name: string): Digest | undefined {
+  const hex = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name) ?? /^([a-f0-9]{64})\.json$/.exec(name);
+  return hex ? (`sha256:${hex[1]}` as Digest) : undefined;
+}
+
+function readRegion(path: string, offset: number, length: number, what: string): Buffer {
+  const buf = Buffer.alloc(length);
   const fd = openSync(path, 'r');
   try {
-    const read = (offset: number, length: number): Buffer => {
-      const buf = Buffer.alloc(length);
-      let got = 0;
-      while (got < length) {
-        const n = readSync(fd, buf, got, length - got, offset + got);
-        if (n === 0) throw new ShaleError('CORRUPT_INPUT', `${what}: unexpected end of data at byte ${offset + got} (truncated)`);
-        got += n;
-      }
-      return buf;
-    };
-    if (sniffCompression(read(0, Math.min(4, statSync(path).size))) !== 'none') return undefined;
-
-    const members = new Map<string, Member>();
-    const listed = listTarFile(path, { what }, (h, _i, offset) => {
-      members.set(cleanEntryPath(h.name, `${what}: member`), { type: h.type, size: h.size, offset: offset ?? -1, linkname: h.linkname });
-    });
-    if (!listed || !members.has('manifest.json')) return undefined;
-
-    /** The file at an archive path, symlinks followed (as loading follows them). */
-    const member = (name: string): { name: string; m: Member } => {
-      let n = posix.normalize(name).replace(/^\.\//, '');
-      for (let hops = 0; members.get(n)?.type === 'symlink' && hops < 16; hops++) {
-        n = posix.normalize(posix.join(posix.dirname(n), members.get(n)!.linkname));
-      }
-      const m = members.get(n);
-      if (!m || m.type !== 'file' || m.offset < 0) throw new ShaleError('CORRUPT_INPUT', `${what}: names "${name}" but has no such file`);
-      return { name: n, m };
-    };
-    const doc = (name: string): Buffer => {
-      const { m } = member(name);
-      if (m.size > MAX_DOC_BYTES) throw new ShaleError('CORRUPT_INPUT', `${what}: ${name} is too large (${m.size} bytes)`);
-      return read(m.offset, m.size);
-    };
-    /** The digest a member's name gives (blobs/sha256/HEX or HEX.json), if any. */
-    const namedDigest = (n: string): Digest | undefined => {
-      const hex = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(n) ?? /^([a-f0-9]{64})\.json$/.exec(n);
-      return hex ? (`sha256:${hex[1]}` as Digest) : undefined;
-    };
-
-    const entry = parseJson(DockerArchiveManifestSchema, doc('manifest.json'), `${what}: manifest.json`)[0];
-    if (!entry) return undefined;
-    const rawConfig = doc(entry.Config);
-    const id = digestOf(rawConfig);
-    const configName = member(entry.Config).name;
-    const named = namedDigest(configName);
-    if (named && named !== id) throw new ShaleError('DIGEST_MISMATCH', `${what}: ${configName} has digest ${id}, expected ${named}`);
-    const config = parseJson(ImageConfigSchema, rawConfig, `${what}: config ${entry.Config}`);
-    const diffIds = config.rootfs.diff_ids;
-    if (entry.Layers.length !== diffIds.length) {
-      throw new ShaleError('CORRUPT_INPUT', `${what}: image ${id}: ${entry.Layers.length} layers but the config lists ${diffIds.length} diff_ids`);
+    for (let got = 0; got < length; ) {
+      const n = readSync(fd, buf, got, length - got, offset + got);
+      if (n === 0) throw new ShaleError('CORRUPT_INPUT', `${what}: unexpected end of data at byte ${offset + got} (truncated)`);
+      got += n;
     }
-
-    const files = entry.Layers.map((l) => member(l));
-    const layers: Layer[] = [];
-    for (const [i, { name, m }] of files.entries()) {
-      const diffId = diffIds[i]!;
-      const byName = namedDigest(name);
-      const compression = m.size === 0 ? 'none' : sniffCompression(read(m.offset, Math.min(4, m.size)));
-      // a compressed layer's own digest is known only from its name (blobs/sha256/HEX): else it is staged
-      if (compression !== 'none' && !byName) return undefined;
-      if (compression === 'none' && byName && byName !== diffId) {
-        throw new ShaleError('DIGEST_MISMATCH', `${what}: layer ${i + 1} (${name}) is named ${byName}, the config says ${diffId}`);
-      }
-      const digest = byName ?? diffId;
-      const layerWhat = `${what}: layer ${i + 1} (${name})`;
-      const file: StoredLayerFile = {
-        path,
-        plain: compression === 'none',
-        region: { offset: m.offset, length: m.size },
-        unverifiedDigest: digest,
-        unverifiedDiffId: compression === 'none' ? undefined : diffId,
-      };
-      const blob = () => verified(streamRegion(file), digest, layerWhat);
-      layers.push({
-        descriptor: { mediaType: ociLayerMediaType(compression), digest, size: m.size },
-        diffId,
-        what: layerWhat,
-        openBlob: blob,
-        open: () => (file.plain ? blob() : verified(decompress(blob(), { what: layerWhat }), diffId, `${layerWhat}: uncompressed`)),
-        openForListing: () => openStoredFileForListing(file, layerWhat),
-        storedFile: file,
-      });
-    }
-    const rawManifest = canonicalJson(
-      makeManifest(
-        { mediaType: MediaType.ociConfig, digest: id, size: rawConfig.length },
-        layers.map((l) => l.descriptor),
-      ),
-    );
-    const manifest = parseJson(ManifestSchema, rawManifest, 'manifest');
-    const image: Image = { id, manifestDigest: digestOf(rawManifest), rawManifest, manifest, rawConfig, config, layers };
-    return { image, refs: (entry.RepoTags ?? []).map((t) => normalizeReference(t)) };
   } finally {
     closeSync(fd);
   }
+  return buf;
+}
+
+/** The members of an archive where it lies: a plain tar file (found from its headers) or a layout directory. */
+class ArchiveView {
+  private constructor(
+    readonly what: string,
+    private readonly find: (name: string) => MemberFile | undefined,
+  ) {}
+
+  /** A plain tar's members; undefined when the file is compressed (or old GNU sparse): it is staged. */
+  static tar(path: string, what: string): ArchiveView | undefined {
+    const size = statSync(path).size;
+    if (sniffCompression(readRegion(path, 0, Math.min(4, size), what)) !== 'none') return undefined;
+    const members = new Map<string, { type: string; size: number; offset: number; linkname: string }>();
+    const listed = listTarFile(path, { what }, (h, _i, offset) => {
+      members.set(cleanEntryPath(h.name, `${what}: member`), { type: h.type, size: h.size, offset: offset ?? -1, linkname: h.linkname });
+    });
+    if (!listed) return undefined;
+    return new ArchiveView(what, (name) => {
+      // symlinks followed, as loading follows them
+      let n = name;
+      for (let hops = 0; members.get(n)?.type === 'symlink' && hops < 16; hops++) n = posix.normalize(posix.join(posix.dirname(n), members.get(n)!.linkname));
+      const m = members.get(n);
+      return m && m.type === 'file' && m.offset >= 0 ? { name: n, path, offset: m.offset, size: m.size } : undefined;
+    });
+  }
+
+  /** A layout directory's files. */
+  static directory(dir: string, what: string): ArchiveView {
+    return new ArchiveView(what, (name) => {
+      if (name.startsWith('../') || name === '..' || posix.isAbsolute(name)) return undefined;
+      const path = join(dir, name);
+      const st = statSync(path, { throwIfNoEntry: false });
+      return st?.isFile() ? { name, path, offset: 0, size: st.size } : undefined;
+    });
+  }
+
+  has(name: string): boolean {
+    return this.find(name) !== undefined;
+  }
+
+  file(name: string): MemberFile {
+    const m = this.find(posix.normalize(name).replace(/^\.\//, ''));
+    if (!m) throw new ShaleError('CORRUPT_INPUT', `${this.what}: names "${name}" but has no such file`);
+    return m;
+  }
+
+  /** A document's bytes; checked against the digest its name gives, if any. */
+  doc(name: string): { m: MemberFile; raw: Buffer } {
+    const m = this.file(name);
+    if (m.size > MAX_DOC_BYTES) throw new ShaleError('CORRUPT_INPUT', `${this.what}: ${name} is too large (${m.size} bytes)`);
+    const raw = readRegion(m.path, m.offset, m.size, this.what);
+    const named = namedDigest(m.name);
+    if (named && digestOf(raw) !== named) throw new ShaleError('DIGEST_MISMATCH', `${this.what}: ${m.name} has digest ${digestOf(raw)}, expected ${named}`);
+    return { m, raw };
+  }
+
+  /** The member holding a blob, its size checked against the descriptor's. */
+  blobFile(d: Descriptor): MemberFile {
+    if (!isDigest(d.digest)) throw new ShaleError('UNSUPPORTED', `${this.what}: digest algorithm of ${d.digest} is not supported`);
+    const m = this.file(`blobs/sha256/${d.digest.slice(7)}`);
+    if (m.size !== d.size) throw new ShaleError('SIZE_MISMATCH', `${this.what}: ${m.name} is ${m.size} bytes, its descriptor says ${d.size}`);
+    return m;
+  }
+
+  /** A document blob, by its descriptor: digest and size checked. */
+  blob(d: Descriptor): Buffer {
+    return this.doc(this.blobFile(d).name).raw;
+  }
+}
+
+/**
+ * A layer read where it lies. Its digests are checked by whoever reads it (StoredLayerFile
+ * .unverifiedDigest and .unverifiedDiffId). Undefined for a compressed layer whose own digest is not
+ * known without reading it (no descriptor, not named by it): the caller stages the archive instead.
+ */
+function layerInPlace(m: MemberFile, i: number, diffId: Digest, what: string, desc?: Descriptor): Layer | undefined {
+  const compression = m.size === 0 ? 'none' : sniffCompression(readRegion(m.path, m.offset, Math.min(4, m.size), what));
+  const digest = desc?.digest ?? namedDigest(m.name) ?? (compression === 'none' ? diffId : undefined);
+  if (!digest) return undefined;
+  if (compression === 'none' && digest !== diffId) throw new ShaleError('DIGEST_MISMATCH', `${what}: layer ${i + 1} (${m.name}) is ${digest}, the config says ${diffId}`);
+  const layerWhat = `${what}: layer ${i + 1} (${m.name})`;
+  const file: StoredLayerFile = {
+    path: m.path,
+    plain: compression === 'none',
+    region: { offset: m.offset, length: m.size },
+    unverifiedDigest: digest,
+    unverifiedDiffId: compression === 'none' ? undefined : diffId,
+  };
+  const blob = () => verified(streamRegion(file), digest, layerWhat);
+  return {
+    descriptor: desc ?? { mediaType: ociLayerMediaType(compression), digest: digest as Digest, size: m.size },
+    diffId,
+    what: layerWhat,
+    openBlob: blob,
+    open: () => (file.plain ? blob() : verified(decompress(blob(), { what: layerWhat }), diffId, `${layerWhat}: uncompressed`)),
+    openForListing: () => openStoredFileForListing(file, layerWhat),
+    storedFile: file,
+  };
+}
+
+function checkLayerCount(config: ImageConfig, layers: number, what: string, id: Digest): void {
+  if (layers !== config.rootfs.diff_ids.length) {
+    throw new ShaleError('CORRUPT_INPUT', `${what}: image ${id}: ${layers} layers but the config lists ${config.rootfs.diff_ids.length} diff_ids`);
+  }
+}
+
+/** The first image of a docker-archive's manifest.json (legacy or Docker 25+). */
+function dockerImage(view: ArchiveView): { image: Image; refs: string[] } | undefined {
+  const { what } = view;
+  const entry = parseJson(DockerArchiveManifestSchema, view.doc('manifest.json').raw, `${what}: manifest.json`)[0];
+  if (!entry) return undefined;
+  const { raw: rawConfig } = view.doc(entry.Config);
+  const id = digestOf(rawConfig);
+  const config = parseJson(ImageConfigSchema, rawConfig, `${what}: config ${entry.Config}`);
+  checkLayerCount(config, entry.Layers.length, what, id);
+  const layers: Layer[] = [];
+  for (const [i, name] of entry.Layers.entries()) {
+    const layer = layerInPlace(view.file(name), i, config.rootfs.diff_ids[i]!, what);
+    if (!layer) return undefined;
+    layers.push(layer);
+  }
+  const rawManifest = canonicalJson(
+    makeManifest(
+      { mediaType: MediaType.ociConfig, digest: id, size: rawConfig.length },
+      layers.map((l) => l.descriptor),
+    ),
+  );
+  const manifest = parseJson(ManifestSchema, rawManifest, 'manifest');
+  return { image: { id, manifestDigest: digestOf(rawManifest), rawManifest, manifest, rawConfig, config, layers }, refs: (entry.RepoTags ?? []).map((t) => normalizeReference(t)) };
+}
+
+/** The first image an OCI layout's index names (or the one named `pick`), for `platform` through a nested index. */
+async function ociImage(view: ArchiveView, pick?: string, platform?: string): Promise<{ image: Image; refs: string[] } | undefined> {
+  const { what } = view;
+  const index = parseJson(IndexSchema, view.doc('index.json').raw, `${what}: index.json`);
+  const picked = await pickOciManifests(index, async (d) => view.blob(d), what, pick, platform);
+  const first = picked[0];
+  if (!first) return undefined;
+  const rawManifest = view.blob(first.desc);
+  const manifest = parseJson(ManifestSchema, rawManifest, `${what}: manifest ${first.desc.digest}`);
+  const rawConfig = view.blob(manifest.config);
+  const config = parseJson(ImageConfigSchema, rawConfig, `${what}: config ${manifest.config.digest}`);
+  const id = manifest.config.digest as Digest;
+  checkLayerCount(config, manifest.layers.length, what, id);
+  const layers: Layer[] = [];
+  for (const [i, desc] of manifest.layers.entries()) {
+    const layer = layerInPlace(view.blobFile(desc), i, config.rootfs.diff_ids[i]!, what, desc);
+    if (!layer) return undefined;
+    layers.push(layer);
+  }
+  const image: Image = { id, manifestDigest: first.desc.digest as Digest, rawManifest, manifest, rawConfig, config, layers };
+  // the image's names: every entry of the index that leads to the same config
+  const refs = picked.filter((p) => p.refName && (p === first || parseJson(ManifestSchema, view.blob(p.desc), `${what}: manifest ${p.desc.digest}`).config.digest === id));
+  return { image, refs: refs.map((p) => p.refName!) };
+}
+
+/**
+ * Opens the first image of an archive where it lies, to read it only (analyze's way): a plain
+ * docker-archive or OCI archive found from the tar's headers, or an OCI layout directory; layers are read
+ * by offset, not copied, and their digests checked by whoever reads them. The documents (manifests,
+ * configs) are checked here. Undefined when it cannot be read so (compressed as a whole, an old GNU
+ * sparse member, a compressed layer of unknown digest, neither manifest.json nor index.json): the
+ * caller stages it instead, which also gives the errors of a malformed archive.
+ */
+export async function openArchiveInPlace(
+  kind: 'docker-archive' | 'oci-archive' | 'oci',
+  path: string,
+  what: string,
+  options: { ref?: string; platform?: string } = {},
+): Promise<{ image: Image; refs: string[] } | undefined> {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st || (kind === 'oci' ? !st.isDirectory() : !st.isFile())) return undefined;
+  const view = kind === 'oci' ? ArchiveView.directory(path, what) : ArchiveView.tar(path, what);
+  if (!view) return undefined;
+  // as loading chooses: docker's manifest.json unless an OCI reference is asked for
+  if (view.has('manifest.json') && !options.ref) return dockerImage(view);
+  if (view.has('index.json')) return ociImage(view, options.ref, options.platform);
+  return undefined;
 }
 
 /** A region of a file, streamed. */

@@ -15,6 +15,7 @@ import {
   type Descriptor,
   type Digest,
   type ImageConfig,
+  type Index,
 } from '../oci/index.js';
 import { canonicalJson, hostPlatform, makeManifest } from '../image/index.js';
 import type { ContentStore, Ingestion } from './content-store.js';
@@ -140,16 +141,25 @@ function parsePlatform(text: string): { os: string; architecture: string; varian
   return { os, architecture, variant };
 }
 
-async function stageOciLayout(staged: StagedArchive, what: string, pick?: string, platform?: string): Promise<StagedImage[]> {
-  const index = parseJson(IndexSchema, staged.docs.get('index.json')!, `${what}: index.json`);
-  const images: StagedImage[] = [];
+/**
+ * The image manifests an OCI layout's index names, with their reference names: all of them, or the one
+ * named `pick`; through a nested index, the one for `platform` (default: this machine's, else the first).
+ */
+export async function pickOciManifests(
+  index: Index,
+  readIndex: (d: Descriptor) => Promise<Buffer>,
+  what: string,
+  pick?: string,
+  platform?: string,
+): Promise<{ desc: Descriptor; refName?: string }[]> {
+  const out: { desc: Descriptor; refName?: string }[] = [];
   const want = platform ? parsePlatform(platform) : hostPlatform();
   for (const top of index.manifests) {
     const refName = ociRefName(top);
     if (pick && refName !== normalizeReference(pick) && top.annotations?.['org.opencontainers.image.ref.name'] !== pick) continue;
     let desc = top;
     if (isIndexMediaType(desc.mediaType)) {
-      const inner = parseJson(IndexSchema, await readIngestion(staged.blob(desc).ing), `${what}: index ${desc.digest}`);
+      const inner = parseJson(IndexSchema, await readIndex(desc), `${what}: index ${desc.digest}`);
       const matches = inner.manifests.filter((m) => m.platform?.os === want.os && m.platform.architecture === want.architecture);
       const chosen = matches.find((m) => !want.variant || m.platform?.variant === want.variant) ?? (platform ? undefined : (matches[0] ?? inner.manifests[0]));
       if (!chosen) {
@@ -159,6 +169,16 @@ async function stageOciLayout(staged: StagedArchive, what: string, pick?: string
       }
       desc = chosen;
     }
+    out.push({ desc, refName });
+  }
+  if (pick && out.length === 0) throw new ShaleError('NOT_FOUND', `${what}: no image named "${pick}"`);
+  return out;
+}
+
+async function stageOciLayout(staged: StagedArchive, what: string, pick?: string, platform?: string): Promise<StagedImage[]> {
+  const index = parseJson(IndexSchema, staged.docs.get('index.json')!, `${what}: index.json`);
+  const images: StagedImage[] = [];
+  for (const { desc, refName } of await pickOciManifests(index, (d) => readIngestion(staged.blob(d).ing), what, pick, platform)) {
     const rawManifest = await readIngestion(staged.blob(desc).ing);
     const manifest = parseJson(ManifestSchema, rawManifest, `${what}: manifest ${desc.digest}`);
     const configIng = staged.blob(manifest.config).ing;
@@ -167,7 +187,6 @@ async function stageOciLayout(staged: StagedArchive, what: string, pick?: string
     const layers = stageLayers(config, manifest.layers.map((l) => staged.blob(l)), `${what}: image ${configIng.digest}`);
     images.push({ refs: refName ? [refName] : [], config: { raw, ing: configIng }, layers, rawManifest });
   }
-  if (pick && images.length === 0) throw new ShaleError('NOT_FOUND', `${what}: no image named "${pick}"`);
   return images;
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import type { Image } from '../image/index.js';
 import { loadArchive, loadArchiveStream, type LoadedImage } from './load.js';
-import { openDockerArchiveInPlace } from './archive-in-place.js';
+import { openArchiveInPlace } from './archive-in-place.js';
 import { exportFromDockerDaemon } from './docker-daemon.js';
 import { Store } from './store.js';
 
@@ -29,8 +29,8 @@ export interface SourceOptions {
   /** How `docker://` sources are read; without it they are UNSUPPORTED. */
   registry?: RegistrySourceLoader;
   /**
-   * For a reader of layers that checks unverified digests itself (analyze): a plain docker-archive is
-   * read where it lies instead of staged (see openDockerArchiveInPlace).
+   * For a reader of layers that checks unverified digests itself (analyze): archives and OCI layouts
+   * are read where they lie instead of staged, where they can be (see openArchiveInPlace).
    */
   inPlace?: boolean;
 }
@@ -54,8 +54,9 @@ export async function openSource(store: Store, spec: string, options: SourceOpti
     return { image, refs, store, close: async () => undefined };
   }
   const [, kind, rest] = m as unknown as [string, string, string];
-  if (kind === 'docker-archive' && options.inPlace) {
-    const opened = openDockerArchiveInPlace(rest, `archive ${rest}`);
+  if (options.inPlace && (kind === 'docker-archive' || kind === 'oci-archive' || kind === 'oci')) {
+    const { dir: path, ref } = kind === 'oci' ? splitOciDir(rest) : { dir: rest, ref: undefined };
+    const opened = await openArchiveInPlace(kind, path, `archive ${path}`, { ref, platform: options.platform });
     if (opened) return { ...opened, store, close: async () => undefined };
   }
   const registry = options.registry;
