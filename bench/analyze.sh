@@ -4,7 +4,8 @@
 # at once in parallel.
 #  debian:    a ~250 MB Debian image of 4 layers (the debootstrap rootfs imported, then built on: ~30 MB of
 #             files added, some of them and some of the base deleted, a few chmodded), from the store,
-#             as a docker-archive (`shale save`) and as a docker-archive with gzip layers.
+#             as a docker-archive (`shale save`), as a docker-archive with gzip layers, and as an OCI
+#             archive.
 #  synthetic: ~1.2 GB of layer tars, 215k entries in 4 layers (bench/synthetic-image.mjs: small files and
 #             big ones, overwritten, deleted, opaque, chmodded), loaded into the store.
 # Prints median wall times of RUNS runs, the highest peak RSS, the ratios, and the goals: within 1.3x of
@@ -89,6 +90,12 @@ EOF
   measure "debian store" bench-analyze/debian:layered "${blobs[@]}"
   measure "debian docker-archive" "docker-archive:$work/debian.tar" "${plain[@]/#/$work/plain/}"
   measure "debian docker-archive gz" "docker-archive:$work/debian-gz.tar" "${gzs[@]/#/$work/gz/}"
+  # an OCI archive of the same image (plain layers, blobs named by digest)
+  $shale save --format oci-archive bench-analyze/debian:layered -o "$work/debian-oci.tar"
+  mkdir -p "$work/oci" && tar -C "$work/oci" -xf "$work/debian-oci.tar"
+  manifest=$(jq -r '.manifests[0].digest' "$work/oci/index.json" | sed 's|sha256:|blobs/sha256/|')
+  mapfile -t ocis < <(jq -r '.layers[].digest' "$work/oci/$manifest" | sed "s|sha256:|$work/oci/blobs/sha256/|")
+  measure "debian oci-archive" "oci-archive:$work/debian-oci.tar" "${ocis[@]}"
 fi
 
 if [ "$SYNTHETIC" = 1 ]; then
