@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -35,9 +36,16 @@ async function readConfig(path: string): Promise<Record<string, unknown>> {
   throw new ShaleError('CORRUPT_INPUT', `${path} is not a JSON object`, { hint: 'fix or remove it, then `shale login` again' });
 }
 
-/** The credentials stored for `host` (`auths[HOST].auth`, base64 of `user:password`), if any. */
+/**
+ * The credentials for `host`, as Docker's client finds them: the host's credential helper
+ * (`credHelpers`), else what `auths` holds (base64 `user:password`, as `shale login` writes it), else
+ * the default credential store (`credsStore`). Undefined when none has any.
+ */
 export async function readCredentials(host: string, path = dockerConfigPath()): Promise<Credentials | undefined> {
   const config = await readConfig(path);
+  const helpers = (config.credHelpers ?? {}) as Record<string, unknown>;
+  const helper = [authKey(host), host].map((k) => helpers[k]).find((h): h is string => typeof h === 'string' && h !== '');
+  if (helper) return fromHelper(helper, host);
   const auths = (config.auths ?? {}) as Record<string, { auth?: unknown; username?: unknown; password?: unknown } | undefined>;
   const keys = [authKey(host), host, `https://${host}`, `http://${host}`, `https://${host}/v1/`, `https://${host}/v2/`];
   for (const k of keys) {
@@ -50,7 +58,45 @@ export async function readCredentials(host: string, path = dockerConfigPath()): 
     }
     if (typeof entry.username === 'string' && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
   }
+  if (typeof config.credsStore === 'string' && config.credsStore !== '') return fromHelper(config.credsStore, host);
   return undefined;
+}
+
+/**
+ * Asks `docker-credential-NAME get` (Docker's credential helper protocol: the server on stdin, JSON with
+ * Username and Secret on stdout). A helper that has nothing for the server gives undefined; an identity
+ * token (Username `<token>`) is not supported and gives undefined too.
+ */
+async function fromHelper(name: string, host: string): Promise<Credentials | undefined> {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ShaleError('INVALID_ARGUMENT', `credential helper name "${name}" is not valid`);
+  const program = `docker-credential-${name}`;
+  const server = authKey(host);
+  const { code, stdout, stderr, missing } = await runHelper(program, server);
+  if (missing) throw new ShaleError('UNAVAILABLE', `credential helper ${program} is not installed (Docker's config names it for ${server})`);
+  if (code !== 0) {
+    if (/credentials not found/i.test(stdout + stderr)) return undefined;
+    throw new ShaleError('UNAVAILABLE', `credential helper ${program} failed for ${server}: ${(stderr || stdout).trim().split('\n')[0]}`);
+  }
+  let reply: { Username?: unknown; Secret?: unknown };
+  try {
+    reply = JSON.parse(stdout) as typeof reply;
+  } catch {
+    throw new ShaleError('CORRUPT_INPUT', `credential helper ${program} did not answer with JSON`);
+  }
+  if (typeof reply.Username !== 'string' || typeof reply.Secret !== 'string' || reply.Username === '<token>') return undefined;
+  return { username: reply.Username, password: reply.Secret };
+}
+
+function runHelper(program: string, server: string): Promise<{ code: number; stdout: string; stderr: string; missing: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(program, ['get'], { timeout: 30_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return resolve({ code: -1, stdout: '', stderr: '', missing: true });
+      if (error && typeof error.code !== 'number') return reject(new ShaleError('UNAVAILABLE', `credential helper ${program} did not answer: ${error.message}`));
+      resolve({ code: error ? (error.code as number) : 0, stdout, stderr, missing: false });
+    });
+    child.stdin?.on('error', () => undefined); // a helper that exits without reading says why on its own
+    child.stdin?.end(server);
+  });
 }
 
 /** Stores credentials for `host` in Docker's format, keeping the rest of the file; the file is mode 0600. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isShaleError } from '../internal/errors.js';
@@ -72,6 +72,41 @@ test('credentials: written in Docker config.json format with mode 0600, other en
   assert.deepEqual(await readCredentials('127.0.0.1:5000', path), { username: 'alice', password: 'p:w' });
   assert.deepEqual(await readCredentials('other:1', path), { username: 'x', password: 'y' });
   assert.equal(await readCredentials('nowhere:1', path), undefined);
+});
+
+test('credentials from helpers: credHelpers for a host, then auths, then credsStore; a missing or failing helper is named', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shale-cred-helper-'));
+  const oldPath = process.env.PATH;
+  t.after(() => {
+    process.env.PATH = oldPath;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  // helpers speaking Docker's protocol: the server on stdin, JSON on stdout
+  const helper = (name: string, script: string) => {
+    writeFileSync(join(dir, `docker-credential-${name}`), `#!/bin/sh\n[ "$1" = get ] || exit 3\nread server\n${script}\n`);
+    chmodSync(join(dir, `docker-credential-${name}`), 0o755);
+  };
+  helper('pass', `printf '{"ServerURL":"%s","Username":"bob","Secret":"s3cret"}' "$server"`);
+  helper('store', `[ "$server" = "stored:1" ] && printf '{"Username":"carol","Secret":"c"}' && exit 0; echo "credentials not found in native keychain"; exit 1`);
+  helper('broken', `echo "keychain locked" >&2; exit 1`);
+  helper('token', `printf '{"Username":"<token>","Secret":"refresh"}'`);
+  process.env.PATH = `${dir}:${oldPath}`;
+  const path = join(dir, 'config.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      credHelpers: { 'helped:1': 'pass', 'broken:1': 'broken', 'gone:1': 'absent', 'token:1': 'token' },
+      credsStore: 'store',
+      auths: { 'inline:1': { auth: Buffer.from('dave:d').toString('base64') } },
+    }),
+  );
+  assert.deepEqual(await readCredentials('helped:1', path), { username: 'bob', password: 's3cret' });
+  assert.deepEqual(await readCredentials('inline:1', path), { username: 'dave', password: 'd' }, 'auths before credsStore');
+  assert.deepEqual(await readCredentials('stored:1', path), { username: 'carol', password: 'c' });
+  assert.equal(await readCredentials('elsewhere:1', path), undefined, 'the store has nothing for it');
+  assert.equal(await readCredentials('token:1', path), undefined, 'identity tokens are not used');
+  await assert.rejects(readCredentials('broken:1', path), (e: unknown) => isShaleError(e, 'UNAVAILABLE') && /docker-credential-broken failed for broken:1: keychain locked/.test(e.message));
+  await assert.rejects(readCredentials('gone:1', path), (e: unknown) => isShaleError(e, 'UNAVAILABLE') && /docker-credential-absent is not installed/.test(e.message));
 });
 
 test('Bearer token flow: anonymous and with credentials; wrong credentials are UNAUTHORIZED without the password', async (t) => {
