@@ -25,7 +25,7 @@ import {
   type ContextFile,
   type ImageConfigJson,
 } from './support/build.js';
-import { referenceDockerfile } from '../src/build/build-fixtures.js';
+import { dockerignoreContext, referenceDockerfile } from '../src/build/build-fixtures.js';
 import { dockerOk } from './support/docker.js';
 import { shaleJson, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
@@ -254,20 +254,7 @@ COPY tree/xhard /single-hardlink
 COPY . /ctx/
 COPY logs /logs/
 `,
-    files: {
-      '.dockerignore': '# comment\nlogs/*.log\n!logs/important.log\n**/*.o\nnode_modules\n.env\n*.md\n!README.md\nDockerfile\n',
-      '.env': 'secret\n',
-      'README.md': 'r\n',
-      'NOTES.md': 'n\n',
-      'logs/a.log': 'a\n',
-      'logs/b.log': 'b\n',
-      'logs/important.log': 'keep\n',
-      'logs/keep/k.log': 'k\n',
-      'src/main.c': 's\n',
-      'src/main.o': 't\n',
-      'src/deep/x.o': 'd\n',
-      'node_modules/pkg/index.js': 'n\n',
-    },
+    files: { ...dockerignoreContext },
     check: (tree) => {
       assert.deepEqual(below(tree, 'logs'), ['logs/important.log', 'logs/keep', 'logs/keep/k.log']);
       absent(tree, 'ctx/.env', 'ctx/Dockerfile', 'ctx/NOTES.md', 'ctx/node_modules', 'ctx/src/main.o', 'ctx/src/deep/x.o', 'ctx/logs/a.log');

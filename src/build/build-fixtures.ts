@@ -37,3 +37,22 @@ ONBUILD RUN echo child
 ENTRYPOINT ["/bin/sh"]
 CMD ["-c", "echo hi"]
 `;
+
+/**
+ * A build context whose .dockerignore has patterns, `**` and `!` exceptions and ignores the Dockerfile:
+ * the context-hash unit test sums it, and the fidelity test builds it with Docker and with shale.
+ */
+export const dockerignoreContext: Readonly<Record<string, string>> = {
+  '.dockerignore': '# comment\nlogs/*.log\n!logs/important.log\n**/*.o\nnode_modules\n.env\n*.md\n!README.md\nDockerfile\n',
+  '.env': 'secret\n',
+  'README.md': 'r\n',
+  'NOTES.md': 'n\n',
+  'logs/a.log': 'a\n',
+  'logs/b.log': 'b\n',
+  'logs/important.log': 'keep\n',
+  'logs/keep/k.log': 'k\n',
+  'src/main.c': 's\n',
+  'src/main.o': 't\n',
+  'src/deep/x.o': 'd\n',
+  'node_modules/pkg/index.js': 'n\n',
+};

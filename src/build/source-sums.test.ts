@@ -3,6 +3,7 @@ import { chmod, link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { dockerignoreContext } from './build-fixtures.js';
 import { SourceTree } from './build-context.js';
 import { RootfsSums } from './source-sums.js';
 
@@ -48,21 +49,7 @@ describe('build context source names (Docker classic builder, measured)', () => 
   });
 
   test('COPY . sums what the client sends (the .dockerignore too), not the root and not an ignored Dockerfile', async () => {
-    const root = await tree({
-      '.dockerignore': '# comment\nlogs/*.log\n!logs/important.log\n**/*.o\nnode_modules\n.env\n*.md\n!README.md\nDockerfile\n',
-      '.env': 'secret\n',
-      Dockerfile: 'FROM scratch\n',
-      'README.md': 'r\n',
-      'NOTES.md': 'n\n',
-      'logs/a.log': 'a\n',
-      'logs/b.log': 'b\n',
-      'logs/important.log': 'keep\n',
-      'logs/keep/k.log': 'k\n',
-      'src/main.c': 's\n',
-      'src/main.o': 't\n',
-      'src/deep/x.o': 'd\n',
-      'node_modules/pkg/index.js': 'n\n',
-    });
+    const root = await tree({ ...dockerignoreContext, Dockerfile: 'FROM scratch\n' });
     await fixModes(root, ['logs', 'logs/keep', 'src', 'src/deep', 'node_modules', 'node_modules/pkg']);
     assert.equal(await contextName(root, '.'), 'dir:0784a2d4150544bd3894416bad96b1d25771c538649a475ae59954e40632cbdf');
     assert.equal(await contextName(root, 'logs'), 'dir:f115d2d148ad2fae4ae275fc87ec143e1ace23f4f48953f8b15e61423038e2dd');
