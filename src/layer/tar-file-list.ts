@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ShaleError } from '../internal/errors.js';
-import { BLOCK, decodeRawHeader, isZeroBlock, parsePaxRecords, type TarHeader } from './tar-header.js';
-import { cString, foldHeader, type Extensions, type ReadTarOptions } from './tar-reader.js';
+import { BLOCK, decodeRawHeader, isZeroBlock, padLength, type TarHeader } from './tar-header.js';
+import { HeaderExtensions, type ReadTarOptions } from './tar-reader.js';
 
 /**
  * Bytes read at a time: the headers of many small entries come in one read, and little of a big file's
@@ -66,20 +66,17 @@ export function listTarFile(
   onEntry: (header: TarHeader, index: number, contentOffset: number | undefined) => void,
 ): boolean {
   const what = options.what ?? 'tar';
-  const maxMeta = options.maxMetaBytes ?? 16 << 20;
   const corrupt = (msg: string): ShaleError => new ShaleError('CORRUPT_INPUT', `${what}: ${msg}`);
   const fd = openSync(path, 'r');
   try {
     const size = options.region?.length ?? fstatSync(fd).size;
     const file = new FileWindow(fd, what, options.region?.offset ?? 0, size);
-    const globalPax = new Map<string, Buffer>();
-    let ext: Extensions = { pax: new Map() };
+    const extensions = new HeaderExtensions(options.maxMetaBytes ?? 16 << 20, corrupt);
     let pos = 0;
     const readMeta = (size: number): Buffer => {
-      if (size > maxMeta) throw corrupt(`extension header of ${size} bytes is too large`);
       const data = size === 0 ? Buffer.alloc(0) : Buffer.from(file.at(pos, size) ?? Buffer.alloc(0)); // a copy: the window moves on
       if (data.length !== size) throw corrupt(`unexpected end of data at byte ${pos} (truncated)`);
-      pos += size + ((BLOCK - (size % BLOCK)) % BLOCK);
+      pos += size + padLength(size);
       return data;
     };
     for (let index = 0; ; ) {
@@ -94,26 +91,15 @@ export function listTarFile(
         throw corrupt(`at byte ${pos}: ${(e as Error).message}`);
       }
       pos += BLOCK;
-      switch (raw.flag) {
-        case 'x':
-          for (const [k, v] of parsePaxRecords(readMeta(raw.size))) ext.pax.set(k, v);
-          continue;
-        case 'g':
-          for (const [k, v] of parsePaxRecords(readMeta(raw.size))) globalPax.set(k, v);
-          continue;
-        case 'L':
-          ext.longName = cString(readMeta(raw.size));
-          continue;
-        case 'K':
-          ext.longLink = cString(readMeta(raw.size));
-          continue;
-        case 'S':
-          return false;
+      const metaSize = extensions.metaSize(raw);
+      if (metaSize !== undefined) {
+        extensions.add(raw.flag, readMeta(metaSize));
+        continue;
       }
-      const entry = foldHeader(raw, ext, globalPax, undefined, corrupt);
-      if (ext.pax.size > 0 || ext.longName !== undefined || ext.longLink !== undefined) ext = { pax: new Map() };
+      if (raw.flag === 'S') return false;
+      const entry = extensions.fold(raw);
       onEntry(entry.header, index++, entry.sparse ? undefined : pos);
-      pos += entry.stored + ((BLOCK - (entry.stored % BLOCK)) % BLOCK);
+      pos += entry.stored + padLength(entry.stored);
     }
   } finally {
     closeSync(fd);

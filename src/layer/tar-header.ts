@@ -280,7 +280,8 @@ function encodeBlock(h: {
   return b;
 }
 
-const padLength = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
+/** The zero bytes that follow `n` bytes of data to fill their last block. */
+export const padLength = (n: number): number => (BLOCK - (n % BLOCK)) % BLOCK;
 export const padding = (n: number): Buffer => Buffer.alloc(padLength(n));
 
 /**

@@ -4,6 +4,7 @@ import {
   BLOCK,
   decodeRawHeader,
   isZeroBlock,
+  padLength,
   parseNumber,
   parsePaxRecords,
   typeOfFlag,
@@ -38,7 +39,7 @@ interface SparseSegment {
 }
 
 /** What extension headers (PAX 'x', GNU 'L' and 'K') said about the entry that follows them. */
-export interface Extensions {
+interface Extensions {
   pax: Map<string, Buffer>;
   longName?: string;
   longLink?: string;
@@ -50,7 +51,7 @@ interface SparseInfo {
   mapInData: boolean;
 }
 
-export const cString = (b: Buffer): string => {
+const cString = (b: Buffer): string => {
   const z = b.indexOf(0);
   return b.toString('utf8', 0, z === -1 ? b.length : z);
 };
@@ -73,8 +74,7 @@ interface ParsedEntry {
  */
 class TarParser {
   readonly r: ChunkReader;
-  private readonly globalPax = new Map<string, Buffer>();
-  private ext: Extensions = { pax: new Map() };
+  private readonly extensions: HeaderExtensions;
   /** Data of the current entry still unread (skipped before the next header). */
   private pending = 0;
   /** Bytes of the current entry's data read through `body`. */
@@ -83,10 +83,11 @@ class TarParser {
   constructor(
     source: AsyncIterable<Uint8Array>,
     readonly what: string,
-    private readonly maxMeta: number,
+    maxMeta: number,
     private readonly verified = false,
   ) {
     this.r = new ChunkReader(source, what);
+    this.extensions = new HeaderExtensions(maxMeta, this.corrupt);
   }
 
   readonly corrupt = (msg: string): ShaleError => new ShaleError('CORRUPT_INPUT', `${this.what}: ${msg}`);
@@ -100,17 +101,16 @@ class TarParser {
   }
 
   private async readMeta(size: number): Promise<Buffer> {
-    if (size > this.maxMeta) throw this.corrupt(`extension header of ${size} bytes is too large`);
     const data = size === 0 ? Buffer.alloc(0) : ((await this.bytes(size)) ?? Buffer.alloc(0));
     if (data.length !== size) throw this.r.truncated();
-    await this.skip((BLOCK - (size % BLOCK)) % BLOCK);
+    await this.skip(padLength(size));
     return data;
   }
 
   /** The next entry (the previous one's unread data skipped), or null at the end of the archive. */
   async next(): Promise<ParsedEntry | null> {
     const r = this.r;
-    await this.skip(this.pending - this.consumed + ((BLOCK - (this.pending % BLOCK)) % BLOCK));
+    await this.skip(this.pending - this.consumed + padLength(this.pending));
     this.pending = 0;
     this.consumed = 0;
     let offset = r.position;
@@ -124,20 +124,11 @@ class TarParser {
       } catch (e) {
         throw this.corrupt(`at byte ${r.position - BLOCK}: ${(e as Error).message}`);
       }
-      switch (raw.flag) {
-        case 'x':
-          for (const [k, v] of parsePaxRecords(await this.readMeta(raw.size))) this.ext.pax.set(k, v);
-          continue;
-        case 'g':
-          for (const [k, v] of parsePaxRecords(await this.readMeta(raw.size))) this.globalPax.set(k, v);
-          offset = r.position;
-          continue;
-        case 'L':
-          this.ext.longName = cString(await this.readMeta(raw.size));
-          continue;
-        case 'K':
-          this.ext.longLink = cString(await this.readMeta(raw.size));
-          continue;
+      const metaSize = this.extensions.metaSize(raw);
+      if (metaSize !== undefined) {
+        this.extensions.add(raw.flag, await this.readMeta(metaSize));
+        if (raw.flag === 'g') offset = r.position;
+        continue;
       }
       const entry = await this.assemble(raw, block, offset);
       entry.dataOffset = r.position;
@@ -147,10 +138,8 @@ class TarParser {
   }
 
   private async assemble(raw: RawHeader, block: Buffer, offset: number): Promise<ParsedEntry> {
-    const ext = this.ext;
-    if (ext.pax.size > 0 || ext.longName !== undefined || ext.longLink !== undefined) this.ext = { pax: new Map() };
     const oldSparse = raw.flag === 'S' ? await readOldGnuSparse(block, this.r, this.corrupt) : undefined;
-    return { ...foldHeader(raw, ext, this.globalPax, oldSparse, this.corrupt), offset, dataOffset: 0 };
+    return { ...this.extensions.fold(raw, oldSparse), offset, dataOffset: 0 };
   }
 
   /** The current entry's content (sparse files expanded); must be read before `next`. */
@@ -216,11 +205,47 @@ export async function listTar(
 }
 
 /**
+ * What the extension headers read so far have said: PAX 'x' records and GNU 'L'/'K' names for the next
+ * entry, PAX 'g' records for all that follow. Both tar readers (the stream's and the file's) keep one.
+ */
+export class HeaderExtensions {
+  private readonly globalPax = new Map<string, Buffer>();
+  private ext: Extensions = { pax: new Map() };
+
+  constructor(
+    private readonly maxMeta: number,
+    private readonly corrupt: (m: string) => ShaleError,
+  ) {}
+
+  /** When `raw` is an extension header, the size of its data (checked against the limit); else undefined. */
+  metaSize(raw: RawHeader): number | undefined {
+    if (raw.flag !== 'x' && raw.flag !== 'g' && raw.flag !== 'L' && raw.flag !== 'K') return undefined;
+    if (raw.size > this.maxMeta) throw this.corrupt(`extension header of ${raw.size} bytes is too large`);
+    return raw.size;
+  }
+
+  /** Takes in the data of an extension header of type `flag`. */
+  add(flag: string, data: Buffer): void {
+    if (flag === 'x') for (const [k, v] of parsePaxRecords(data)) this.ext.pax.set(k, v);
+    else if (flag === 'g') for (const [k, v] of parsePaxRecords(data)) this.globalPax.set(k, v);
+    else if (flag === 'L') this.ext.longName = cString(data);
+    else this.ext.longLink = cString(data);
+  }
+
+  /** The header of the entry `raw` starts, its extensions folded in; the next entry starts with none. */
+  fold(raw: RawHeader, oldSparse?: SparseInfo): { header: TarHeader; stored: number; sparse?: SparseInfo } {
+    const ext = this.ext;
+    if (ext.pax.size > 0 || ext.longName !== undefined || ext.longLink !== undefined) this.ext = { pax: new Map() };
+    return foldHeader(raw, ext, this.globalPax, oldSparse, this.corrupt);
+  }
+}
+
+/**
  * An entry's header with its extensions folded in (PAX records over global PAX over GNU long names over
  * the block), and how much data is stored after it. `oldSparse` is the map of an old GNU sparse ('S')
  * entry, which only a stream reader reads.
  */
-export function foldHeader(
+function foldHeader(
   raw: RawHeader,
   ext: Extensions,
   globalPax: ReadonlyMap<string, Buffer>,
