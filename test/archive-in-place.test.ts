@@ -77,14 +77,14 @@ test('docker-archive in place: plain and gzip layers listed by offset, digests c
     const wrongDiffId = join(dir, 'wrong-diff-id.tar');
     writeFileSync(wrongDiffId, await archive([base, gzTop], [base, base]));
     const w = (await inPlace(wrongDiffId, 'archive wrong-diff-id.tar'))!;
-    assert.match(await codeOf(scanAll(w.image.layers)), /^DIGEST_MISMATCH: .*layer 2 .*uncompressed tar has digest/);
+    assert.match(await codeOf(scanAll(w.image.layers)), /^DIGEST_MISMATCH: .*layer 2 .*uncompressed tar: content has digest/);
 
     const badPlain = Buffer.from(base);
     badPlain[badPlain.indexOf('debian')] ^= 1;
     const plainTampered = join(dir, 'plain-tampered.tar');
     writeFileSync(plainTampered, await archive([badPlain], [base], { names: ['layer.tar'] }));
     const p = (await inPlace(plainTampered, 'archive plain-tampered.tar'))!;
-    assert.match(await codeOf(scanAll(p.image.layers)), /^DIGEST_MISMATCH: archive plain-tampered\.tar: layer 1 \(layer\.tar\) has digest/);
+    assert.match(await codeOf(scanAll(p.image.layers)), /^DIGEST_MISMATCH: archive plain-tampered\.tar: layer 1 \(layer\.tar\): content has digest/);
 
     // left to staging: a gzip layer not named by its digest, an archive compressed as a whole
     const unnamed = join(dir, 'unnamed.tar');

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { mapLimit } from '../internal/map-limit.js';
+import { readAt } from '../internal/read-at.js';
 import { ShaleError } from '../internal/errors.js';
-import { readTar, type StoredLayerFile, type TarSource } from '../layer/index.js';
+import { readTar, type TarSource } from '../layer/index.js';
 import type { ScanEntry } from './layer-scan.js';
 
 /**
@@ -13,7 +14,7 @@ import type { ScanEntry } from './layer-scan.js';
  */
 export async function hashEntryContents(layer: TarSource, entries: readonly ScanEntry[]): Promise<Map<number, string>> {
   if (entries.length === 0) return new Map();
-  if (layer.storedFile?.plain && entries.every((e) => e.contentOffset !== undefined)) return hashByOffset(layer.storedFile, layer.what, entries);
+  if (layer.storedFile?.plain && entries.every((e) => e.contentOffset !== undefined)) return hashByOffset(layer, entries);
   const out = new Map<number, string>();
   const wanted = new Set(entries.map((e) => e.index));
   const listing = layer.openForListing?.();
@@ -30,24 +31,17 @@ export async function hashEntryContents(layer: TarSource, entries: readonly Scan
 }
 
 /** Positioned reads in file order, one buffer reused: most compared files are small, so reads are few and cheap. */
-function hashByOffset(file: StoredLayerFile, what: string, entries: readonly ScanEntry[]): Map<number, string> {
+function hashByOffset(layer: TarSource, entries: readonly ScanEntry[]): Map<number, string> {
   const out = new Map<number, string>();
-  const buf = Buffer.allocUnsafe(1 << 20);
-  const fd = openSync(file.path, 'r');
-  const base = file.region?.offset ?? 0;
+  const files = new OpenFiles();
   try {
-    for (const e of [...entries].sort((a, b) => a.contentOffset! - b.contentOffset!)) {
+    for (const entry of [...entries].sort((a, b) => a.contentOffset! - b.contentOffset!)) {
       const h = createHash('sha1');
-      for (let done = 0; done < e.size; ) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, e.size - done), base + e.contentOffset! + done);
-        if (n === 0) throw new ShaleError('CORRUPT_INPUT', `${what}: ends before byte ${e.contentOffset! + e.size}`);
-        h.update(buf.subarray(0, n));
-        done += n;
-      }
-      out.set(e.index, h.digest('hex'));
+      files.forEachChunk({ layer, entry }, (chunk) => h.update(chunk));
+      out.set(entry.index, h.digest('hex'));
     }
   } finally {
-    closeSync(fd);
+    files.close();
   }
   return out;
 }
@@ -90,23 +84,26 @@ export async function sameContents(pairs: readonly [LayerFile, LayerFile][]): Pr
   return out;
 }
 
-/** Stored files kept open while contents are compared, with one pair of buffers. */
+/** Plain stored files kept open while entry contents are read from them by offset, through one pair of buffers. */
 class OpenFiles {
   private readonly fds = new Map<string, number>();
   private readonly a = Buffer.allocUnsafe(1 << 20);
   private readonly b = Buffer.allocUnsafe(1 << 20);
 
+  /** `n` bytes of an entry's content from `at`. */
   private read(f: LayerFile, into: Buffer, at: number, n: number): Buffer {
-    const path = f.layer.storedFile!.path;
-    let fd = this.fds.get(path);
-    if (fd === undefined) this.fds.set(path, (fd = openSync(path, 'r')));
-    let got = 0;
-    while (got < n) {
-      const k = readSync(fd, into, got, n - got, (f.layer.storedFile!.region?.offset ?? 0) + f.entry.contentOffset! + at + got);
-      if (k === 0) throw new ShaleError('CORRUPT_INPUT', `${f.layer.what}: ends before byte ${f.entry.contentOffset! + f.entry.size}`);
-      got += k;
+    const file = f.layer.storedFile!;
+    let fd = this.fds.get(file.path);
+    if (fd === undefined) this.fds.set(file.path, (fd = openSync(file.path, 'r')));
+    if (readAt(fd, into, n, (file.region?.offset ?? 0) + f.entry.contentOffset! + at) < n) {
+      throw new ShaleError('CORRUPT_INPUT', `${f.layer.what}: ends before byte ${f.entry.contentOffset! + f.entry.size}`);
     }
     return into.subarray(0, n);
+  }
+
+  /** An entry's content, a buffer at a time (valid until the next call). */
+  forEachChunk(f: LayerFile, fn: (chunk: Buffer) => void): void {
+    for (let at = 0; at < f.entry.size; at += this.a.length) fn(this.read(f, this.a, at, Math.min(this.a.length, f.entry.size - at)));
   }
 
   sameBytes(x: LayerFile, y: LayerFile): boolean {

@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShaleError } from '../internal/errors.js';
+import { HashingStream, verifyContent } from '../internal/hash.js';
+import { readAt } from '../internal/read-at.js';
 import { openStoredFileForListing, type StoredLayerFile } from '../layer/index.js';
 import { scanLayerPacked, type PackedScan } from './layer-scan.js';
 
@@ -34,15 +35,13 @@ function verifyFile(what: string, file: StoredLayerFile): void {
     const base = file.region?.offset ?? 0;
     const length = file.region?.length ?? fstatSync(fd).size;
     const buf = Buffer.allocUnsafe(1 << 20);
-    const hash = createHash('sha256');
-    for (let pos = 0; pos < length; ) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, length - pos), base + pos);
-      if (n === 0) throw new ShaleError('CORRUPT_INPUT', `${what}: unexpected end of data at byte ${pos} (truncated)`);
+    const hash = new HashingStream();
+    for (let pos = 0; pos < length; pos += buf.length) {
+      const n = readAt(fd, buf, Math.min(buf.length, length - pos), base + pos);
+      if (n < Math.min(buf.length, length - pos)) throw new ShaleError('CORRUPT_INPUT', `${what}: unexpected end of data at byte ${pos + n} (truncated)`);
       hash.update(buf.subarray(0, n));
-      pos += n;
     }
-    const digest = `sha256:${hash.digest('hex')}`;
-    if (digest !== file.unverifiedDigest) throw new ShaleError('DIGEST_MISMATCH', `${what} has digest ${digest}, expected ${file.unverifiedDigest}`);
+    verifyContent(what, { digest: file.unverifiedDigest }, { digest: hash.digest(), size: hash.bytes });
   } finally {
     closeSync(fd);
   }
@@ -55,7 +54,7 @@ const sourceOf = (what: string, file: StoredLayerFile) => {
 
 /** A stream whose chunks are hashed as they pass; closing it early leaves the rest to `drain`. */
 class HashedStream implements AsyncIterableIterator<Uint8Array> {
-  readonly hash = createHash('sha256');
+  readonly hash = new HashingStream();
 
   constructor(private readonly it: AsyncIterator<Uint8Array>) {}
 
@@ -92,8 +91,7 @@ async function scanCheckingDiffId(what: string, file: StoredLayerFile): Promise<
   try {
     const scan = await scanLayerPacked({ ...sourceOf(what, file), openForListing: () => stream });
     await stream.drain();
-    const digest = `sha256:${stream.hash.digest('hex')}`;
-    if (digest !== file.unverifiedDiffId) throw new ShaleError('DIGEST_MISMATCH', `${what}: its uncompressed tar has digest ${digest}, expected ${file.unverifiedDiffId}`);
+    verifyContent(`${what}: its uncompressed tar`, { digest: file.unverifiedDiffId }, { digest: stream.hash.digest(), size: stream.hash.bytes });
     return scan;
   } finally {
     await stream.close();

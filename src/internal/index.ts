@@ -6,3 +6,4 @@ export * from './async-queue.js';
 export * from './hash-worker.js';
 export * from './compare.js';
 export * from './map-limit.js';
+export * from './read-at.js';

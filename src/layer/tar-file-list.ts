@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { ShaleError } from '../internal/errors.js';
+import { readAt } from '../internal/read-at.js';
 import { BLOCK, decodeRawHeader, isZeroBlock, padLength, type TarHeader } from './tar-header.js';
 import { HeaderExtensions, type ReadTarOptions } from './tar-reader.js';
 
@@ -37,14 +38,7 @@ class FileWindow {
   }
 
   private fill(target: Buffer, pos: number): number {
-    const want = Math.max(0, Math.min(target.length, this.limit - pos));
-    let got = 0;
-    while (got < want) {
-      const n = readSync(this.fd, target, got, want - got, this.base + pos + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return got;
+    return readAt(this.fd, target, Math.max(0, Math.min(target.length, this.limit - pos)), this.base + pos);
   }
 
   private checked(b: Buffer, got: number, pos: number, n: number): Buffer | null {

@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
+import { HashingStream, verifyContent } from '../internal/hash.js';
+import { readAt } from '../internal/read-at.js';
 import { canonicalJson, makeManifest, type Image, type Layer } from '../image/index.js';
 import { cleanEntryPath, decompress, listTarFile, openStoredFileForListing, sniffCompression, type StoredLayerFile } from '../layer/index.js';
 import {
@@ -42,11 +43,8 @@ function readRegion(path: string, offset: number, length: number, what: string):
   const buf = Buffer.alloc(length);
   const fd = openSync(path, 'r');
   try {
-    for (let got = 0; got < length; ) {
-      const n = readSync(fd, buf, got, length - got, offset + got);
-      if (n === 0) throw new ShaleError('CORRUPT_INPUT', `${what}: unexpected end of data at byte ${offset + got} (truncated)`);
-      got += n;
-    }
+    const got = readAt(fd, buf, length, offset);
+    if (got < length) throw new ShaleError('CORRUPT_INPUT', `${what}: unexpected end of data at byte ${offset + got} (truncated)`);
   } finally {
     closeSync(fd);
   }
@@ -240,11 +238,10 @@ async function* streamRegion(file: StoredLayerFile): AsyncGenerator<Buffer> {
 
 /** Bytes passed through; DIGEST_MISMATCH at their end when they do not have the digest they should. */
 async function* verified(source: AsyncIterable<Uint8Array>, expected: string, what: string): AsyncGenerator<Buffer> {
-  const hash = createHash('sha256');
+  const hash = new HashingStream();
   for await (const chunk of source) {
     hash.update(chunk);
     yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   }
-  const digest = `sha256:${hash.digest('hex')}`;
-  if (digest !== expected) throw new ShaleError('DIGEST_MISMATCH', `${what} has digest ${digest}, expected ${expected}`);
+  verifyContent(what, { digest: expected }, { digest: hash.digest(), size: hash.bytes });
 }
