@@ -20,7 +20,7 @@ import {
   type Digest,
   type ImageConfig,
 } from '../oci/index.js';
-import { pickOciManifests } from './load.js';
+import { namedDigest, pickOciManifests } from './load.js';
 
 /** Where an archive member's bytes lie: `size` bytes of a file from `offset`. */
 interface MemberFile {
@@ -32,12 +32,6 @@ interface MemberFile {
 
 /** Largest document (manifest.json, index, manifest, config) read into memory. */
 const MAX_DOC_BYTES = 64 << 20;
-
-/** The digest a member's name gives (blobs/sha256/HEX or HEX.json), if any. */
-function namedDigest(name: string): Digest | undefined {
-  const hex = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name) ?? /^([a-f0-9]{64})\.json$/.exec(name);
-  return hex ? (`sha256:${hex[1]}` as Digest) : undefined;
-}
 
 function readRegion(path: string, offset: number, length: number, what: string): Buffer {
   const buf = Buffer.alloc(length);

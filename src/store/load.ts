@@ -37,6 +37,12 @@ interface StagedImage {
   rawManifest?: Buffer;
 }
 
+/** The digest an archive member's name gives (`blobs/sha256/HEX`, or a legacy config's `HEX.json`), if any. */
+export function namedDigest(name: string): Digest | undefined {
+  const hex = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name) ?? /^([a-f0-9]{64})\.json$/.exec(name);
+  return hex ? (`sha256:${hex[1]}` as Digest) : undefined;
+}
+
 /** The archive's files: small top-level JSON documents in memory, everything else ingested to temp files. */
 class StagedArchive {
   readonly docs = new Map<string, Buffer>();
@@ -67,8 +73,7 @@ class StagedArchive {
     for (let hops = 0; this.links.has(n) && hops < 16; hops++) n = this.links.get(n)!;
     const blob = this.files.get(n);
     if (!blob) throw new ShaleError('CORRUPT_INPUT', `${this.what}: names "${name}" but has no such file`);
-    const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(n) ?? /^([a-f0-9]{64})\.json$/.exec(n);
-    const digest = expected.digest ?? (m ? (`sha256:${m[1]}` as Digest) : undefined);
+    const digest = expected.digest ?? namedDigest(n);
     if (digest && blob.ing.digest !== digest) {
       throw new ShaleError('DIGEST_MISMATCH', `${this.what}: ${n} has digest ${blob.ing.digest}, expected ${digest}`);
     }
