@@ -14,18 +14,15 @@
 # any reader of a plain layer has to do).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+source bench/lib.sh
 RUNS=${RUNS:-3}
 DEBIAN=${DEBIAN:-1}
 SYNTHETIC=${SYNTHETIC:-1}
-shale="node $(pwd)/bin/shale"
 unset CI # times the report: CI=true would also check the CI rules
 work=$(mktemp -d /var/tmp/shale-bench-analyze.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export SHALE_ROOT="$work/store"
 
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 store_layers() { # ref -> the layer blobs in the store
   $shale inspect "$1" --format json | jq -r '.manifest.layers[].digest' | sed "s|^sha256:|$SHALE_ROOT/blobs/sha256/|"
 }

@@ -5,10 +5,10 @@
 # Prints median wall times of RUNS runs and the ratios shale/docker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 RUNS=${RUNS:-3}
 APT=${APT:-1}
 SEED=${SEED:-1}
-shale="node $(pwd)/bin/shale"
 work=$(mktemp -d /var/tmp/shale-bench-build.XXXXXX)
 trap 'rm -rf "$work"; docker rmi -f bench-base:busybox bench-base:debian bench-out:x >/dev/null 2>&1 || true' EXIT
 export SHALE_ROOT="$work/store"
@@ -36,9 +36,6 @@ printf 'FROM bench-base:busybox\nWORKDIR /home\nRUN dd if=/dev/zero of=50M.file 
 printf 'FROM bench-base:busybox\nWORKDIR /home\nRUN dd if=/dev/zero of=50M.file bs=1M count=50 && rm -rf 50M.file\n' >"$work/seed-chained/Dockerfile"
 printf 'FROM bench-base:debian\nRUN apt-get update\nRUN apt-get install -y --no-install-recommends curl\n' >"$work/apt/Dockerfile"
 
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_cmd() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t0 )); }
 
 measure() { # name dir
   local name=$1 dir=$2 sc=() dc=() sw=() dw=()

@@ -5,8 +5,8 @@
 # CLI alone (`shale ps`: node start-up, module loading, store open) and `runc run` of a ready bundle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 RUNS=${RUNS:-10}
-shale="node $(pwd)/bin/shale"
 work=$(mktemp -d /var/tmp/shale-bench-run.XXXXXX)
 ref="bench-run:busybox-$$"
 cleanup() {
@@ -32,9 +32,6 @@ docker load -i "$work/busybox-image.tar" >/dev/null
 # the floor bundle: runc's default spec, no terminal, running true
 (cd "$work/bundle" && runc spec && sed -i 's/"terminal": true/"terminal": false/; s/"sh"$/"true"/' config.json)
 
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-time_cmd() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t0 )); }
 run_floor() { runc --root "$work/runc" run --bundle "$work/bundle" bench-floor; }
 
 # warm-up (and a check that each one works at all)

@@ -4,9 +4,8 @@
 # Prints median wall times of RUNS runs, the ratios, and shale's peak memory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+source bench/lib.sh
 RUNS=${RUNS:-3}
-shale="node $(pwd)/bin/shale"
 rootfs=$(bash bench/debian-rootfs.sh)
 work=$(mktemp -d /var/tmp/shale-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -17,8 +16,6 @@ gzip -1 -c "$work/debian.tar" >"$work/debian.tar.gz"
 layer=$(tar -tf "$work/debian.tar" | grep -E '^blobs/sha256/' | while read -r f; do s=$(tar -tvf "$work/debian.tar" "$f" | awk '{print $3}'); echo "$s $f"; done | sort -n | tail -1 | cut -d' ' -f2)
 echo "archive: $(du -m "$work/debian.tar" | cut -f1) MB ($(du -m "$work/debian.tar.gz" | cut -f1) MB gzip), rootfs tar $(du -m "$rootfs" | cut -f1) MB"
 
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 time_shale() { # archive -> ns
   local archive=$1 store="$work/store"

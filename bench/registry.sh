@@ -8,9 +8,8 @@
 # RUNS runs, the ratios shale/skopeo and shale's peak RSS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+source bench/lib.sh
 RUNS=${RUNS:-3}
-shale="node $(pwd)/bin/shale"
 rootfs=$(bash bench/debian-rootfs.sh)
 work=$(mktemp -d /var/tmp/shale-bench-registry.XXXXXX)
 # the pid goes through a file: the timed runs start the registry in command-substitution subshells
@@ -41,8 +40,6 @@ $shale --root "$work/seed" save --format oci-archive -o "$work/deb.oci.tar" "$ho
 mkdir -p "$work/layout" && tar -C "$work/layout" -xf "$work/deb.oci.tar"
 echo "image: $(du -m "$work/deb.oci.tar" | cut -f1) MB (one uncompressed layer)"
 
-now() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 timed() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t0 )); }
 
 push_shale() { start_registry; /usr/bin/time -f '%M' -o "$work/rss.push" $shale --root "$work/seed" push "$host/deb:1" >/dev/null 2>&1; }
