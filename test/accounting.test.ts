@@ -11,22 +11,13 @@ import { test } from 'node:test';
 import { appendLayer, oneFileLayer } from './support/append-layer.js';
 import { makeBusyboxRootfs, tarDir } from './support/rootfs.js';
 import { shaleJson, shaleOk, tempDir, tempStore } from './support/shale.js';
+import type { ImageRow } from './support/shale.js';
 
 interface DiskUsage {
   images: { count: number; virtualSize: number; actualSize: number; reclaimable: number };
   layers: { count: number; sharedCount: number };
   containers: { count: number; size: number };
   disk: { total: number };
-}
-interface ImageRow {
-  repository: string;
-  tag: string;
-  id: string;
-  created: string;
-  size: number;
-  sharedSize: number;
-  uniqueSize: number;
-  layers: number;
 }
 
 const SMALL = 2_000_000;

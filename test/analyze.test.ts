@@ -18,8 +18,9 @@ import { dirEntry, dockerArchive, fileEntry, hardlinkEntry } from './support/arc
 import { busyboxBase, dockerBuild, loadIntoDocker, shaleBuild, treeBytes } from './support/build.js';
 import { dockerOk } from './support/docker.js';
 import { makeBusyboxRootfs, tarDir } from './support/rootfs.js';
-import { REPO_ROOT, assertCliError, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix, type ShaleOptions } from './support/shale.js';
+import { assertCliError, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix, type ShaleOptions } from './support/shale.js';
 import { requireTool } from './support/tools.js';
+import { DD, FIFTY_MIB, RM, SEED } from './support/seed.js';
 
 interface Item {
   path: string;
@@ -349,10 +350,6 @@ test('analyze: hidden bytes of hand-made layers, kinds, files, attribution, base
   });
 });
 
-const SEED = join(REPO_ROOT, 'examples', 'seed');
-const FIFTY_MIB = 50 * 1024 * 1024; // 52,428,800 bytes: `dd bs=1M count=50`
-const DD = '/bin/sh -c dd if=/dev/zero of=50M.file bs=1M count=50';
-const RM = '/bin/sh -c rm -rf 50M.file';
 
 /** What must not change with the source's transport: everything but the name and the blobs' own digests/sizes. */
 const comparable = (a: AnalysisJson) => ({

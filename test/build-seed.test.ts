@@ -19,19 +19,11 @@ import {
   treeBytes,
 } from './support/build.js';
 import { docker, dockerOk } from './support/docker.js';
-import { REPO_ROOT, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
+import { shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix, type ImageRow } from './support/shale.js';
 import { probeTool, requireTool } from './support/tools.js';
+import { DD, FIFTY_MIB, RM, SEED } from './support/seed.js';
 
-const SEED = join(REPO_ROOT, 'examples', 'seed');
-const FIFTY_MIB = 50 * 1024 * 1024; // 52,428,800 bytes: `dd bs=1M count=50`
 
-interface ImageRow {
-  repository: string;
-  tag: string;
-  id: string;
-  size: number;
-  layers: number;
-}
 interface HistoryRow {
   createdBy: string;
   size: number;
@@ -47,8 +39,6 @@ const historyOf = (root: string, ref: string) =>
 
 const MAINTAINER = '/bin/sh -c #(nop)  MAINTAINER ailala';
 const WORKDIR = '/bin/sh -c #(nop) WORKDIR /home';
-const DD = '/bin/sh -c dd if=/dev/zero of=50M.file bs=1M count=50';
-const RM = '/bin/sh -c rm -rf 50M.file';
 const CHAINED = '/bin/sh -c dd if=/dev/zero of=50M.file bs=1M count=50 && rm -rf 50M.file';
 
 test('seed example: split RUN dd / RUN rm is base + 52,428,800 bytes in 4 layers, chained is the base in 3; Docker agrees', { timeout: 300_000 }, async (t) => {

@@ -18,6 +18,7 @@ import { makeBusyboxRootfs, tarDir } from './support/rootfs.js';
 import { assertCliError, SHALE_BIN, shale, shaleJson, shaleOk, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
 import { compareTars, compareTrees, treeOf } from './support/tree-compare.js';
+import type { ImageRow } from './support/shale.js';
 
 /** The seed's container command: add a file, delete a file of the image, chmod another. */
 const SEED_CMD = 'echo x > /new; rm /bin/dd; chmod 600 /etc/some-file';
@@ -60,14 +61,6 @@ interface Inspect {
   id: string;
   manifest: { config: { digest: string }; layers: { digest: string; size: number }[] };
   config: { rootfs: { diff_ids: string[] }; history?: { created_by?: string; comment?: string; empty_layer?: boolean }[] };
-}
-interface ImageRow {
-  repository: string;
-  tag: string;
-  id: string;
-  size: number;
-  uniqueSize: number;
-  layers: number;
 }
 interface Df {
   images: { count: number; virtualSize: number; actualSize: number; reclaimable: number };

@@ -7,11 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { busyboxBase, writeContext } from './support/build.js';
-import { REPO_ROOT, assertCliError, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
+import { assertCliError, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
+import { FIFTY_MIB, SEED } from './support/seed.js';
 
-const SEED = join(REPO_ROOT, 'examples', 'seed');
-const FIFTY_MIB = 50 * 1024 * 1024;
 
 interface SlimJson {
   changes: { kind: string; lines: number[]; applied: boolean }[];

@@ -11,14 +11,13 @@ import { test, type TestContext } from 'node:test';
 import { appendLayer, tarBytes } from './support/append-layer.js';
 import { busyboxBase, loadIntoDocker, shaleBuild, shaleImageLayers } from './support/build.js';
 import { docker, dockerOk } from './support/docker.js';
-import { assertCliError, REPO_ROOT, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
+import { assertCliError, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix, type ImageRow } from './support/shale.js';
 import { requireTool } from './support/tools.js';
 import { compareTars } from './support/tree-compare.js';
 import { makeHeader } from '../src/layer/index.js';
 import { dirEntry, fileEntry, hardlinkEntry, symlinkEntry } from './support/archives.js';
+import { FIFTY_MIB, SEED } from './support/seed.js';
 
-const SEED = join(REPO_ROOT, 'examples', 'seed');
-const FIFTY_MIB = 50 * 1024 * 1024;
 
 interface SquashJson {
   id: string;
@@ -32,13 +31,6 @@ interface Inspected {
   id: string;
   manifest: { layers: { digest: string }[] };
   config: { created?: string; rootfs: { diff_ids: string[] }; history?: { created_by?: string; empty_layer?: boolean; comment?: string }[]; config: Record<string, unknown> };
-}
-interface ImageRow {
-  repository: string;
-  tag: string;
-  id: string;
-  size: number;
-  layers: number;
 }
 
 const inspect = (root: string, ref: string) => shaleJson<Inspected>(['inspect', ref], { root });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { ShaleError } from '../internal/errors.js';
 import type { DiveMetrics } from './analysis.js';
 import { DEFAULT_CI_LIMITS, checkLimit, evaluateCiRules, parseByteLimit, readCiConfig, type CiLimits } from './ci-rules.js';
@@ -104,7 +104,8 @@ test('checkLimit: numbers, byte sizes and "disabled" pass; anything else is INVA
   assert.throws(() => checkLimit('lowestEfficiency', 'Disabled', 'cfg'), isInvalid(/Disabled/));
 });
 
-test('readCiConfig: camelCase, snake_case and kebab-case keys over the defaults; a missing optional file is the defaults', async (t) => {
+/** A temporary directory (removed after the test) and a writer of files in it that returns their paths. */
+function tempFiles(t: TestContext): { dir: string; write: (name: string, text: string) => string } {
   const dir = mkdtempSync(join(tmpdir(), 'shale-ci-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const write = (name: string, text: string): string => {
@@ -112,6 +113,11 @@ test('readCiConfig: camelCase, snake_case and kebab-case keys over the defaults;
     writeFileSync(p, text);
     return p;
   };
+  return { dir, write };
+}
+
+test('readCiConfig: camelCase, snake_case and kebab-case keys over the defaults; a missing optional file is the defaults', async (t) => {
+  const { dir, write } = tempFiles(t);
   assert.deepEqual(await readCiConfig(write('camel', 'rules:\n  lowestEfficiency: 0.95\n  highestWastedBytes: 20MB\n  highestUserWastedPercent: 0.20\n'), true), {
     lowestEfficiency: '0.95',
     highestWastedBytes: '20MB',
@@ -132,13 +138,7 @@ test('readCiConfig: camelCase, snake_case and kebab-case keys over the defaults;
 });
 
 test('readCiConfig: a bad value, an unknown rule, bad YAML or a missing required file are errors naming the file', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'shale-ci-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const write = (name: string, text: string): string => {
-    const p = join(dir, name);
-    writeFileSync(p, text);
-    return p;
-  };
+  const { dir, write } = tempFiles(t);
   const bad = write('bad-value', 'rules:\n  lowestEfficiency: very\n');
   await assert.rejects(readCiConfig(bad, true), isInvalid(new RegExp(`${bad}.*lowestEfficiency "very"`)));
   await assert.rejects(readCiConfig(write('bad-bytes', 'rules:\n  highest_wasted_bytes: lots\n'), false), isInvalid(/highestWastedBytes "lots"/));

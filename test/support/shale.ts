@@ -14,6 +14,18 @@ import type { TestContext } from 'node:test';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const SHALE_BIN = join(REPO_ROOT, 'bin', 'shale');
 
+/** A row of `shale images --format json` (CLI.md). */
+export interface ImageRow {
+  repository: string;
+  tag: string;
+  id: string;
+  created: string;
+  size: number;
+  sharedSize: number;
+  uniqueSize: number;
+  layers: number;
+}
+
 export interface ShaleOptions {
   /** The store (`--root`); every test makes its own with `tempStore`. */
   root: string;
