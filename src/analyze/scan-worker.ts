@@ -37,8 +37,9 @@ function verifyFile(what: string, file: StoredLayerFile): void {
     const buf = Buffer.allocUnsafe(1 << 20);
     const hash = new HashingStream();
     for (let pos = 0; pos < length; pos += buf.length) {
-      const n = readAt(fd, buf, Math.min(buf.length, length - pos), base + pos);
-      if (n < Math.min(buf.length, length - pos)) throw new ShaleError('CORRUPT_INPUT', `${what}: unexpected end of data at byte ${pos + n} (truncated)`);
+      const want = Math.min(buf.length, length - pos);
+      const n = readAt(fd, buf, want, base + pos);
+      if (n < want) throw new ShaleError('CORRUPT_INPUT', `${what}: unexpected end of data at byte ${pos + n} (truncated)`);
       hash.update(buf.subarray(0, n));
     }
     verifyContent(what, { digest: file.unverifiedDigest }, { digest: hash.digest(), size: hash.bytes });

@@ -91,13 +91,17 @@ class ArchiveView {
   }
 
   /** A document's bytes; checked against the digest its name gives, if any. */
-  doc(name: string): { m: MemberFile; raw: Buffer } {
-    const m = this.file(name);
-    if (m.size > MAX_DOC_BYTES) throw new ShaleError('CORRUPT_INPUT', `${this.what}: ${name} is too large (${m.size} bytes)`);
+  doc(name: string): Buffer {
+    return this.read(this.file(name));
+  }
+
+  private read(m: MemberFile): Buffer {
+    if (m.size > MAX_DOC_BYTES) throw new ShaleError('CORRUPT_INPUT', `${this.what}: ${m.name} is too large (${m.size} bytes)`);
     const raw = readRegion(m.path, m.offset, m.size, this.what);
     const named = namedDigest(m.name);
-    if (named && digestOf(raw) !== named) throw new ShaleError('DIGEST_MISMATCH', `${this.what}: ${m.name} has digest ${digestOf(raw)}, expected ${named}`);
-    return { m, raw };
+    const digest = named && digestOf(raw);
+    if (digest !== named) throw new ShaleError('DIGEST_MISMATCH', `${this.what}: ${m.name} has digest ${digest}, expected ${named}`);
+    return raw;
   }
 
   /** The member holding a blob, its size checked against the descriptor's. */
@@ -110,7 +114,7 @@ class ArchiveView {
 
   /** A document blob, by its descriptor: digest and size checked. */
   blob(d: Descriptor): Buffer {
-    return this.doc(this.blobFile(d).name).raw;
+    return this.read(this.blobFile(d));
   }
 }
 
@@ -153,9 +157,9 @@ function checkLayerCount(config: ImageConfig, layers: number, what: string, id: 
 /** The first image of a docker-archive's manifest.json (legacy or Docker 25+). */
 function dockerImage(view: ArchiveView): { image: Image; refs: string[] } | undefined {
   const { what } = view;
-  const entry = parseJson(DockerArchiveManifestSchema, view.doc('manifest.json').raw, `${what}: manifest.json`)[0];
+  const entry = parseJson(DockerArchiveManifestSchema, view.doc('manifest.json'), `${what}: manifest.json`)[0];
   if (!entry) return undefined;
-  const { raw: rawConfig } = view.doc(entry.Config);
+  const rawConfig = view.doc(entry.Config);
   const id = digestOf(rawConfig);
   const config = parseJson(ImageConfigSchema, rawConfig, `${what}: config ${entry.Config}`);
   checkLayerCount(config, entry.Layers.length, what, id);
@@ -178,7 +182,7 @@ function dockerImage(view: ArchiveView): { image: Image; refs: string[] } | unde
 /** The first image an OCI layout's index names (or the one named `pick`), for `platform` through a nested index. */
 async function ociImage(view: ArchiveView, pick?: string, platform?: string): Promise<{ image: Image; refs: string[] } | undefined> {
   const { what } = view;
-  const index = parseJson(IndexSchema, view.doc('index.json').raw, `${what}: index.json`);
+  const index = parseJson(IndexSchema, view.doc('index.json'), `${what}: index.json`);
   const picked = await pickOciManifests(index, async (d) => view.blob(d), what, pick, platform);
   const first = picked[0];
   if (!first) return undefined;
