@@ -1,3 +1,4 @@
+import { compareStrings } from '../internal/compare.js';
 import { availableParallelism } from 'node:os';
 import type { Image } from '../image/index.js';
 import { mapLimit } from '../internal/map-limit.js';
@@ -92,7 +93,7 @@ export async function compareImages(a: { name: string; image: Image }, b: { name
     if (existing) existing.what.push('content');
     else changed.push({ path: `/${path}`, type: 'file', before: x.entry.size, after: y.entry.size, what: ['content'] });
   }
-  const byPath = (p: { path: string }, q: { path: string }) => (p.path < q.path ? -1 : p.path > q.path ? 1 : 0);
+  const byPath = (p: { path: string }, q: { path: string }) => compareStrings(p.path, q.path);
   const total = (t: Map<string, Final>) => [...t.values()].reduce((n, f) => n + contentBytes(f.entry), 0);
   return {
     a: a.name,

@@ -1,3 +1,4 @@
+import { compareStrings } from '../internal/compare.js';
 import type { DiveMetrics } from './analysis.js';
 import type { LayerScan } from './layer-scan.js';
 import { internPaths, PathTable } from './path-table.js';
@@ -66,7 +67,7 @@ export class DiveScorer {
       wastedBytes += this.cumulative[id]!;
       inefficientFiles.push({ path: `/${this.table.path(id)}`, count, wastedBytes: this.cumulative[id]! });
     }
-    inefficientFiles.sort((a, b) => b.wastedBytes - a.wastedBytes || (a.path < b.path ? -1 : 1));
+    inefficientFiles.sort((a, b) => b.wastedBytes - a.wastedBytes || compareStrings(a.path, b.path));
     const sizeBytes = this.sizes.reduce((a, b) => a + b, 0);
     const userSizeBytes = sizeBytes - (this.sizes[0] ?? 0);
     return {
@@ -133,7 +134,7 @@ export class DiveScorer {
     for (let c = this.firstChild[id]!; c >= 0; c = this.nextSibling[c]!) out.push(c);
     if (ordered && out.length > 1) {
       const named = out.map((c) => ({ c, name: this.table.name(c) }));
-      named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      named.sort((a, b) => compareStrings(a.name, b.name));
       return named.map((n) => n.c);
     }
     return out;

@@ -1,3 +1,4 @@
+import { compareStrings } from '../internal/compare.js';
 import { parseDockerfile } from '../build/index.js';
 import { ShaleError } from '../internal/errors.js';
 import { buildLintModel } from './lint-model.js';
@@ -14,7 +15,7 @@ const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
  */
 export function lintDockerfile(text: string, options: { file?: string } = {}): Finding[] {
   const model = buildLintModel(parseDockerfile(text, { file: options.file ?? 'Dockerfile' }));
-  return LINT_RULES.flatMap((r) => r.check(model)).sort((a, b) => a.line - b.line || a.rule.localeCompare(b.rule));
+  return LINT_RULES.flatMap((r) => r.check(model)).sort((a, b) => a.line - b.line || compareStrings(a.rule, b.rule));
 }
 
 /** True when a finding is at or above the threshold (never for `none`). */

@@ -1,3 +1,4 @@
+import { compareStrings } from '../internal/compare.js';
 import type { FileChange, LayerReport } from '../analyze/index.js';
 import { humanSize } from './format.js';
 import { clip, escapeText } from './html-escape.js';
@@ -18,7 +19,7 @@ const OPEN_LIMIT = 200;
 
 const CHANGE_TITLE = { A: 'added', M: 'changed (replaces a lower copy)', D: 'removed (a whiteout hides a lower copy)' } as const;
 
-const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+const byName = (a: { name: string }, b: { name: string }): number => compareStrings(a.name, b.name);
 
 function treeOf(files: readonly FileChange[]): Dir {
   const root: Dir = { name: '/', path: '', dirs: new Map(), files: [], bytes: 0, entries: 0 };
