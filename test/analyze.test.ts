@@ -325,12 +325,18 @@ test('analyze: hidden bytes of hand-made layers, kinds, files, attribution, base
     const at = good.indexOf('content-before-tampering');
     good[at] ^= 1;
     writeFileSync(tampered, good);
+    // a header whose checksum field holds a newline: the error still comes on one line
+    const newline = join(work, 'newline.tar');
+    const text = Buffer.alloc(1024, 'a');
+    text[150] = 0x0a;
+    writeFileSync(newline, text);
     const badCi = join(work, 'bad-ci.yaml');
     writeFileSync(badCi, 'rules:\n  lowestEfficiency: very-high\n');
     const cases: [string, string[], RegExp][] = [
       ['missing image', ['analyze', 'an:nosuch'], /an:nosuch/],
       ['truncated archive', ['analyze', `docker-archive:${truncated}`], /truncated/],
       ['path traversal in a layer', ['analyze', `docker-archive:${evil}`], /\.\.\/evil/],
+      ['a newline in a header field', ['analyze', `docker-archive:${newline}`], /checksum field "a+\\na+" is not a number/],
       ['a layer whose bytes are not its diff_id', ['analyze', `docker-archive:${tampered}`], /has digest sha256:[a-f0-9]{64}, expected sha256:/],
       ['unknown --format', ['analyze', 'an:over', '--format', 'xml'], /xml/],
       ['bad --ci-config value', ['analyze', 'an:over', '--ci-config', badCi], /lowestEfficiency "very-high"/],

@@ -250,14 +250,18 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** A message on one line: control characters (a newline in a name or field read from input) escaped. */
+const oneLine = (message: string): string =>
+  message.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+
 /** Prints a user error as one line (plus hint) on stderr; exit status 2. */
 function reportError(e: unknown): void {
   if (isShaleError(e)) {
-    process.stderr.write(`error: ${e.message}\n`);
-    if (e.hint) process.stderr.write(`hint: ${e.hint}\n`);
+    process.stderr.write(`error: ${oneLine(e.message)}\n`);
+    if (e.hint) process.stderr.write(`hint: ${oneLine(e.hint)}\n`);
   } else if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
     const err = e as NodeJS.ErrnoException;
-    process.stderr.write(`error: ${err.message}\n`);
+    process.stderr.write(`error: ${oneLine(err.message)}\n`);
   } else {
     process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   }
