@@ -20,3 +20,4 @@ fi
 npm run --silent build
 
 bash scripts/start-dockerd.sh
+bash scripts/setup-docker26.sh
