@@ -1,5 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
-import { cleanEntryPath, cleanLinkTarget, entryContentBytes, listTar, listTarFile, parseWhiteout, type EntryType, type TarHeader, type TarSource } from '../layer/index.js';
+import { cleanHeaderPath, cleanLinkTarget, entryContentBytes, listTar, listTarFile, parseWhiteout, type EntryType, type TarHeader, type TarSource } from '../layer/index.js';
 
 /** One tar entry as analysis needs it (a few numbers per path: 200k entries stay small). */
 export interface ScanEntry {
@@ -146,7 +146,7 @@ class Packer {
 export async function scanLayerPacked(layer: TarSource): Promise<PackedScan> {
   const entryWhat = `${layer.what}: entry`;
   const collect = (packer: Packer) => (header: TarHeader, _index: number, contentOffset: number | undefined) => {
-    const path = cleanEntryPath(header.name, entryWhat);
+    const path = cleanHeaderPath(header, entryWhat);
     const linkname = header.type === 'hardlink' ? cleanLinkTarget(header.linkname, path, layer.what) : header.linkname;
     const mark = parseWhiteout(path);
     if (mark?.kind === 'whiteout' && mark.target === '') throw new ShaleError('CORRUPT_INPUT', `${layer.what}: whiteout "${path}" names the root`);

@@ -1,5 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
-import { cleanEntryPath, cleanLinkTarget } from './path-safety.js';
+import { cleanHeaderPath, cleanLinkTarget } from './path-safety.js';
 import { readTar } from './tar-reader.js';
 import type { TarHeader } from './tar-header.js';
 import { parseWhiteout } from './whiteout.js';
@@ -36,7 +36,7 @@ export async function summarizeLayer(tar: AsyncIterable<Uint8Array>, what: strin
     }
   };
   for await (const e of readTar(tar, { what })) {
-    const path = cleanEntryPath(e.header.name, `${what}: entry`);
+    const path = cleanHeaderPath(e.header, `${what}: entry`);
     const whiteout = parseWhiteout(path);
     if (!whiteout) throughSymlink(path, path);
     if (e.header.type === 'hardlink') throughSymlink(cleanLinkTarget(e.header.linkname, path, what), path);

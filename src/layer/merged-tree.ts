@@ -1,5 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
-import { cleanEntryPath, cleanLinkTarget } from './path-safety.js';
+import { cleanHeaderPath, cleanLinkTarget } from './path-safety.js';
 import { readTar } from './tar-reader.js';
 import type { EntryType, TarHeader } from './tar-header.js';
 import { parseWhiteout } from './whiteout.js';
@@ -64,7 +64,7 @@ export async function listLayer(layer: TarSource): Promise<LayerListing> {
   const entries: LayerListing['entries'] = [];
   let index = 0;
   for await (const e of readTar(layer.openForListing?.() ?? layer.open(), { what: layer.what })) {
-    const path = cleanEntryPath(e.header.name, `${layer.what}: entry`);
+    const path = cleanHeaderPath(e.header, `${layer.what}: entry`);
     if (e.header.type === 'hardlink') e.header.linkname = cleanLinkTarget(e.header.linkname, path, layer.what);
     entries.push({ index: index++, path, header: e.header });
   }

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { exportMergedTar } from './export-tar.js';
 import { summarizeLayer } from './layer-summary.js';
 import { MergedTree, type TarSource } from './merged-tree.js';
-import { cleanEntryPath, cleanLinkTarget, isWithin } from './path-safety.js';
+import { cleanEntryPath, cleanHeaderPath, cleanLinkTarget, isWithin } from './path-safety.js';
 import type { TarWriteEntry } from './tar-writer.js';
 import { chunks, collect, dir, file, hardlink, layer, rejectsWithCode, symlink, tarOf, throwsWithCode } from './layer-fixtures.js';
 
@@ -18,16 +18,27 @@ describe('cleanEntryPath', () => {
     assert.equal(cleanEntryPath('a/..b/c..'), 'a/..b/c..');
   });
 
-  test('"." , "./" and "" are the root itself', () => {
-    assert.equal(cleanEntryPath('.'), '');
-    assert.equal(cleanEntryPath('./'), '');
-    assert.equal(cleanEntryPath(''), '');
+  test('"/", ".", "./" and "" are the root itself (kaniko writes "/", GNU tar "./")', () => {
+    for (const root of ['/', '//', '/.', '/./', '.', './', './.', '']) assert.equal(cleanEntryPath(root), '', JSON.stringify(root));
   });
 
-  test('absolute paths -> UNSAFE_PATH', () => {
+  test('absolute paths other than the root -> UNSAFE_PATH', () => {
     throwsWithCode(() => cleanEntryPath('/etc/passwd'), 'UNSAFE_PATH');
     throwsWithCode(() => cleanEntryPath('//etc'), 'UNSAFE_PATH');
-    throwsWithCode(() => cleanEntryPath('/'), 'UNSAFE_PATH');
+    throwsWithCode(() => cleanEntryPath('/etc/'), 'UNSAFE_PATH');
+    throwsWithCode(() => cleanEntryPath('/./etc'), 'UNSAFE_PATH');
+    throwsWithCode(() => cleanEntryPath('/..'), 'UNSAFE_PATH');
+    throwsWithCode(() => cleanEntryPath('/\0'), 'UNSAFE_PATH');
+  });
+
+  test('cleanHeaderPath: an entry naming the root must be a directory', () => {
+    assert.equal(cleanHeaderPath({ name: '/', type: 'dir' }), '');
+    assert.equal(cleanHeaderPath({ name: 'a/b/', type: 'dir' }), 'a/b');
+    for (const type of ['file', 'symlink', 'hardlink', 'fifo'] as const) {
+      const e = throwsWithCode(() => cleanHeaderPath({ name: '/', type }, 'layer L: entry'), 'CORRUPT_INPUT');
+      assert.match(e.message, new RegExp(`layer L: entry "/" names the root directory but is a ${type}`));
+    }
+    throwsWithCode(() => cleanHeaderPath({ name: '/etc', type: 'dir' }), 'UNSAFE_PATH');
   });
 
   test('".." components anywhere -> UNSAFE_PATH, even when they would stay inside', () => {
@@ -52,6 +63,7 @@ describe('cleanEntryPath', () => {
     assert.equal(cleanLinkTarget('./usr/bin/x', 'l'), 'usr/bin/x');
     throwsWithCode(() => cleanLinkTarget('../outside', 'l'), 'UNSAFE_PATH');
     throwsWithCode(() => cleanLinkTarget('/etc/passwd', 'l'), 'UNSAFE_PATH');
+    for (const root of ['/', './', '.']) throwsWithCode(() => cleanLinkTarget(root, 'l'), 'CORRUPT_INPUT');
   });
 
   test('isWithin compares whole components', () => {
@@ -113,6 +125,8 @@ describe('what is not an escape is accepted', () => {
     { why: 'a name that merely starts with a symlink\'s name', entries: [symlink('evil', '/tmp'), file('evilx/y', 'y')] },
     { why: 'symlinks with absolute and ".." targets that nothing is written through', entries: [symlink('a', '/etc/passwd'), symlink('b', '../../..')] },
     { why: 'the root entry "./" and "./"-prefixed names', entries: [dir('./'), file('./a/b', 'x'), hardlink('./c', './a/b')] },
+    { why: 'the root entry "/" (kaniko) before ordinary names', entries: [dir('/'), dir('etc/'), file('etc/x', 'x'), hardlink('etc/y', 'etc/x')] },
+    { why: 'the root entry "." and a root opaque marker', entries: [dir('.'), file('.wh..wh..opq'), file('a', 'x')] },
   ];
   for (const { why, entries } of benign) {
     test(why, async () => {
@@ -120,6 +134,20 @@ describe('what is not an escape is accepted', () => {
       const s = await summarizeLayer(chunks(tar), 'benign');
       assert.equal(s.entries, entries.length);
       await MergedTree.build([await layer('benign', entries)]);
+    });
+  }
+});
+
+describe('an entry that names the root must be a directory', () => {
+  const cases: { why: string; entries: TarWriteEntry[] }[] = [
+    { why: 'a symlink "/"', entries: [symlink('/', '/tmp'), file('x', 'x')] },
+    { why: 'a file "./"', entries: [file('.', 'x')] },
+    { why: 'a hard link "/" to a file', entries: [file('a', 'x'), hardlink('/', 'a')] },
+  ];
+  for (const { why, entries } of cases) {
+    test(`${why} -> CORRUPT_INPUT from summarizeLayer and MergedTree`, async () => {
+      await rejectsWithCode(async () => summarizeLayer(chunks(await tarOf(entries)), 'layer'), 'CORRUPT_INPUT');
+      await rejectsWithCode(async () => MergedTree.build([await base(), await layer('L2', entries)]), 'CORRUPT_INPUT');
     });
   }
 });

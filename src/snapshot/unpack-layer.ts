@@ -21,7 +21,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
-import { cleanEntryPath, cleanLinkTarget, parseWhiteout, readTar, type TarHeader } from '../layer/index.js';
+import { cleanHeaderPath, cleanLinkTarget, parseWhiteout, readTar, type TarHeader } from '../layer/index.js';
 import { makeNode } from './make-node.js';
 import { isOverlayXattr, OPAQUE_VALUE, OPAQUE_XATTR } from './overlay-marks.js';
 import { writeXattrTree, type XattrTree } from './xattr-tree.js';
@@ -116,11 +116,10 @@ class Unpacker {
   }
 
   async entry(header: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
-    const path = cleanEntryPath(header.name, `${this.what}: entry`);
+    const path = cleanHeaderPath(header, `${this.what}: entry`);
     const mark = parseWhiteout(path);
     if (mark?.kind === 'opaque') return this.opaque(mark.dir, path);
     if (mark) return this.whiteout(mark.target, path);
-    if (path === '' && header.type !== 'dir') throw new ShaleError('CORRUPT_INPUT', `${this.what}: the root entry is a ${header.type}`);
 
     let linkTarget = '';
     if (header.type === 'hardlink') {
