@@ -15,6 +15,8 @@ import { unpackLayer } from '../src/snapshot/index.js';
 import { sha256 } from './support/archives.js';
 import { docker25Archive, imageConfig, rawTar, type RawEntry } from './support/builder-tars.js';
 import { dockerCleanup, dockerOk } from './support/docker.js';
+import { docker26Cleanup, docker26Ok, requireDocker26 } from './support/docker26.js';
+import { makeBusyboxRootfs, tarDir } from './support/rootfs.js';
 import { assertCliError, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
 import { compareTars } from './support/tree-compare.js';
@@ -366,4 +368,51 @@ test('Docker 25+ docker save archive: the layer blobs keep their bytes through l
     const found = [...members.values()].some((m) => m.header.type === 'file' && sha256(m.body) === sha256(l));
     assert.ok(found, `the saved archive holds the layer ${sha256(l).slice(0, 12)} byte for byte`);
   }
+});
+
+test('Docker 26: a BuildKit image through docker save, shale load/analyze/save and docker load', { timeout: 300_000 }, async (t) => {
+  const d = requireDocker26(t);
+  if (!d) return;
+  const work = tempDir(t);
+  const root = tempStore(t);
+  const remove = docker26Cleanup(t, d);
+  const name = `shale-bk-${uniqueSuffix()}`;
+  const base = `${name}:base`;
+  const built = `${name}:built`;
+
+  docker26Ok(d, ['import', tarDir(makeBusyboxRootfs(join(work, 'rootfs')), join(work, 'rootfs.tar')), base]);
+  remove(base);
+  const context = join(work, 'context');
+  mkdirSync(context);
+  writeFileSync(join(context, 'f.txt'), 'copied\n');
+  writeFileSync(
+    join(context, 'Dockerfile'),
+    `FROM ${base}\nWORKDIR /home\nRUN mkdir -p /var/cache/x && head -c 100000 /dev/zero > /var/cache/x/blob && echo hi > /home/a\nRUN rm -rf /var/cache/x\nCOPY f.txt /app/f.txt\n`,
+  );
+  docker26Ok(d, ['buildx', 'build', '--network', 'host', '--load', '-t', built, context]);
+  remove(built);
+  const dockerId = docker26Ok(d, ['image', 'inspect', '--format', '{{.Id}}', built]).trim();
+  const dockerLayers = JSON.parse(docker26Ok(d, ['image', 'inspect', '--format', '{{json .RootFS.Layers}}', built])) as string[];
+
+  const saved = join(work, 'docker26-save.tar');
+  docker26Ok(d, ['save', '-o', saved, built]);
+  const members = await entriesOf(saved);
+  assert.ok(members.has('oci-layout') && members.has('index.json') && members.has('manifest.json'), 'a Docker 25+ archive: an OCI layout plus manifest.json');
+
+  const inPlace = shaleJson<Analysis>(['analyze', `docker-archive:${saved}`], { root });
+  shaleOk(['load', '-i', saved], { root });
+  const inspected = shaleJson<Inspect>(['inspect', built], { root });
+  assert.equal(inspected.id, dockerId, 'shale loads the image under Docker\'s ID');
+  assert.deepEqual(inspected.config.rootfs.diff_ids, dockerLayers);
+  const analysis = shaleJson<Analysis>(['analyze', built], { root });
+  assert.deepEqual(comparable(inPlace), comparable(analysis), 'analyze in place and from the store agree');
+  assert.equal(byPath(analysis).get('var/cache/x')?.bytes, 100_000, 'the cache deleted in a later step is waste');
+
+  const back = join(work, 'shale-save.tar');
+  shaleOk(['save', '-o', back, built], { root });
+  docker26Ok(d, ['rmi', built]);
+  docker26Ok(d, ['load', '-i', back]);
+  assert.equal(docker26Ok(d, ['image', 'inspect', '--format', '{{.Id}}', built]).trim(), dockerId, 'Docker 26 loads it back as the same image');
+  assert.deepEqual(JSON.parse(docker26Ok(d, ['image', 'inspect', '--format', '{{json .RootFS.Layers}}', built])), dockerLayers);
+  assert.equal(docker26Ok(d, ['run', '--rm', '--network', 'none', built, 'cat', '/home/a', '/app/f.txt']), 'hi\ncopied\n');
 });
