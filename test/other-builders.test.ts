@@ -250,6 +250,18 @@ test('kaniko: an absolute hard link target is still refused, naming the entry', 
   assert.match(line, /hard link "app\/run2" target "\/app\/run" is an absolute path/);
 });
 
+test('a "/" entry that is not a directory is refused by load and by analyze in place', async (t) => {
+  const work = tempDir(t);
+  const root = tempStore(t);
+  const layers = [rawTar(BASE), rawTar([{ name: '/', flag: '2', linkname: '/tmp' }, { name: 'x', flag: '0', body: 'x' }])];
+  const archive = write(work, 'root-symlink.tar', docker25Archive(layers, imageConfig(layers, ['base', 'odd']), 'root-symlink:1'));
+  for (const args of [['load', '-i', archive], ['analyze', `docker-archive:${archive}`]]) {
+    const line = assertCliError(shale(args, { root }), args.join(' '));
+    assert.match(line, /entry "\/" names the root directory but is a symlink/);
+  }
+  assert.equal(shale(['images', '--format', 'json'], { root }).stdout.trim(), '[]', 'nothing was loaded');
+});
+
 test('buildah/podman: PAX xattrs, an opaque directory marker after its directory, hard links', async (t) => {
   const work = tempDir(t);
   const layers = [rawTar(BASE), rawTar(BUILDAH)];
