@@ -140,15 +140,15 @@ interface RoundTrip {
 }
 
 /**
- * Analyzes `source` in place (`docker-archive:`) when it is an archive, loads it, analyzes it from the store,
+ * Analyzes `source` in place (`docker-archive:PATH` or `oci:DIR`), loads it, analyzes it from the store,
  * exports it, squashes it (same tree), and saves it back as docker-archive and oci-archive: both load into
  * a fresh store as the same image with the same layers.
  */
 async function roundTrip(t: TestContext, work: string, input: { archive?: string; layout?: string; ref: string; layers: number }): Promise<RoundTrip> {
   const root = tempStore(t);
   const path = input.archive ?? input.layout!;
-  let inPlace: Analysis | undefined;
-  if (input.archive) inPlace = shaleJson<Analysis>(['analyze', `docker-archive:${input.archive}`], { root });
+  let inPlace: Analysis;
+  inPlace = shaleJson<Analysis>(['analyze', input.archive ? `docker-archive:${input.archive}` : `oci:${input.layout}`], { root });
   const loaded = shaleOk(['load', '-i', path], { root }).stdout;
   // an OCI layout whose ref.name is a bare tag loads untagged: name it by the ID it printed
   if (input.layout) shaleOk(['tag', /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(loaded)![1]!, input.ref], { root });
@@ -156,7 +156,7 @@ async function roundTrip(t: TestContext, work: string, input: { archive?: string
   assert.equal(inspected.config.rootfs.diff_ids.length, input.layers);
   const analysis = shaleJson<Analysis>(['analyze', input.ref], { root });
   assert.equal(analysis.layers.length, input.layers);
-  if (inPlace) assert.deepEqual(comparable(inPlace), comparable(analysis), 'analyze in place and from the store agree');
+  assert.deepEqual(comparable(inPlace), comparable(analysis), 'analyze in place and from the store agree');
 
   const exportPath = join(work, `${sha256(path).slice(0, 12)}-export.tar`);
   shaleOk(['export', input.ref, '-o', exportPath], { root });
@@ -236,6 +236,15 @@ test('kaniko: a "/" entry first in every layer, PAX times and xattrs, bare white
   });
 
   await t.test('Docker applies the layers to the same tree', (t) => matchesDockerExport(t, work, archive, ref, r.exportPath));
+
+  await t.test('skopeo reads the archive too; its OCI archive (config re-encoded) loads with the same layers', (t) => {
+    if (!requireTool(t, 'skopeo')) return;
+    const oci = join(work, 'kaniko-skopeo.oci.tar');
+    execFileSync('skopeo', ['copy', '--quiet', `docker-archive:${archive}`, `oci-archive:${oci}:${ref}`]);
+    const root = tempStore(t);
+    shaleOk(['load', '-i', oci], { root });
+    assert.deepEqual(shaleJson<Inspect>(['inspect', ref], { root }).config.rootfs.diff_ids, layers.map((l) => `sha256:${sha256(l)}`));
+  });
 });
 
 test('kaniko: an absolute hard link target is still refused, naming the entry', async (t) => {
