@@ -134,7 +134,6 @@ const comparable = (a: Analysis) => ({ sizeBytes: a.sizeBytes, layers: a.layers,
 
 interface RoundTrip {
   analysis: Analysis;
-  id: string;
   exported: Map<string, ReadEntry>;
   exportPath: string;
 }
@@ -179,7 +178,7 @@ async function roundTrip(t: TestContext, work: string, input: { archive?: string
     assert.equal(back.id, inspected.id, `${format}: the saved image loads as the same image`);
     assert.deepEqual(back.config.rootfs.diff_ids, inspected.config.rootfs.diff_ids);
   }
-  return { analysis, id: inspected.id, exported, exportPath };
+  return { analysis, exported, exportPath };
 }
 
 /** Docker (the system's engine) loads the archive, and `docker export` of a container equals shale's export. */
