@@ -21,8 +21,11 @@ export function cleanEntryPath(name: string, what = 'tar entry'): string {
   return parts.join('/');
 }
 
-/** `.` or `..` components, empty ones, a leading `/` or a NUL: what the fast path of cleanEntryPath leaves to the full one. */
-const NEEDS_CLEANING = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\0/;
+/**
+ * `.` or `..` components, empty ones, a leading or (still) trailing `/` or a NUL: what the fast path of
+ * cleanEntryPath leaves to the full one.
+ */
+const NEEDS_CLEANING = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\/$|\0/;
 
 /** Hard link targets name another entry of the same tree; they follow the same rules. */
 export const cleanLinkTarget = (target: string, entry: string, what = 'tar'): string =>

@@ -143,3 +143,24 @@ test('tar readers: any bytes, and valid tars with bytes overwritten or cut, end 
     fuzzParameters(400),
   );
 });
+
+test('cleanEntryPath: any name is refused as unsafe or comes back clean (no empty, `.` or `..` component, no leading or trailing `/`)', () => {
+  const part = fc.constantFrom('a', 'b.c', '.', '..', '', '.wh.x', '\u00e9', 'a\0');
+  fc.assert(
+    fc.property(fc.array(part, { maxLength: 6 }), fc.constantFrom('', '/', './', '//'), fc.constantFrom('', '/', '//'), (parts, lead, trail) => {
+      const name = `${lead}${parts.join('/')}${trail}`;
+      let clean: string;
+      try {
+        clean = cleanEntryPath(name);
+      } catch (e) {
+        assertCodedError(e, ['UNSAFE_PATH']);
+        assert.ok(name.startsWith('/') || name.includes('\0') || name.split('/').includes('..'), name);
+        return;
+      }
+      assert.equal(clean, parts.filter((p) => p !== '' && p !== '.').join('/'), name);
+    }),
+    fuzzParameters(3000),
+  );
+  // found by fuzzing extraction: a doubled trailing slash after `./` kept one `/`
+  assert.equal(cleanEntryPath('./out//'), 'out');
+});

@@ -122,6 +122,8 @@ class Unpacker {
     if (mark) return this.whiteout(mark.target, path);
     if (path === '' && header.type !== 'dir') throw new ShaleError('CORRUPT_INPUT', `${this.what}: the root entry is a ${header.type}`);
 
+    // symlink(2) refuses an empty target
+    if (header.type === 'symlink' && header.linkname === '') throw new ShaleError('CORRUPT_INPUT', `${this.what}: symlink "${path}" has an empty target`);
     let linkTarget = '';
     if (header.type === 'hardlink') {
       linkTarget = cleanLinkTarget(header.linkname, path);
