@@ -9,3 +9,5 @@ export * from './report/index.js';
 export * from './snapshot/index.js';
 export * from './runtime/index.js';
 export * from './build/index.js';
+export * from './analyze/index.js';
+export * from './optimize/index.js';

@@ -332,6 +332,8 @@ test('analyze: hidden bytes of hand-made layers, kinds, files, attribution, base
     writeFileSync(newline, text);
     const badCi = join(work, 'bad-ci.yaml');
     writeFileSync(badCi, 'rules:\n  lowestEfficiency: very-high\n');
+    const rangeCi = join(work, 'range-ci.yaml');
+    writeFileSync(rangeCi, 'rules:\n  lowestEfficiency: 1.1\n');
     const cases: [string, string[], RegExp][] = [
       ['missing image', ['analyze', 'an:nosuch'], /an:nosuch/],
       ['truncated archive', ['analyze', `docker-archive:${truncated}`], /truncated/],
@@ -342,6 +344,9 @@ test('analyze: hidden bytes of hand-made layers, kinds, files, attribution, base
       ['bad --ci-config value', ['analyze', 'an:over', '--ci-config', badCi], /lowestEfficiency "very-high"/],
       ['missing --ci-config file', ['analyze', 'an:over', '--ci-config', join(work, 'absent.yaml')], /absent\.yaml/],
       ['bad --lowest-efficiency', ['analyze', 'an:over', '--lowest-efficiency', 'high'], /--lowest-efficiency/],
+      ['--lowest-efficiency above 1', ['analyze', 'an:over', '--lowest-efficiency', '1.1'], /--lowest-efficiency: lowestEfficiency "1\.1" is outside the allowed range \(0-1\)/],
+      ['negative --highest-user-wasted-percent', ['analyze', 'an:over', '--highest-user-wasted-percent', '-0.1'], /highestUserWastedPercent "-0\.1" is outside/],
+      ['--ci-config efficiency above 1', ['analyze', 'an:over', '--ci-config', rangeCi], /range-ci\.yaml: lowestEfficiency "1\.1" is outside/],
       ['bad --base-layers', ['analyze', 'an:over', '--base-layers', 'two'], /--base-layers "two"/],
       ['fractional --base-layers', ['analyze', 'an:over', '--base-layers', '1.5'], /--base-layers "1\.5"/],
       ['missing --compare image', ['analyze', 'an:over', '--compare', 'an:gone'], /an:gone/],
@@ -461,14 +466,15 @@ test('analyze the seed example: split hides 52,428,800 bytes, chained nothing; C
     assert.equal(r.status, 0);
     assert.equal(r.a.ci!.rules.find((x) => x.name === 'highestWastedBytes')!.limit, '50MiB');
 
-    // --ci-config FILE takes the place of ./.dive-ci
+    // --ci-config FILE takes the place of ./.dive-ci; a key that names no rule (dive's sample has one) is skipped with a warning
     const cfg = join(work, 'strict.yaml');
-    writeFileSync(cfg, 'rules:\n  lowestEfficiency: 1.1\n');
-    r = analyzeRun([`${name}:chained`, '--ci-config', cfg], cwd);
-    assert.equal(r.status, 1, 'an efficiency of 1 is below 1.1; --ci-config alone turns the rules on');
-    assert.deepEqual(r.a.ci!.rules.map((x) => [x.name, x.limit]), [['highestUserWastedPercent', '0.1'], ['highestWastedBytes', 'disabled'], ['lowestEfficiency', '1.1']]);
-    assert.equal(analyzeRun([`${name}:chained`, '--ci', '--ci-config', cfg, '--lowest-efficiency', '0.9'], cwd).status, 0);
-    assert.equal(analyzeRun([`${name}:split`, '--ci', '--ci-config', cfg, '--lowest-efficiency', '0', '--highest-user-wasted-percent', 'disabled'], cwd).status, 0);
+    writeFileSync(cfg, 'plugins:\n  - plugin1\nrules:\n  lowestEfficiency: 1\n  highestUserWastedPercent: disabled\n  plugin1/rule1: error\n');
+    const strict = shale(['analyze', `${name}:split`, '--ci-config', cfg, '--format', 'json'], { root, cwd });
+    assert.equal(strict.status, 1, 'an efficiency below 1 fails a limit of 1; --ci-config alone turns the rules on');
+    assert.match(strict.stderr, /^warning: CI config .*strict\.yaml: ignoring unknown rule "plugin1\/rule1"/m);
+    assert.deepEqual((JSON.parse(strict.stdout) as AnalysisJson).ci!.rules.map((x) => [x.name, x.limit]), [['highestUserWastedPercent', 'disabled'], ['highestWastedBytes', 'disabled'], ['lowestEfficiency', '1']]);
+    assert.equal(analyzeRun([`${name}:chained`, '--ci-config', cfg], cwd).status, 0, 'an efficiency of 1 meets a limit of 1');
+    assert.equal(analyzeRun([`${name}:split`, '--ci', '--ci-config', cfg, '--lowest-efficiency', '0'], cwd).status, 0);
   });
 
   const inStore = shaleJson<AnalysisJson>(['analyze', `${name}:split`], o);

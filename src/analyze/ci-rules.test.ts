@@ -97,11 +97,23 @@ test('checkLimit: numbers, byte sizes and "disabled" pass; anything else is INVA
   checkLimit('highestUserWastedPercent', '1', 'x');
   checkLimit('highestWastedBytes', '20MB', 'x');
   checkLimit('highestWastedBytes', 'disabled', 'x');
-  for (const n of ['.5', '+0.5', '5.', '1e-1', '-0.1']) checkLimit('lowestEfficiency', n, 'x');
+  for (const n of ['.5', '+0.5', '1.', '1e-1', '0', '1', '-0']) checkLimit('lowestEfficiency', n, 'x');
   assert.throws(() => checkLimit('lowestEfficiency', 'high', '--lowest-efficiency'), isInvalid(/--lowest-efficiency.*"high"/));
   assert.throws(() => checkLimit('highestWastedBytes', '20 parsecs', '--highest-wasted-bytes'), isInvalid(/--highest-wasted-bytes.*byte size/));
   assert.throws(() => checkLimit('highestUserWastedPercent', '10%', 'cfg'), isInvalid(/highestUserWastedPercent "10%"/));
   assert.throws(() => checkLimit('lowestEfficiency', 'Disabled', 'cfg'), isInvalid(/Disabled/));
+});
+
+test('checkLimit: the two ratios must lie in 0-1, as dive requires; byte sizes have no upper bound', () => {
+  for (const name of ['lowestEfficiency', 'highestUserWastedPercent'] as const) {
+    for (const n of ['1.1', '-0.1', '2', '-1', '1e1', '1.0000001']) {
+      assert.throws(() => checkLimit(name, n, '--flag'), isInvalid(new RegExp(`--flag: ${name} "${n.replace(/[.+]/g, '\\$&')}" is outside the allowed range \\(0-1\\)`)), `${name} ${n}`);
+    }
+    checkLimit(name, '0', 'x');
+    checkLimit(name, '1', 'x');
+    checkLimit(name, '1.0', 'x');
+  }
+  checkLimit('highestWastedBytes', '20EB', 'x');
 });
 
 /** A temporary directory (removed after the test) and a writer of files in it that returns their paths. */
@@ -137,13 +149,41 @@ test('readCiConfig: camelCase, snake_case and kebab-case keys over the defaults;
   assert.deepEqual(await readCiConfig(join(dir, 'absent'), false), DEFAULT_CI_LIMITS);
 });
 
-test('readCiConfig: a bad value, an unknown rule, bad YAML or a missing required file are errors naming the file', async (t) => {
+test('readCiConfig: a bad or out-of-range value, bad YAML or a missing required file are errors naming the file', async (t) => {
   const { dir, write } = tempFiles(t);
   const bad = write('bad-value', 'rules:\n  lowestEfficiency: very\n');
   await assert.rejects(readCiConfig(bad, true), isInvalid(new RegExp(`${bad}.*lowestEfficiency "very"`)));
   await assert.rejects(readCiConfig(write('bad-bytes', 'rules:\n  highest_wasted_bytes: lots\n'), false), isInvalid(/highestWastedBytes "lots"/));
-  await assert.rejects(readCiConfig(write('unknown', 'rules:\n  smallestImage: 1\n'), true), isInvalid(/unknown rule "smallestImage"/));
+  await assert.rejects(readCiConfig(write('range', 'rules:\n  lowestEfficiency: 1.1\n'), true), isInvalid(/range.*lowestEfficiency "1\.1" is outside the allowed range/));
+  await assert.rejects(readCiConfig(write('negative', 'rules:\n  highest-user-wasted-percent: -0.1\n'), true), isInvalid(/highestUserWastedPercent "-0\.1" is outside the allowed range/));
   await assert.rejects(readCiConfig(write('yaml', 'rules: [\n'), true), isInvalid(/not valid YAML/));
   await assert.rejects(readCiConfig(write('scalar', 'rules: 3\n'), true), isInvalid(/"rules" must be a mapping/));
   await assert.rejects(readCiConfig(join(dir, 'absent'), true), (e: unknown) => e instanceof ShaleError && e.code === 'NOT_FOUND' && e.message.includes('absent'));
+});
+
+test("readCiConfig: keys that name no rule are skipped with a warning, as dive skips them (dive's sample .dive-ci)", async (t) => {
+  const { write } = tempFiles(t);
+  // the shape of dive's own sample: a plugins list beside the rules, a plugin's rule among them
+  const sample = write(
+    'dive-sample',
+    ['plugins:', '  - plugin1', '', 'rules:', '  lowestEfficiency: 0.95', '  highestWastedBytes: 20Mb', '  highestUserWastedPercent: 0.5', '  plugin1/rule1: error', ''].join('\n'),
+  );
+  const warnings: string[] = [];
+  assert.deepEqual(await readCiConfig(sample, true, (m) => warnings.push(m)), { lowestEfficiency: '0.95', highestWastedBytes: '20Mb', highestUserWastedPercent: '0.5' });
+  assert.deepEqual(warnings, [`CI config ${sample}: ignoring unknown rule "plugin1/rule1" (rules are highestUserWastedPercent, highestWastedBytes, lowestEfficiency)`]);
+
+  // a name dive's own configs use that is no rule of its .dive-ci: skipped, the defaults stay
+  warnings.length = 0;
+  const threshold = write('threshold', "rules:\n  lowest-efficiency-threshold: '0.10'\n  smallestImage: 1\n");
+  assert.deepEqual(await readCiConfig(threshold, true, (m) => warnings.push(m)), DEFAULT_CI_LIMITS);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0]!, /ignoring unknown rule "lowest-efficiency-threshold"/);
+  assert.match(warnings[1]!, /ignoring unknown rule "smallestImage"/);
+  // a key with a line break in it is quoted on one line
+  warnings.length = 0;
+  await readCiConfig(write('multiline', 'rules:\n  ? "a\\nb"\n  : 1\n'), true, (m) => warnings.push(m));
+  assert.deepEqual(warnings.map((w) => w.split('\n').length), [1]);
+  assert.match(warnings[0]!, /"a\\nb"/);
+  // without a listener the key is still skipped
+  assert.deepEqual(await readCiConfig(sample, true), { lowestEfficiency: '0.95', highestWastedBytes: '20Mb', highestUserWastedPercent: '0.5' });
 });

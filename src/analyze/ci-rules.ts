@@ -16,9 +16,10 @@ const normalizeKey = (k: string): string => k.toLowerCase().replace(/[-_]/g, '')
 
 /**
  * Limits from a `.dive-ci` style YAML file (`rules:` with camelCase, snake_case or kebab-case keys), laid
- * over dive's defaults. A missing file is an error only when `required`.
+ * over dive's defaults. A missing file is an error only when `required`. A key that names no rule (dive's
+ * own sample has `plugin1/rule1`) is skipped, as dive skips it, and reported through `warn`.
  */
-export async function readCiConfig(file: string, required: boolean): Promise<CiLimits> {
+export async function readCiConfig(file: string, required: boolean, warn: (message: string) => void = () => {}): Promise<CiLimits> {
   let raw: string;
   try {
     raw = await readFile(file, 'utf8');
@@ -38,7 +39,10 @@ export async function readCiConfig(file: string, required: boolean): Promise<CiL
   if (typeof rules !== 'object') throw new ShaleError('INVALID_ARGUMENT', `CI config ${file}: "rules" must be a mapping`);
   for (const [key, value] of Object.entries(rules as Record<string, unknown>)) {
     const name = RULES.find((r) => normalizeKey(r) === normalizeKey(key));
-    if (!name) throw new ShaleError('INVALID_ARGUMENT', `CI config ${file}: unknown rule "${key}"`, { hint: `rules are ${RULES.join(', ')}` });
+    if (!name) {
+      warn(`CI config ${file}: ignoring unknown rule ${JSON.stringify(key)} (rules are ${RULES.join(', ')})`);
+      continue;
+    }
     limits[name] = String(value).trim();
     checkLimit(name, limits[name], `CI config ${file}`);
   }
@@ -73,10 +77,19 @@ function parseLimit(name: CiRuleName, text: string): number | undefined {
   return isFloat(text) ? Number(text) : undefined;
 }
 
-/** Throws INVALID_ARGUMENT naming `where` when a limit is neither "disabled" nor a value of its kind. */
+/**
+ * Throws INVALID_ARGUMENT naming `where` when a limit is neither "disabled" nor a value of its kind; the
+ * two ratios must lie in 0-1, as dive requires.
+ */
 export function checkLimit(name: CiRuleName, text: string, where: string): void {
-  if (text === 'disabled' || parseLimit(name, text) !== undefined) return;
-  throw new ShaleError('INVALID_ARGUMENT', `${where}: ${name} "${text}" is not a ${name === 'highestWastedBytes' ? 'byte size (e.g. 20MB)' : 'number'} or "disabled"`);
+  if (text === 'disabled') return;
+  const limit = parseLimit(name, text);
+  if (limit === undefined) {
+    throw new ShaleError('INVALID_ARGUMENT', `${where}: ${name} ${JSON.stringify(text)} is not a ${name === 'highestWastedBytes' ? 'byte size (e.g. 20MB)' : 'number'} or "disabled"`);
+  }
+  if (name !== 'highestWastedBytes' && (limit < 0 || limit > 1)) {
+    throw new ShaleError('INVALID_ARGUMENT', `${where}: ${name} ${JSON.stringify(text)} is outside the allowed range (0-1)`);
+  }
 }
 
 /** dive's CI rules over dive's metrics: one verdict per rule, sorted by name as dive prints them. */

@@ -144,6 +144,9 @@ export function compareWalkOrder(a: string, b: string): number {
   return pa.length - pb.length;
 }
 
+/** What `**` followed by `/` matches: nothing, or any run of path components. */
+const ANY_DIRS = '(?:[^]*/)?';
+
 function compile(text: string, exclusion: boolean): Pattern {
   let re = '^';
   let type: MatchType = 'exact';
@@ -157,11 +160,13 @@ function compile(text: string, exclusion: boolean): Pattern {
         if (i + 1 >= chars.length) {
           if (type === 'exact') type = 'prefix';
           else {
+            if (re.endsWith(ANY_DIRS)) re = re.slice(0, -ANY_DIRS.length);
             re += '[^]*';
             type = 'regexp';
           }
         } else {
-          re += '(?:[^]*/)?';
+          // `**/**/` matches what `**/` matches: one group, as repeated groups backtrack exponentially
+          if (!re.endsWith(ANY_DIRS)) re += ANY_DIRS;
           type = 'regexp';
         }
         if (i <= 2 && text.startsWith('**')) type = 'suffix';

@@ -31,7 +31,7 @@ export interface AnalyzeFlags {
 
 /** CI limits: dive's defaults, then the config file (`.dive-ci` when present), then the flags. */
 async function ciLimits(flags: AnalyzeFlags): Promise<CiLimits> {
-  const limits = await readCiConfig(flags.ciConfig ?? '.dive-ci', flags.ciConfig !== undefined);
+  const limits = await readCiConfig(flags.ciConfig ?? '.dive-ci', flags.ciConfig !== undefined, (m) => process.stderr.write(`warning: ${m}\n`));
   const fromFlags: [CiRuleName, string | undefined, string][] = [
     ['lowestEfficiency', flags.lowestEfficiency, '--lowest-efficiency'],
     ['highestWastedBytes', flags.highestWastedBytes, '--highest-wasted-bytes'],

@@ -23,8 +23,11 @@ export function cleanEntryPath(name: string, what = 'tar entry'): string {
   return parts.join('/');
 }
 
-/** `.` or `..` components, empty ones, a leading `/` or a NUL: what the fast path of cleanEntryPath leaves to the full one. */
-const NEEDS_CLEANING = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\0/;
+/**
+ * `.` or `..` components, empty ones, a leading or (still) trailing `/` or a NUL: what the fast path of
+ * cleanEntryPath leaves to the full one.
+ */
+const NEEDS_CLEANING = /(?:^|\/)\.\.?(?:\/|$)|\/\/|^\/|\/$|\0/;
 
 /**
  * The clean path of an entry, as cleanEntryPath gives it; an entry that names the root must be a

@@ -121,6 +121,8 @@ class Unpacker {
     if (mark?.kind === 'opaque') return this.opaque(mark.dir, path);
     if (mark) return this.whiteout(mark.target, path);
 
+    // symlink(2) refuses an empty target
+    if (header.type === 'symlink' && header.linkname === '') throw new ShaleError('CORRUPT_INPUT', `${this.what}: symlink "${path}" has an empty target`);
     let linkTarget = '';
     if (header.type === 'hardlink') {
       linkTarget = cleanLinkTarget(header.linkname, path);
