@@ -650,23 +650,82 @@ test('signals: Ctrl-C reaches the container; nothing of it is left in runc or mo
   );
 });
 
-test('errors: exit status 2 with one error line, and no container left behind', { timeout: 60_000 }, (t) => {
+test('errors: run\'s own failures exit 125, other commands 2, with one error line, and no container left behind', { timeout: 60_000 }, (t) => {
   if (!needsRuntime(t)) return;
   const { root, work } = containerStore(t);
   importBase(root, work, 'img');
-  assertCliError(shale(['run', 'nosuch:img'], { root }), 'run nosuch:img');
-  assertCliError(shale(['run', '--rm', 'nosuch:img', 'true'], { root }), 'run --rm nosuch:img');
+  assertRunFailure(shale(['run', 'nosuch:img'], { root }), 'run nosuch:img');
+  assertRunFailure(shale(['run', '--rm', 'nosuch:img', 'true'], { root }), 'run --rm nosuch:img');
   assertCliError(shale(['diff', 'nosuch'], { root }), 'diff nosuch');
   assertCliError(shale(['commit', 'nosuch', 'x:y'], { root }), 'commit nosuch');
   assertCliError(shale(['logs', 'nosuch'], { root }), 'logs nosuch');
   assertCliError(shale(['stop', 'nosuch'], { root }), 'stop nosuch');
   assertCliError(shale(['rm', 'nosuch'], { root }), 'rm nosuch');
   for (const v of ['bad', `${work}:relative`, `${work}:/mnt:rx`, `${work}/does-not-exist:/mnt`, 'named-volume:/mnt', `${work}:/a:/b:ro`]) {
-    assertCliError(shale(['run', '--rm', '-v', v, 'img', 'true'], { root }), `run -v ${v}`);
+    assertRunFailure(shale(['run', '--rm', '-v', v, 'img', 'true'], { root }), `run -v ${v}`);
   }
   shaleOk(['run', '--name', 'taken', 'img', 'true'], { root });
-  assertCliError(shale(['run', '--name', 'taken', 'img', 'true'], { root }), 'run with a name in use');
+  assertRunFailure(shale(['run', '--name', 'taken', 'img', 'true'], { root }), 'run with a name in use');
   assert.deepEqual(ps(root).map((r) => r.name), ['taken'], 'failed runs leave no container');
   shaleOk(['rm', 'taken'], { root });
   assert.deepEqual(mountsUnder(root), []);
 });
+
+test('run: exit 125 for its own failures, 126/127 for a command that cannot start, else the command\'s status; --rm leaves nothing on any of them', { timeout: 120_000 }, async (t) => {
+  if (!needsRuntime(t)) return;
+  const { root, work } = containerStore(t);
+  importBase(root, work, 'img');
+  const nothingLeft = (what: string) => {
+    assert.deepEqual(ps(root), [], `${what}: no container is left`);
+    assert.deepEqual(mountsUnder(root), [], `${what}: no mount is left`);
+    assert.deepEqual(runcContainers(root), [], `${what}: runc has no container`);
+    assert.deepEqual(readdirSync(join(root, 'shale', 'snapshots', 'active')).filter((n) => !n.startsWith('.')), [], `${what}: no snapshot is left`);
+    assert.deepEqual(readdirSync(join(root, 'shale', 'containers')), [], `${what}: no container folder is left`);
+  };
+
+  await t.test('the command\'s own status 2 and "image not found" differ', () => {
+    assert.equal(shale(['run', '--rm', 'img', 'sh', '-c', 'exit 2'], { root }).status, 2);
+    assertRunFailure(shale(['run', '--rm', 'nosuch:img', 'sh', '-c', 'exit 2'], { root }), 'image not found');
+    assertRunFailure(shale(['run', '--no-such-flag', 'img', 'true'], { root }), 'an unknown flag of run');
+    assertRunFailure(shale(['run'], { root }), 'run without an image');
+    assertRunFailure(shale(['run', '--network', 'bridge', 'img', 'true'], { root }), 'a refused --network value');
+    nothingLeft('failures before the container exists');
+  });
+
+  await t.test('--rm removes the container when the user lookup fails', () => {
+    const r = assertRunFailure(shale(['run', '--rm', '-u', 'nosuchuser', 'img', 'true'], { root }), 'run -u nosuchuser');
+    assert.match(r, /unable to find user nosuchuser/);
+    assertRunFailure(shale(['run', '--rm', '-u', 'root:nosuchgroup', 'img', 'true'], { root }), 'run -u root:nosuchgroup');
+    nothingLeft('a failed user lookup');
+  });
+
+  await t.test('--rm removes the container when the command is missing (127) or not executable (126)', () => {
+    assert.equal(shale(['run', '--rm', 'img', 'nosuchcommand'], { root }).status, 127);
+    assert.equal(shale(['run', '--rm', 'img', '/etc/passwd'], { root }).status, 126);
+    nothingLeft('a command that cannot start');
+  });
+
+  await t.test('--rm removes the container when runc cannot start it (a working directory that is a file): exit 125', () => {
+    const r = shale(['run', '--rm', '-w', '/etc/passwd', 'img', 'true'], { root });
+    assert.equal(r.status, 125, r.stderr);
+    assert.match(r.stderr, /^error: the runtime could not start container/m);
+    nothingLeft('runc failing to start the container');
+  });
+
+  await t.test('without --rm a container that could not start stays, as Docker\'s, in Created', () => {
+    assertRunFailure(shale(['run', '--name', 'nouser', '-u', 'nosuchuser', 'img', 'true'], { root }), 'run -u nosuchuser');
+    assert.equal(shale(['run', '--name', 'badwd', '-w', '/etc/passwd', 'img', 'true'], { root }).status, 125);
+    assert.deepEqual(ps(root).map((r) => [r.name, r.status]).sort(), [['badwd', 'Created'], ['nouser', 'Created']]);
+    shaleOk(['rm', 'nouser', 'badwd'], { root });
+    nothingLeft('rm of the Created containers');
+  });
+});
+
+/** A failure of `run` itself: exit status 125 (Docker's), one `error: ...` line (and an optional hint). */
+function assertRunFailure(r: ReturnType<typeof shale>, what: string): string {
+  assert.equal(r.status, 125, `${what}: expected exit status 125\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  assert.match(lines[0] ?? '', /^error: \S/, `${what}: stderr does not start with "error: "\n${r.stderr}`);
+  assert.ok(lines.slice(1).every((l) => l.startsWith('hint: ')), `${what}: more than the error line:\n${r.stderr}`);
+  return lines[0]!;
+}
