@@ -729,3 +729,60 @@ function assertRunFailure(r: ReturnType<typeof shale>, what: string): string {
   assert.ok(lines.slice(1).every((l) => l.startsWith('hint: ')), `${what}: more than the error line:\n${r.stderr}`);
   return lines[0]!;
 }
+
+test('rmi keeps an image a container uses unless forced, with Docker\'s messages; each deleted ID is printed once', { timeout: 120_000 }, async (t) => {
+  if (!needsRuntime(t)) return;
+  const { root, work } = containerStore(t);
+  const { id } = importBase(root, work, 'used:1');
+  const short = hexOf(id).slice(0, 12);
+  shaleOk(['run', '--name', 'c', 'used:1', 'sh', '-c', 'echo kept > /kept'], { root });
+  const cid = ps(root)[0]!.id.slice(0, 12);
+  const images = () => shaleJson<ImageRow[]>(['images'], { root }).map((r) => `${r.repository}:${r.tag}`).sort();
+
+  await t.test('the last name of an image a stopped container uses is refused', () => {
+    const line = assertCliError(shale(['rmi', 'used:1'], { root }), 'rmi used:1');
+    assert.equal(line, `error: conflict: unable to remove repository reference "used:1" (must force) - container ${cid} is using its referenced image ${short}`);
+    assert.deepEqual(images(), ['used:1']);
+  });
+
+  await t.test('a name that is not the last one is untagged', () => {
+    shaleOk(['tag', 'used:1', 'other:1'], { root });
+    assert.equal(shaleOk(['rmi', 'used:1'], { root }).stdout, 'Untagged: used:1\n');
+    assert.deepEqual(images(), ['other:1']);
+  });
+
+  await t.test('by ID it is refused, naming the stopped container', () => {
+    const line = assertCliError(shale(['rmi', id], { root }), 'rmi ID');
+    assert.equal(line, `error: conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${cid}`);
+  });
+
+  await t.test('-f deletes it, printing the ID once; the container keeps its layers', () => {
+    const r = shaleOk(['rmi', '-f', 'other:1'], { root });
+    assert.equal(r.stdout, `Untagged: other:1\nDeleted: ${id}\n`);
+    assert.deepEqual(images(), []);
+    assert.deepEqual(shaleJson<Change[]>(['diff', 'c'], { root }), [{ kind: 'A', path: '/kept' }]);
+    shaleOk(['commit', 'c', 'again:1'], { root });
+    assert.equal(shaleOk(['run', '--rm', 'again:1', 'cat', '/kept'], { root }).stdout, 'kept\n');
+    shaleOk(['rm', 'c'], { root });
+  });
+
+  await t.test('a running container\'s image cannot be deleted even with -f; forcing its name off leaves it <none>', async () => {
+    shaleOk(['tag', 'again:1', 'busy:1'], { root });
+    shaleOk(['rmi', 'again:1'], { root });
+    const busyId = shaleJson<{ id: string }>(['inspect', 'busy:1'], { root }).id;
+    const running = shaleOk(['run', '-d', 'busy:1', 'sleep', '60'], { root }).stdout.trim();
+    const line = assertCliError(shale(['rmi', '-f', busyId], { root }), 'rmi -f ID of a running container\'s image');
+    assert.equal(line, `error: conflict: unable to delete ${hexOf(busyId).slice(0, 12)} (cannot be forced) - image is being used by running container ${running.slice(0, 12)}`);
+    assert.equal(shaleOk(['rmi', '-f', 'busy:1'], { root }).stdout, 'Untagged: busy:1\n');
+    assert.deepEqual(images(), ['<none>:<none>']);
+    shaleOk(['rm', '-f', running], { root });
+  });
+
+  await t.test('an image nothing uses is deleted: every deleted ID printed once, the image ID first', () => {
+    const solo = shaleOk(['import', join(work, 'rootfs.tar'), 'solo:1'], { root }).stdout.trim();
+    const lines = shaleOk(['rmi', 'solo:1'], { root }).stdout.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 2), ['Untagged: solo:1', `Deleted: ${solo}`]);
+    assert.ok(lines.slice(1).every((l) => l.startsWith('Deleted: sha256:')), lines.join('\n'));
+    assert.equal(new Set(lines).size, lines.length, `no line twice:\n${lines.join('\n')}`);
+  });
+});

@@ -126,7 +126,10 @@ export async function tagCommand(store: Store, src: string, dst: string): Promis
 }
 
 export async function rmiCommand(store: Store, refs: string[], force: boolean): Promise<CommandResult> {
-  const r = await removeImages(store, refs, { force });
+  const containers = new Containers(store);
+  await containers.reconcile();
+  const users = (await containers.records.list()).map((c) => ({ containerId: c.id, manifestDigest: c.manifestDigest, running: containers.records.status(c) === 'running' }));
+  const r = await removeImages(store, refs, { force, users });
   return { data: r, text: [...r.untagged.map((u) => `Untagged: ${u}`), ...r.deleted.map((d) => `Deleted: ${d}`)].join('\n') };
 }
 

@@ -161,7 +161,7 @@ export function buildProgram(): Command {
     .command('rmi')
     .description('remove image tags; untagged images are deleted')
     .argument('<refs...>')
-    .option('-f, --force', 'remove an image by ID even when several tags name it')
+    .option('-f, --force', 'remove an image by ID that several tags name, or one a stopped container uses')
     .addOption(formatOption())
     .action(run((store, refs: string[], opts: { force?: boolean }) => cmd.rmiCommand(store, refs, opts.force === true)));
 
