@@ -320,6 +320,14 @@ test('Docker on the same image and commands: same diff, committed images export 
       }
     });
 
+    await t.test(`${c.label}: shale export CONTAINER and docker export CONTAINER give equal trees (image, init and writable layers merged)`, () => {
+      shaleOk(['export', shaleName, '-o', join(work, `${c.label}-shale-container.tar`)], { root });
+      dockerOk(['export', '-o', join(work, `${c.label}-docker-container.tar`), dockerName]);
+      const { diffs, a: tree } = compareTars(join(work, `${c.label}-shale-container.tar`), join(work, `${c.label}-docker-container.tar`), { names: ['shale export', 'docker export'] });
+      assert.deepEqual(diffs, [], `the exported containers differ:\n${diffs.join('\n')}`);
+      assert.ok(tree.has('.dockerenv') && tree.size > 20, 'the trees are real and hold the init layer');
+    });
+
     const shaleCommitted = `${name}:${c.label}-shale`;
     const dockerCommitted = `${name}:${c.label}-docker`;
     shaleOk(['commit', shaleName, shaleCommitted], { root });
@@ -784,5 +792,47 @@ test('rmi keeps an image a container uses unless forced, with Docker\'s messages
     assert.deepEqual(lines.slice(0, 2), ['Untagged: solo:1', `Deleted: ${solo}`]);
     assert.ok(lines.slice(1).every((l) => l.startsWith('Deleted: sha256:')), lines.join('\n'));
     assert.equal(new Set(lines).size, lines.length, `no line twice:\n${lines.join('\n')}`);
+  });
+});
+
+test('export CONTAINER: the merged tree of a stopped or running container; a name that is both a container and an image is the container', { timeout: 120_000 }, async (t) => {
+  if (!needsRuntime(t)) return;
+  const { root, work } = containerStore(t);
+  importBase(root, work, 'img');
+  const entriesOf = async (tar: string): Promise<Map<string, string>> => {
+    const out = new Map<string, string>();
+    for await (const e of readTar(createReadStream(tar))) {
+      let body = '';
+      for await (const c of e.body) body += Buffer.from(c).toString();
+      out.set(e.header.name.replace(/\/+$/, ''), e.header.type === 'file' ? body : e.header.type);
+    }
+    return out;
+  };
+
+  await t.test('a stopped container named like an image: its changes are in the tar, the deleted file is not, no whiteouts', async () => {
+    shaleOk(['run', '--name', 'img', 'img', 'sh', '-c', SEED_CMD], { root });
+    const out = join(work, 'stopped.tar');
+    shaleOk(['export', 'img', '-o', out], { root });
+    const tree = await entriesOf(out);
+    assert.equal(tree.get('new'), 'x\n');
+    assert.equal(tree.has('bin/dd'), false, 'the file the container deleted is gone');
+    assert.equal(tree.get('bin/sh'), 'symlink');
+    assert.ok(![...tree.keys()].some((p) => p.split('/').pop()!.startsWith('.wh.')), 'no whiteouts');
+    assert.equal(tree.get('.dockerenv'), '', 'the init layer is there, as in docker export');
+    shaleOk(['export', 'img:latest', '-o', join(work, 'image.tar')], { root });
+    assert.equal((await entriesOf(join(work, 'image.tar'))).has('new'), false, 'img:latest is still the image');
+    shaleOk(['rm', 'img'], { root });
+  });
+
+  await t.test('a running container: what it wrote so far', async () => {
+    const id = shaleOk(['run', '-d', 'img', 'sh', '-c', 'echo live > /live; rm /bin/dd; sleep 60'], { root }).stdout.trim();
+    await waitFor('the container wrote /live', () => shaleJson<Change[]>(['diff', id], { root }).some((c) => c.path === '/live'));
+    const out = join(work, 'running.tar');
+    shaleOk(['export', id.slice(0, 12), '-o', out], { root });
+    const tree = await entriesOf(out);
+    assert.equal(tree.get('live'), 'live\n');
+    assert.equal(tree.has('bin/dd'), false);
+    assert.equal(ps(root, false).length, 1, 'the container still runs');
+    shaleOk(['rm', '-f', id], { root });
   });
 });

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { ShaleError } from '../internal/errors.js';
+import { isShaleError, ShaleError } from '../internal/errors.js';
 import { writeStreamAtomic } from '../internal/fs-atomic.js';
 import { exportMergedTar } from '../layer/index.js';
 import {
@@ -62,7 +62,17 @@ export async function saveCommand(store: Store, refs: string[], format: ArchiveF
   return { data: { output, images: items.map((i) => ({ ref: i.ref ?? null, id: i.image.id })) } };
 }
 
+/** `export REF|CONTAINER`: a container by that name or ID comes first (as `docker export` takes containers), else an image SOURCE. */
 export async function exportCommand(store: Store, spec: string, output: string): Promise<CommandResult> {
+  const containers = new Containers(store);
+  const container = await containers.records.find(spec).catch((e: unknown) => {
+    if (isShaleError(e, 'NOT_FOUND')) return undefined;
+    throw e;
+  });
+  if (container) {
+    await writeStreamAtomic(output, containers.exportTree(container.id));
+    return { data: { output, container: container.id } };
+  }
   return withSource(store, spec, async ({ image }) => {
     await writeStreamAtomic(output, exportMergedTar(image.layers));
     return { data: { output, id: image.id } };

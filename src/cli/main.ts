@@ -60,7 +60,7 @@ export function buildProgram(): Command {
 
   program
     .command('export')
-    .description('write the merged root filesystem of an image as one tar')
+    .description('write the merged root filesystem of a container or an image as one tar')
     .argument('<source>')
     .requiredOption('-o, --output <path>', 'tar file (- for stdout)')
     .action(run((store, source: string, opts: { output: string }) => cmd.exportCommand(store, source, opts.output)));

@@ -1,12 +1,15 @@
 import { compareStrings } from '../internal/compare.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import { appendLayerToConfig, createdNow, type Image } from '../image/index.js';
 import type { Digest, ImageConfig } from '../oci/index.js';
-import { MergedTree, parseWhiteout, readTar } from '../layer/index.js';
+import { exportMergedTar, MergedTree, parseWhiteout, readTar } from '../layer/index.js';
 import { putImage, putLayer, type Store } from '../store/index.js';
 import { chooseSnapshotter, resolveInRoot, type ActiveSnapshot, type LayerRef, type Snapshotter } from '../snapshot/index.js';
 import { ContainerRecords, type ContainerRecord } from './container-records.js';
@@ -268,6 +271,31 @@ export class Containers {
     if (options.edit) config = options.edit(config);
     const { id } = await putImage(this.store, config, [...image.manifest.layers, descriptor], target ? [target] : []);
     return { id };
+  }
+
+  /**
+   * The container's root filesystem as `docker export` gives it: the image's layers, the init layer and
+   * the writable layer merged (whiteouts applied), as one tar. A running container's writable layer is
+   * read once, into a file of the store's scratch space, so the two passes of the merge see one state.
+   */
+  async *exportTree(ref: string): AsyncGenerator<Buffer> {
+    const r = await this.records.find(ref);
+    const image = await this.store.image(r.manifestDigest as Digest);
+    const scratch = join(this.store.root, 'shale', 'tmp');
+    await mkdir(scratch, { recursive: true });
+    const dir = await mkdtemp(join(scratch, 'export-'));
+    try {
+      const writable = join(dir, 'writable.tar');
+      await pipeline(Readable.from((await this.snapshotOf(r)).diff()), createWriteStream(writable));
+      const init = await initLayer();
+      yield* exportMergedTar([
+        ...image.layers,
+        { what: 'the init layer', open: async function* () { yield init.bytes; } },
+        { what: `the writable layer of container ${r.name}`, open: () => createReadStream(writable) },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   async logs(ref: string): Promise<Buffer> {
