@@ -19,6 +19,7 @@ import { assertCliError, SHALE_BIN, shale, shaleJson, shaleOk, uniqueSuffix } fr
 import { requireTool } from './support/tools.js';
 import { compareTars, compareTrees, treeOf } from './support/tree-compare.js';
 import type { ImageRow } from './support/shale.js';
+import { findBytes } from './support/disk.js';
 
 /** The seed's container command: add a file, delete a file of the image, chmod another. */
 const SEED_CMD = 'echo x > /new; rm /bin/dd; chmod 600 /etc/some-file';
@@ -278,6 +279,8 @@ test('the seed container: diff shows A, D, C; commit is one layer taller; the im
     assert.equal(df.images.actualSize, baseRow.size + newRow.uniqueSize, 'base + new layer: the shared base counted once');
     assert.deepEqual(df.layers, { count: 2, sharedCount: 1 });
     assert.deepEqual(df.containers, { count: 1, size: 'x\n'.length + 'some content\n'.length });
+    // the container's overlay is mounted below the store and its snapshots hold busybox's symlinks: neither is followed
+    assert.equal(shaleJson<{ disk: { total: number } }>(['df'], { root }).disk.total, findBytes(root), 'On disk is what find counts in the store');
   });
 });
 

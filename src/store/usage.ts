@@ -1,5 +1,5 @@
 import { compareStrings } from '../internal/compare.js';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isIndexMediaType, splitTagged, type Digest, type History } from '../oci/index.js';
 import type { Image } from '../image/index.js';
@@ -75,14 +75,34 @@ export interface DiskUsage {
   disk: { total: number };
 }
 
-async function duBytes(path: string): Promise<number> {
+/**
+ * Bytes the files under `root` hold, as `du --apparent-size` counts them: symlinks are not followed (a
+ * link counts its own length), each inode is counted once (hard links), and mounted filesystems below
+ * (a container's overlay) are not entered.
+ */
+export async function duBytes(root: string): Promise<number> {
+  const top = await lstat(root).catch(() => undefined);
+  if (!top) return 0;
+  const seen = new Set<string>();
   let total = 0;
-  const names = await readdir(path, { withFileTypes: true }).catch(() => []);
-  for (const d of names) {
-    const p = join(path, d.name);
-    if (d.isDirectory()) total += await duBytes(p);
-    else total += (await stat(p).catch(() => ({ size: 0 }))).size;
-  }
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const p = join(dir, name);
+      const st = await lstat(p).catch(() => undefined);
+      if (!st || st.dev !== top.dev) continue;
+      if (st.isDirectory()) {
+        await walk(p);
+        continue;
+      }
+      const key = `${st.ino}`;
+      if (st.nlink > 1) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      total += st.size;
+    }
+  };
+  await walk(root);
   return total;
 }
 
