@@ -56,7 +56,8 @@ export async function saveCommand(store: Store, refs: string[], format: ArchiveF
   const items: SaveItem[] = [];
   for (const raw of refs) {
     const { entry, image } = await store.resolve(raw);
-    items.push({ ref: /^(sha256:)?[a-f0-9]{12,64}$/.test(raw) ? undefined : entry.ref, image });
+    // an archive names images by tag: an ID or a REPOSITORY@DIGEST name gives none
+    items.push({ ref: /^(sha256:)?[a-f0-9]{12,64}$/.test(raw) || entry.ref?.includes('@') ? undefined : entry.ref, image });
   }
   await writeStreamAtomic(output, saveArchive(store, items, format));
   return { data: { output, images: items.map((i) => ({ ref: i.ref ?? null, id: i.image.id })) } };
@@ -79,11 +80,13 @@ export async function exportCommand(store: Store, spec: string, output: string):
   });
 }
 
-export async function imagesCommand(store: Store): Promise<CommandResult> {
+/** `shale images [--digests]`: the JSON rows always carry `digest`; `--digests` adds its column, as Docker's. */
+export async function imagesCommand(store: Store, options: { digests?: boolean } = {}): Promise<CommandResult> {
   const rows = await listImages(store);
+  const digestColumn = options.digests ? ['DIGEST'] : [];
   const text = renderTable(
-    ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE'],
-    rows.map((r) => [r.repository, r.tag, shortId(r.id), timeAgo(r.created), humanSize(r.size), humanSize(r.sharedSize), humanSize(r.uniqueSize)]),
+    ['REPOSITORY', 'TAG', ...digestColumn, 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE'],
+    rows.map((r) => [r.repository, r.tag, ...(options.digests ? [r.digest] : []), shortId(r.id), timeAgo(r.created), humanSize(r.size), humanSize(r.sharedSize), humanSize(r.uniqueSize)]),
   );
   return { data: rows, text };
 }

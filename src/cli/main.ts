@@ -137,7 +137,12 @@ export function buildProgram(): Command {
     .action(run((store, refs: string[], o: { force?: boolean }) => rmCommand(store, refs, o.force === true)));
   program.command('logs').description('output of a detached container').argument('<container>').action(run((store, c: string) => logsCommand(store, c)));
 
-  program.command('images').description('list images with shared and unique sizes').addOption(formatOption()).action(run((store) => cmd.imagesCommand(store)));
+  program
+    .command('images')
+    .description('list images with shared and unique sizes')
+    .option('--digests', 'show digests')
+    .addOption(formatOption())
+    .action(run((store, o: { digests?: boolean }) => cmd.imagesCommand(store, { digests: o.digests === true })));
 
   program
     .command('df')

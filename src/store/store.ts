@@ -238,7 +238,8 @@ export class Store {
       const at = ref.indexOf('@');
       if (at >= 0) {
         const digest = ref.slice(at + 1);
-        const hit = entries.find((e) => e.descriptor.digest === digest);
+        // the name recorded by a pull by digest (an index's digest too), else any image with that manifest
+        const hit = entries.find((e) => e.ref === ref) ?? entries.find((e) => e.descriptor.digest === digest);
         if (hit) return { entry: hit, image: await this.image(hit.descriptor.digest) };
       } else {
         const hit = entries.find((e) => e.ref === ref);
