@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
-import { isProcessAlive, withDirLock } from '../internal/lock.js';
+import { isProcessAlive, withFileLock } from '../internal/lock.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
 import {
   IndexSchema,
@@ -78,7 +78,7 @@ export class Store {
 
   /** Runs `fn` holding the store's lock (one writer at a time across processes). */
   withLock<T>(fn: () => Promise<T>): Promise<T> {
-    return withDirLock(join(this.shaleDir, 'lock'), fn);
+    return withFileLock(join(this.shaleDir, 'lock'), fn);
   }
 
   async readIndex(): Promise<IndexEntry[]> {
