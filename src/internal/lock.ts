@@ -65,6 +65,14 @@ export function currentOwner(): LockOwner {
   };
 }
 
+let ownerOfThisProcess: LockOwner | undefined;
+
+/** This process as the owner of what outlives a call (leases, ingestions): one token for its whole life. */
+export function processOwner(): LockOwner {
+  ownerOfThisProcess ??= currentOwner();
+  return ownerOfThisProcess;
+}
+
 /**
  * True only when the owner is provably gone: it ran on this kernel in this PID namespace, and its pid is
  * now free or names a process that started at another time (the pid was reused). An owner on another
