@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,18 @@ test('a holder on this host and in this PID namespace is broken only when provab
     await lockedMessage(path, 50);
     rmSync(path);
   });
+});
+
+test('a lock directory an older version left (its pid gone) is moved aside; one whose pid runs is waited for', async (t) => {
+  const path = tempLock(t);
+  mkdirSync(path);
+  writeFileSync(join(path, 'pid'), String(process.ppid));
+  assert.match(await lockedMessage(path, 50), /an older shale \(a lock directory\)/);
+  let pid = 30_000;
+  while (isProcessAlive(pid)) pid--;
+  writeFileSync(join(path, 'pid'), String(pid));
+  assert.equal(await withFileLock(path, async () => 'taken', 2000), 'taken');
+  assert.equal(existsSync(path), false);
 });
 
 test('holders in one process exclude each other, and each release leaves the lock free', async (t) => {

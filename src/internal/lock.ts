@@ -165,6 +165,19 @@ async function breakStale(path: string, staleRaw: string, self: LockOwner): Prom
 }
 
 /**
+ * Older versions locked with a directory holding a `pid` file. One whose pid is gone here is taken for
+ * the leftover of a killed process on this host (those versions knew no better) and moved aside.
+ */
+async function breakLegacyDirLock(path: string, self: LockOwner): Promise<boolean> {
+  if (!(await lstat(path).then((s) => s.isDirectory(), () => false))) return false;
+  const pid = Number.parseInt(await readFile(`${path}/pid`, 'utf8').catch(() => ''), 10);
+  if (!Number.isInteger(pid) || isProcessAlive(pid)) return false;
+  const aside = `${path}.${self.token}.stale`;
+  await rename(path, aside).then(() => rm(aside, { recursive: true, force: true }), () => undefined);
+  return true;
+}
+
+/**
  * An exclusive lock between processes, also in other PID namespaces or on other hosts sharing the
  * directory: the file `path`, created atomically, names its owner (`LockOwner`). A lock whose owner is
  * provably dead (killed on this host, in this PID namespace) is broken; any other is waited for, and after
@@ -179,6 +192,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, timeou
     const held = await readOwner(path);
     if (held === undefined) continue; // released meanwhile
     if (held.owner && ownerIsDead(held.owner, self) && (await breakStale(path, held.raw, self))) continue;
+    if (!held.owner && (await breakLegacyDirLock(path, self))) continue;
     if (Date.now() - started > timeoutMs) {
       const isDir = await lstat(path).then((s) => s.isDirectory(), () => false);
       throw new ShaleError('LOCKED', `store is locked by ${isDir ? 'an older shale (a lock directory)' : describeOwner(held.owner, self)}: ${path}`, {
