@@ -19,6 +19,7 @@ import { assertCliError, SHALE_BIN, shale, shaleJson, shaleOk, uniqueSuffix } fr
 import { requireTool } from './support/tools.js';
 import { compareTars, compareTrees, treeOf } from './support/tree-compare.js';
 import type { ImageRow } from './support/shale.js';
+import { findBytes } from './support/disk.js';
 
 /** The seed's container command: add a file, delete a file of the image, chmod another. */
 const SEED_CMD = 'echo x > /new; rm /bin/dd; chmod 600 /etc/some-file';
@@ -278,6 +279,8 @@ test('the seed container: diff shows A, D, C; commit is one layer taller; the im
     assert.equal(df.images.actualSize, baseRow.size + newRow.uniqueSize, 'base + new layer: the shared base counted once');
     assert.deepEqual(df.layers, { count: 2, sharedCount: 1 });
     assert.deepEqual(df.containers, { count: 1, size: 'x\n'.length + 'some content\n'.length });
+    // the container's overlay is mounted below the store and its snapshots hold busybox's symlinks: neither is followed
+    assert.equal(shaleJson<{ disk: { total: number } }>(['df'], { root }).disk.total, findBytes(root), 'On disk is what find counts in the store');
   });
 });
 
@@ -318,6 +321,14 @@ test('Docker on the same image and commands: same diff, committed images export 
         assert.ok(shaleChanges.some((x) => key(x) === 'D /opt/tree'), 'a deleted tree is one D');
         assert.ok(!shaleChanges.some((x) => x.path.startsWith('/opt/tree/')), 'nothing below a deleted tree is listed');
       }
+    });
+
+    await t.test(`${c.label}: shale export CONTAINER and docker export CONTAINER give equal trees (image, init and writable layers merged)`, () => {
+      shaleOk(['export', shaleName, '-o', join(work, `${c.label}-shale-container.tar`)], { root });
+      dockerOk(['export', '-o', join(work, `${c.label}-docker-container.tar`), dockerName]);
+      const { diffs, a: tree } = compareTars(join(work, `${c.label}-shale-container.tar`), join(work, `${c.label}-docker-container.tar`), { names: ['shale export', 'docker export'] });
+      assert.deepEqual(diffs, [], `the exported containers differ:\n${diffs.join('\n')}`);
+      assert.ok(tree.has('.dockerenv') && tree.size > 20, 'the trees are real and hold the init layer');
     });
 
     const shaleCommitted = `${name}:${c.label}-shale`;
@@ -650,23 +661,181 @@ test('signals: Ctrl-C reaches the container; nothing of it is left in runc or mo
   );
 });
 
-test('errors: exit status 2 with one error line, and no container left behind', { timeout: 60_000 }, (t) => {
+test('errors: run\'s own failures exit 125, other commands 2, with one error line, and no container left behind', { timeout: 60_000 }, (t) => {
   if (!needsRuntime(t)) return;
   const { root, work } = containerStore(t);
   importBase(root, work, 'img');
-  assertCliError(shale(['run', 'nosuch:img'], { root }), 'run nosuch:img');
-  assertCliError(shale(['run', '--rm', 'nosuch:img', 'true'], { root }), 'run --rm nosuch:img');
+  assertRunFailure(shale(['run', 'nosuch:img'], { root }), 'run nosuch:img');
+  assertRunFailure(shale(['run', '--rm', 'nosuch:img', 'true'], { root }), 'run --rm nosuch:img');
   assertCliError(shale(['diff', 'nosuch'], { root }), 'diff nosuch');
   assertCliError(shale(['commit', 'nosuch', 'x:y'], { root }), 'commit nosuch');
   assertCliError(shale(['logs', 'nosuch'], { root }), 'logs nosuch');
   assertCliError(shale(['stop', 'nosuch'], { root }), 'stop nosuch');
   assertCliError(shale(['rm', 'nosuch'], { root }), 'rm nosuch');
   for (const v of ['bad', `${work}:relative`, `${work}:/mnt:rx`, `${work}/does-not-exist:/mnt`, 'named-volume:/mnt', `${work}:/a:/b:ro`]) {
-    assertCliError(shale(['run', '--rm', '-v', v, 'img', 'true'], { root }), `run -v ${v}`);
+    assertRunFailure(shale(['run', '--rm', '-v', v, 'img', 'true'], { root }), `run -v ${v}`);
   }
   shaleOk(['run', '--name', 'taken', 'img', 'true'], { root });
-  assertCliError(shale(['run', '--name', 'taken', 'img', 'true'], { root }), 'run with a name in use');
+  assertRunFailure(shale(['run', '--name', 'taken', 'img', 'true'], { root }), 'run with a name in use');
   assert.deepEqual(ps(root).map((r) => r.name), ['taken'], 'failed runs leave no container');
   shaleOk(['rm', 'taken'], { root });
   assert.deepEqual(mountsUnder(root), []);
+});
+
+test('run: exit 125 for its own failures, 126/127 for a command that cannot start, else the command\'s status; --rm leaves nothing on any of them', { timeout: 120_000 }, async (t) => {
+  if (!needsRuntime(t)) return;
+  const { root, work } = containerStore(t);
+  importBase(root, work, 'img');
+  const nothingLeft = (what: string) => {
+    assert.deepEqual(ps(root), [], `${what}: no container is left`);
+    assert.deepEqual(mountsUnder(root), [], `${what}: no mount is left`);
+    assert.deepEqual(runcContainers(root), [], `${what}: runc has no container`);
+    assert.deepEqual(readdirSync(join(root, 'shale', 'snapshots', 'active')).filter((n) => !n.startsWith('.')), [], `${what}: no snapshot is left`);
+    assert.deepEqual(readdirSync(join(root, 'shale', 'containers')), [], `${what}: no container folder is left`);
+  };
+
+  await t.test('the command\'s own status 2 and "image not found" differ', () => {
+    assert.equal(shale(['run', '--rm', 'img', 'sh', '-c', 'exit 2'], { root }).status, 2);
+    assertRunFailure(shale(['run', '--rm', 'nosuch:img', 'sh', '-c', 'exit 2'], { root }), 'image not found');
+    assertRunFailure(shale(['run', '--no-such-flag', 'img', 'true'], { root }), 'an unknown flag of run');
+    assertRunFailure(shale(['run'], { root }), 'run without an image');
+    assertRunFailure(shale(['run', '--network', 'bridge', 'img', 'true'], { root }), 'a refused --network value');
+    nothingLeft('failures before the container exists');
+  });
+
+  await t.test('--rm removes the container when the user lookup fails', () => {
+    const r = assertRunFailure(shale(['run', '--rm', '-u', 'nosuchuser', 'img', 'true'], { root }), 'run -u nosuchuser');
+    assert.match(r, /unable to find user nosuchuser/);
+    assertRunFailure(shale(['run', '--rm', '-u', 'root:nosuchgroup', 'img', 'true'], { root }), 'run -u root:nosuchgroup');
+    nothingLeft('a failed user lookup');
+  });
+
+  await t.test('--rm removes the container when the command is missing (127) or not executable (126)', () => {
+    assert.equal(shale(['run', '--rm', 'img', 'nosuchcommand'], { root }).status, 127);
+    assert.equal(shale(['run', '--rm', 'img', '/etc/passwd'], { root }).status, 126);
+    nothingLeft('a command that cannot start');
+  });
+
+  await t.test('--rm removes the container when runc cannot start it (a working directory that is a file): exit 125', () => {
+    const r = shale(['run', '--rm', '-w', '/etc/passwd', 'img', 'true'], { root });
+    assert.equal(r.status, 125, r.stderr);
+    assert.match(r.stderr, /^error: the runtime could not start container/m);
+    nothingLeft('runc failing to start the container');
+  });
+
+  await t.test('without --rm a container that could not start stays, as Docker\'s, in Created', () => {
+    assertRunFailure(shale(['run', '--name', 'nouser', '-u', 'nosuchuser', 'img', 'true'], { root }), 'run -u nosuchuser');
+    assert.equal(shale(['run', '--name', 'badwd', '-w', '/etc/passwd', 'img', 'true'], { root }).status, 125);
+    assert.deepEqual(ps(root).map((r) => [r.name, r.status]).sort(), [['badwd', 'Created'], ['nouser', 'Created']]);
+    shaleOk(['rm', 'nouser', 'badwd'], { root });
+    nothingLeft('rm of the Created containers');
+  });
+});
+
+/** A failure of `run` itself: exit status 125 (Docker's), one `error: ...` line (and an optional hint). */
+function assertRunFailure(r: ReturnType<typeof shale>, what: string): string {
+  assert.equal(r.status, 125, `${what}: expected exit status 125\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  assert.match(lines[0] ?? '', /^error: \S/, `${what}: stderr does not start with "error: "\n${r.stderr}`);
+  assert.ok(lines.slice(1).every((l) => l.startsWith('hint: ')), `${what}: more than the error line:\n${r.stderr}`);
+  return lines[0]!;
+}
+
+test('rmi keeps an image a container uses unless forced, with Docker\'s messages; each deleted ID is printed once', { timeout: 120_000 }, async (t) => {
+  if (!needsRuntime(t)) return;
+  const { root, work } = containerStore(t);
+  const { id } = importBase(root, work, 'used:1');
+  const short = hexOf(id).slice(0, 12);
+  shaleOk(['run', '--name', 'c', 'used:1', 'sh', '-c', 'echo kept > /kept'], { root });
+  const cid = ps(root)[0]!.id.slice(0, 12);
+  const images = () => shaleJson<ImageRow[]>(['images'], { root }).map((r) => `${r.repository}:${r.tag}`).sort();
+
+  await t.test('the last name of an image a stopped container uses is refused', () => {
+    const line = assertCliError(shale(['rmi', 'used:1'], { root }), 'rmi used:1');
+    assert.equal(line, `error: conflict: unable to remove repository reference "used:1" (must force) - container ${cid} is using its referenced image ${short}`);
+    assert.deepEqual(images(), ['used:1']);
+  });
+
+  await t.test('a name that is not the last one is untagged', () => {
+    shaleOk(['tag', 'used:1', 'other:1'], { root });
+    assert.equal(shaleOk(['rmi', 'used:1'], { root }).stdout, 'Untagged: used:1\n');
+    assert.deepEqual(images(), ['other:1']);
+  });
+
+  await t.test('by ID it is refused, naming the stopped container', () => {
+    const line = assertCliError(shale(['rmi', id], { root }), 'rmi ID');
+    assert.equal(line, `error: conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${cid}`);
+  });
+
+  await t.test('-f deletes it, printing the ID once; the container keeps its layers', () => {
+    const r = shaleOk(['rmi', '-f', 'other:1'], { root });
+    assert.equal(r.stdout, `Untagged: other:1\nDeleted: ${id}\n`);
+    assert.deepEqual(images(), []);
+    assert.deepEqual(shaleJson<Change[]>(['diff', 'c'], { root }), [{ kind: 'A', path: '/kept' }]);
+    shaleOk(['commit', 'c', 'again:1'], { root });
+    assert.equal(shaleOk(['run', '--rm', 'again:1', 'cat', '/kept'], { root }).stdout, 'kept\n');
+    shaleOk(['rm', 'c'], { root });
+  });
+
+  await t.test('a running container\'s image cannot be deleted even with -f; forcing its name off leaves it <none>', async () => {
+    shaleOk(['tag', 'again:1', 'busy:1'], { root });
+    shaleOk(['rmi', 'again:1'], { root });
+    const busyId = shaleJson<{ id: string }>(['inspect', 'busy:1'], { root }).id;
+    const running = shaleOk(['run', '-d', 'busy:1', 'sleep', '60'], { root }).stdout.trim();
+    const line = assertCliError(shale(['rmi', '-f', busyId], { root }), 'rmi -f ID of a running container\'s image');
+    assert.equal(line, `error: conflict: unable to delete ${hexOf(busyId).slice(0, 12)} (cannot be forced) - image is being used by running container ${running.slice(0, 12)}`);
+    assert.equal(shaleOk(['rmi', '-f', 'busy:1'], { root }).stdout, 'Untagged: busy:1\n');
+    assert.deepEqual(images(), ['<none>:<none>']);
+    shaleOk(['rm', '-f', running], { root });
+  });
+
+  await t.test('an image nothing uses is deleted: every deleted ID printed once, the image ID first', () => {
+    const solo = shaleOk(['import', join(work, 'rootfs.tar'), 'solo:1'], { root }).stdout.trim();
+    const lines = shaleOk(['rmi', 'solo:1'], { root }).stdout.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 2), ['Untagged: solo:1', `Deleted: ${solo}`]);
+    assert.ok(lines.slice(1).every((l) => l.startsWith('Deleted: sha256:')), lines.join('\n'));
+    assert.equal(new Set(lines).size, lines.length, `no line twice:\n${lines.join('\n')}`);
+  });
+});
+
+test('export CONTAINER: the merged tree of a stopped or running container; a name that is both a container and an image is the container', { timeout: 120_000 }, async (t) => {
+  if (!needsRuntime(t)) return;
+  const { root, work } = containerStore(t);
+  importBase(root, work, 'img');
+  const entriesOf = async (tar: string): Promise<Map<string, string>> => {
+    const out = new Map<string, string>();
+    for await (const e of readTar(createReadStream(tar))) {
+      let body = '';
+      for await (const c of e.body) body += Buffer.from(c).toString();
+      out.set(e.header.name.replace(/\/+$/, ''), e.header.type === 'file' ? body : e.header.type);
+    }
+    return out;
+  };
+
+  await t.test('a stopped container named like an image: its changes are in the tar, the deleted file is not, no whiteouts', async () => {
+    shaleOk(['run', '--name', 'img', 'img', 'sh', '-c', SEED_CMD], { root });
+    const out = join(work, 'stopped.tar');
+    shaleOk(['export', 'img', '-o', out], { root });
+    const tree = await entriesOf(out);
+    assert.equal(tree.get('new'), 'x\n');
+    assert.equal(tree.has('bin/dd'), false, 'the file the container deleted is gone');
+    assert.equal(tree.get('bin/sh'), 'symlink');
+    assert.ok(![...tree.keys()].some((p) => p.split('/').pop()!.startsWith('.wh.')), 'no whiteouts');
+    assert.equal(tree.get('.dockerenv'), '', 'the init layer is there, as in docker export');
+    shaleOk(['export', 'img:latest', '-o', join(work, 'image.tar')], { root });
+    assert.equal((await entriesOf(join(work, 'image.tar'))).has('new'), false, 'img:latest is still the image');
+    shaleOk(['rm', 'img'], { root });
+  });
+
+  await t.test('a running container: what it wrote so far', async () => {
+    const id = shaleOk(['run', '-d', 'img', 'sh', '-c', 'echo live > /live; rm /bin/dd; sleep 60'], { root }).stdout.trim();
+    await waitFor('the container wrote /live', () => shaleJson<Change[]>(['diff', id], { root }).some((c) => c.path === '/live'));
+    const out = join(work, 'running.tar');
+    shaleOk(['export', id.slice(0, 12), '-o', out], { root });
+    const tree = await entriesOf(out);
+    assert.equal(tree.get('live'), 'live\n');
+    assert.equal(tree.has('bin/dd'), false);
+    assert.equal(ps(root, false).length, 1, 'the container still runs');
+    shaleOk(['rm', '-f', id], { root });
+  });
 });

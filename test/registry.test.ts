@@ -30,6 +30,13 @@ interface PullJson {
   blobs: { digest: string; action: 'downloaded' | 'exists' }[];
 }
 
+interface ImageRowJson {
+  repository: string;
+  tag: string;
+  digest: string;
+  id: string;
+}
+
 /** Exit 2 with `error: ...` (+ hint) as the last stderr lines (progress lines may come first), no stack trace. */
 function assertRegistryError(r: ShaleResult, what: string): string {
   assert.equal(r.status, 2, `${what}: expected exit 2\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
@@ -298,6 +305,48 @@ test('an index on the registry: pull picks this machine or --platform, and tags 
     assert.equal(host.manifestDigest, pushed.manifestDigest);
     assert.equal(host.downloadedBytes, stored.manifest.config.size, 'the shared layer is not downloaded again');
   }
+  // pulled by the index's digest: named by it, found by it, kept by prune
+  const byIndex = tempStore(t);
+  const indexRef = `${registry.host}/multi@${sha(index)}`;
+  shaleOk(['pull', indexRef, '--platform', 'linux/arm64/v8'], { root: byIndex });
+  shaleOk(['prune'], { root: byIndex });
+  assert.deepEqual(shaleJson<ImageRowJson[]>(['images'], { root: byIndex }).map((r) => [r.repository, r.tag, r.digest, r.id]), [[`${registry.host}/multi`, '<none>', sha(index), sha(armConfig)]]);
+  assert.equal(shaleJson<{ id: string }>(['inspect', indexRef], { root: byIndex }).id, sha(armConfig));
   const missing = shale(['pull', `${registry.host}/multi:1`, '--platform', 'linux/s390x'], { root: store });
   assert.match(assertRegistryError(missing, 'pull of a platform the index lacks'), /no image for platform linux\/s390x \(the index has linux\/amd64, linux\/arm64\/v8\)/);
+});
+
+test('pull by digest: the image is listed by its repository and digest (images --digests, as Docker), prune keeps it, a tag of it folds in', async (t) => {
+  if (!needTools(t, 'registry')) return;
+  const work = tempDir(t);
+  const root = tempStore(t);
+  const registry = await startRegistry(t, work);
+  const base = busyboxBase(t, work, root, 'regtest/bydigest:1');
+  const tagged = `${registry.host}/bydigest:1`;
+  shaleOk(['tag', base.ref, tagged], { root });
+  const { manifestDigest } = shaleJson<PushJson>(['push', tagged], { root });
+  const repo = `${registry.host}/bydigest`;
+  const byDigest = `${repo}@${manifestDigest}`;
+
+  const store = tempStore(t);
+  shaleOk(['pull', byDigest], { root: store });
+  const rows = () => shaleJson<ImageRowJson[]>(['images'], { root: store }).map((r) => [r.repository, r.tag, r.digest, r.id]);
+  assert.deepEqual(rows(), [[repo, '<none>', manifestDigest, base.id]]);
+  const table = shaleOk(['images', '--digests'], { root: store }).stdout.split('\n');
+  assert.match(table[0]!, /^REPOSITORY\s+TAG\s+DIGEST\s+IMAGE ID\s/);
+  assert.ok(table[1]!.startsWith(`${repo}   <none>   ${manifestDigest}   ${base.id.slice(7, 19)}`), table.join('\n'));
+  assert.doesNotMatch(shaleOk(['images'], { root: store }).stdout, /DIGEST/, 'the column only with --digests');
+
+  const pruned = shaleJson<{ deletedImages: string[]; deletedBlobs: string[] }>(['prune'], { root: store });
+  assert.deepEqual([pruned.deletedImages, pruned.deletedBlobs], [[], []], 'prune keeps an image pulled by digest');
+  assert.deepEqual(rows(), [[repo, '<none>', manifestDigest, base.id]]);
+  assert.equal(shaleJson<{ id: string }>(['inspect', byDigest], { root: store }).id, base.id);
+  assert.equal(shaleJson<{ ok: boolean }>(['fsck'], { root: store }).ok, true);
+
+  // a tag of the same image in that repository is one row carrying the digest, as docker images --digests shows it
+  shaleOk(['pull', tagged], { root: store });
+  assert.deepEqual(rows(), [[repo, '1', manifestDigest, base.id]]);
+  // removing the digest name leaves the tag; removing the tag then deletes the image
+  assert.equal(shaleOk(['rmi', byDigest], { root: store }).stdout, `Untagged: ${byDigest}\n`);
+  assert.deepEqual(rows(), [[repo, '1', manifestDigest, base.id]]);
 });

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { ShaleError } from '../internal/errors.js';
+import { isShaleError, ShaleError } from '../internal/errors.js';
 import { writeStreamAtomic } from '../internal/fs-atomic.js';
 import { exportMergedTar } from '../layer/index.js';
 import {
@@ -56,24 +56,37 @@ export async function saveCommand(store: Store, refs: string[], format: ArchiveF
   const items: SaveItem[] = [];
   for (const raw of refs) {
     const { entry, image } = await store.resolve(raw);
-    items.push({ ref: /^(sha256:)?[a-f0-9]{12,64}$/.test(raw) ? undefined : entry.ref, image });
+    // an archive names images by tag: an ID or a REPOSITORY@DIGEST name gives none
+    items.push({ ref: /^(sha256:)?[a-f0-9]{12,64}$/.test(raw) || entry.ref?.includes('@') ? undefined : entry.ref, image });
   }
   await writeStreamAtomic(output, saveArchive(store, items, format));
   return { data: { output, images: items.map((i) => ({ ref: i.ref ?? null, id: i.image.id })) } };
 }
 
+/** `export REF|CONTAINER`: a container by that name or ID comes first (as `docker export` takes containers), else an image SOURCE. */
 export async function exportCommand(store: Store, spec: string, output: string): Promise<CommandResult> {
+  const containers = new Containers(store);
+  const container = await containers.records.find(spec).catch((e: unknown) => {
+    if (isShaleError(e, 'NOT_FOUND')) return undefined;
+    throw e;
+  });
+  if (container) {
+    await writeStreamAtomic(output, containers.exportTree(container.id));
+    return { data: { output, container: container.id } };
+  }
   return withSource(store, spec, async ({ image }) => {
     await writeStreamAtomic(output, exportMergedTar(image.layers));
     return { data: { output, id: image.id } };
   });
 }
 
-export async function imagesCommand(store: Store): Promise<CommandResult> {
+/** `shale images [--digests]`: the JSON rows always carry `digest`; `--digests` adds its column, as Docker's. */
+export async function imagesCommand(store: Store, options: { digests?: boolean } = {}): Promise<CommandResult> {
   const rows = await listImages(store);
+  const digestColumn = options.digests ? ['DIGEST'] : [];
   const text = renderTable(
-    ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE'],
-    rows.map((r) => [r.repository, r.tag, shortId(r.id), timeAgo(r.created), humanSize(r.size), humanSize(r.sharedSize), humanSize(r.uniqueSize)]),
+    ['REPOSITORY', 'TAG', ...digestColumn, 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE'],
+    rows.map((r) => [r.repository, r.tag, ...(options.digests ? [r.digest] : []), shortId(r.id), timeAgo(r.created), humanSize(r.size), humanSize(r.sharedSize), humanSize(r.uniqueSize)]),
   );
   return { data: rows, text };
 }
@@ -126,7 +139,10 @@ export async function tagCommand(store: Store, src: string, dst: string): Promis
 }
 
 export async function rmiCommand(store: Store, refs: string[], force: boolean): Promise<CommandResult> {
-  const r = await removeImages(store, refs, { force });
+  const containers = new Containers(store);
+  await containers.reconcile();
+  const users = (await containers.records.list()).map((c) => ({ containerId: c.id, manifestDigest: c.manifestDigest, running: containers.records.status(c) === 'running' }));
+  const r = await removeImages(store, refs, { force, users });
   return { data: r, text: [...r.untagged.map((u) => `Untagged: ${u}`), ...r.deleted.map((d) => `Deleted: ${d}`)].join('\n') };
 }
 

@@ -1,10 +1,27 @@
-import { ShaleError } from '../internal/errors.js';
+import { isShaleError, ShaleError } from '../internal/errors.js';
 import type { ImageConfig } from '../oci/index.js';
 import { applyInstruction, parseTrigger, startStage, toDockerConfigJson, type ContainerConfig } from '../build/index.js';
 import { Containers, type RunOptions } from '../runtime/index.js';
 import { humanSize, renderTable, timeAgo } from '../report/index.js';
 import type { Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
+
+/** Exit status of `run` when shale itself failed (Docker's 125), as opposed to the command's own status. */
+export const RUN_FAILED = 125;
+
+/**
+ * `run`'s error for the CLI, with Docker's exit statuses: 126 and 127 (the command cannot be invoked, is not
+ * found) stay as they are; every other failure of run itself (image not found, bad flags, runtime) is 125,
+ * so a script can tell it from the command's own exit status.
+ */
+export function asRunFailure(e: unknown): ShaleError {
+  if (isShaleError(e)) {
+    if (e.exitCode === 126 || e.exitCode === 127 || e.exitCode === RUN_FAILED) return e;
+    return new ShaleError(e.code, e.message, { hint: e.hint, cause: e, exitCode: RUN_FAILED });
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  return new ShaleError('COMMAND_FAILED', message, { cause: e, exitCode: RUN_FAILED });
+}
 
 export async function runCommand(store: Store, options: RunOptions): Promise<CommandResult> {
   const containers = new Containers(store);

@@ -3,7 +3,7 @@ import { isShaleError, ShaleError } from '../internal/errors.js';
 import { defaultStoreRoot, Store } from '../store/index.js';
 import * as cmd from './commands.js';
 import { buildCommand, type BuildFlags } from './build-command.js';
-import { commitCommand, diffCommand, logsCommand, psCommand, rmCommand, runCommand, stopCommand } from './container-commands.js';
+import { asRunFailure, commitCommand, diffCommand, logsCommand, psCommand, rmCommand, runCommand, RUN_FAILED, stopCommand } from './container-commands.js';
 import { analyzeCommand, type AnalyzeFlags } from './analyze-command.js';
 import { slimCommand, type SlimFlags } from './slim-command.js';
 import { squashCommand, type SquashFlags } from './squash-command.js';
@@ -60,7 +60,7 @@ export function buildProgram(): Command {
 
   program
     .command('export')
-    .description('write the merged root filesystem of an image as one tar')
+    .description('write the merged root filesystem of a container or an image as one tar')
     .argument('<source>')
     .requiredOption('-o, --output <path>', 'tar file (- for stdout)')
     .action(run((store, source: string, opts: { output: string }) => cmd.exportCommand(store, source, opts.output)));
@@ -98,11 +98,18 @@ export function buildProgram(): Command {
     .option('-i, --interactive', 'keep stdin open (always on in the foreground)')
     .option('-t, --tty', 'allocate a terminal')
     .passThroughOptions()
-    .action(
-      run((store, image: string, command: string[], o: { rm?: boolean; detach?: boolean; name?: string; env: string[]; workdir?: string; user?: string; network: 'host' | 'none'; volume: string[]; tty?: boolean }) =>
+    // as Docker: run's own failures (bad flags too) exit 125, apart from the command's statuses
+    .exitOverride((e) => {
+      throw e.code.startsWith('commander.help') ? e : new CommanderError(RUN_FAILED, e.code, e.message);
+    })
+    .action(async (...args: unknown[]) => {
+      const action = run((store, image: string, command: string[], o: { rm?: boolean; detach?: boolean; name?: string; env: string[]; workdir?: string; user?: string; network: 'host' | 'none'; volume: string[]; tty?: boolean }) =>
         runCommand(store, { image, command, name: o.name, env: o.env, workdir: o.workdir, user: o.user, network: o.network, volumes: o.volume, detach: o.detach, autoRemove: o.rm, tty: o.tty }),
-      ),
-    );
+      );
+      await action(...args).catch((e: unknown) => {
+        throw asRunFailure(e);
+      });
+    });
 
   program.command('ps').description('list containers').option('-a, --all', 'also stopped ones').addOption(formatOption()).action(run((store, o: { all?: boolean }) => psCommand(store, o.all === true)));
   program.command('diff').description('what a container changed: A added, C changed, D deleted').argument('<container>').addOption(formatOption()).action(run((store, c: string) => diffCommand(store, c)));
@@ -130,7 +137,12 @@ export function buildProgram(): Command {
     .action(run((store, refs: string[], o: { force?: boolean }) => rmCommand(store, refs, o.force === true)));
   program.command('logs').description('output of a detached container').argument('<container>').action(run((store, c: string) => logsCommand(store, c)));
 
-  program.command('images').description('list images with shared and unique sizes').addOption(formatOption()).action(run((store) => cmd.imagesCommand(store)));
+  program
+    .command('images')
+    .description('list images with shared and unique sizes')
+    .option('--digests', 'show digests')
+    .addOption(formatOption())
+    .action(run((store, o: { digests?: boolean }) => cmd.imagesCommand(store, { digests: o.digests === true })));
 
   program
     .command('df')
@@ -154,7 +166,7 @@ export function buildProgram(): Command {
     .command('rmi')
     .description('remove image tags; untagged images are deleted')
     .argument('<refs...>')
-    .option('-f, --force', 'remove an image by ID even when several tags name it')
+    .option('-f, --force', 'remove an image by ID that several tags name, or one a stopped container uses')
     .addOption(formatOption())
     .action(run((store, refs: string[], opts: { force?: boolean }) => cmd.rmiCommand(store, refs, opts.force === true)));
 
@@ -279,7 +291,7 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = 0;
         return;
       }
-      process.exitCode = 2; // commander already printed "error: ..."
+      process.exitCode = e.exitCode === RUN_FAILED ? RUN_FAILED : 2; // commander already printed "error: ..."
       return;
     }
     reportError(e);

@@ -1,5 +1,5 @@
 import { isShaleError, ShaleError } from '../internal/errors.js';
-import { ManifestSchema, isIndexMediaType, parseJson, type Descriptor, type Digest } from '../oci/index.js';
+import { ManifestSchema, isIndexMediaType, parseJson, parseReference, type Descriptor, type Digest } from '../oci/index.js';
 import { fetchBlob } from './blobs.js';
 import { getManifest, parseIndex, selectPlatform, type FetchedManifest } from './manifests.js';
 import { manifestReference, type RegistryReference } from './registry-reference.js';
@@ -77,7 +77,8 @@ export async function pullImage(client: RegistryClient, ref: RegistryReference, 
       options.onEvent?.({ ...event, state: 'done' });
       return { kind, digest: d.digest, size: d.size, action: 'downloaded' as const };
     });
-    const refs = ref.digest ? [] : [ref.name];
+    // pulled by digest: named REPOSITORY@DIGEST (as Docker records a repo digest), so it is listed and kept
+    const refs = [ref.digest ? `${parseReference(ref.name).repository}@${ref.digest}` : ref.name];
     const { id } = await target.commit(manifest, refs);
     return { ref: ref.name, id, manifestDigest: manifest.digest, indexDigest, downloadedBytes, blobs };
   } finally {

@@ -1,18 +1,21 @@
 import { compareStrings } from '../internal/compare.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import { appendLayerToConfig, createdNow, type Image } from '../image/index.js';
 import type { Digest, ImageConfig } from '../oci/index.js';
-import { MergedTree, parseWhiteout, readTar } from '../layer/index.js';
+import { exportMergedTar, MergedTree, parseWhiteout, readTar } from '../layer/index.js';
 import { putImage, putLayer, type Store } from '../store/index.js';
 import { chooseSnapshotter, resolveInRoot, type ActiveSnapshot, type LayerRef, type Snapshotter } from '../snapshot/index.js';
 import { ContainerRecords, type ContainerRecord } from './container-records.js';
 import { initLayer } from './init-layer.js';
-import { makeRuntimeSpec, type BindMount } from './runtime-spec.js';
-import { runcDelete, runcRun } from './runc.js';
+import { makeRuntimeSpec, type BindMount, type RuntimeSpec } from './runtime-spec.js';
+import { runcDelete, runcRun, type RunResult } from './runc.js';
 import { resolveUser } from './user.js';
 
 export interface RunOptions {
@@ -75,11 +78,9 @@ export class Containers {
     if (o.name && (await this.records.list()).some((r) => r.name === o.name)) {
       throw new ShaleError('ALREADY_EXISTS', `the container name "${o.name}" is already in use`);
     }
-    const binds = await this.bindMounts(o.volumes ?? [], o.network ?? 'host', id);
+    const binds = await checkBindMounts(o.volumes ?? []);
     const init = await initLayer();
     const snapshotKey = `ctr-${id.slice(0, 32)}`;
-    const snap = await (await this.snapshotter()).prepare(snapshotKey, [...this.layerRefs(image), { diffId: init.diffId, open: async function* () { yield init.bytes; } }], { persistent: true });
-    await this.store.pin(`container-${id}`, [entry.descriptor.digest, image.id, ...image.layers.map((l) => l.descriptor.digest)]);
     const record: ContainerRecord = {
       id,
       name,
@@ -92,23 +93,34 @@ export class Containers {
       detached: o.detach === true,
       autoRemove: o.autoRemove === true,
     };
-    await this.records.save(record);
-    const spec = makeRuntimeSpec({
-      rootfs: snap.rootfs,
-      args,
-      env: mergeEnv(cfg.Env ?? [], o.env ?? []),
-      cwd: o.workdir ?? (cfg.WorkingDir || '/'),
-      user: await resolveUser(snap.rootfs, o.user ?? cfg.User ?? ''),
-      hostname: id.slice(0, 12),
-      network: o.network ?? 'host',
-      terminal: o.tty === true,
-      binds,
-    });
+    let created = false;
+    // A failure once the container exists leaves it `Created` (as Docker does), or removes it with --rm;
+    // a failure while it is being made removes whatever part of it was made.
+    const fail = async (e: unknown): Promise<never> => {
+      if (!created || o.autoRemove) await this.removeRecorded(record);
+      throw e;
+    };
+    let spec: RuntimeSpec;
     try {
+      const snap = await (await this.snapshotter()).prepare(snapshotKey, [...this.layerRefs(image), { diffId: init.diffId, open: async function* () { yield init.bytes; } }], { persistent: true });
+      await this.store.pin(`container-${id}`, [entry.descriptor.digest, image.id, ...image.layers.map((l) => l.descriptor.digest)]);
+      await this.records.save(record);
+      created = true;
+      binds.push(...(await this.containerFiles(id, o.network ?? 'host')));
+      spec = makeRuntimeSpec({
+        rootfs: snap.rootfs,
+        args,
+        env: mergeEnv(cfg.Env ?? [], o.env ?? []),
+        cwd: o.workdir ?? (cfg.WorkingDir || '/'),
+        user: await resolveUser(snap.rootfs, o.user ?? cfg.User ?? ''),
+        hostname: id.slice(0, 12),
+        network: o.network ?? 'host',
+        terminal: o.tty === true,
+        binds,
+      });
       await checkExecutable(snap.rootfs, spec.process.args[0]!, spec.process.env, spec.process.cwd);
     } catch (e) {
-      await this.remove(id, true);
-      throw e;
+      return fail(e);
     }
     const bundleDir = this.records.pathOf(id, 'bundle');
     if (o.detach) {
@@ -137,38 +149,34 @@ export class Containers {
     };
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
-    let exitCode: number;
+    let result: RunResult;
     try {
-      ({ exitCode } = await runcRun({ stateRoot: this.runcRoot, bundleDir, id, spec, stdio: 'inherit' }));
+      result = await runcRun({ stateRoot: this.runcRoot, bundleDir, id, spec, stdio: 'inherit' });
+    } catch (e) {
+      await this.records.save(record);
+      return fail(e);
     } finally {
       clearTimeout(grace);
       process.off('SIGINT', forward);
       process.off('SIGTERM', forward);
     }
+    if (!result.started) {
+      // runc printed why; the container never ran, so it stays `Created` (or goes, with --rm)
+      await this.records.save(record);
+      return fail(new ShaleError('COMMAND_FAILED', `the runtime could not start container ${name} (runc exited ${result.exitCode}; its message is above)`, { exitCode: 125 }));
+    }
+    const { exitCode } = result;
     await this.records.save({ ...record, exitCode, finished: createdNow() });
     if (o.autoRemove) await this.remove(id, true);
     return { id, exitCode };
   }
 
-  private async bindMounts(volumes: string[], network: 'host' | 'none', id: string): Promise<BindMount[]> {
-    const binds: BindMount[] = [];
-    for (const v of volumes) {
-      const parts = v.split(':');
-      const [src = '', dst = '', mode] = parts;
-      if (parts.length < 2 || parts.length > 3 || !dst.startsWith('/') || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
-        throw new ShaleError('INVALID_ARGUMENT', `invalid volume "${v}": use -v /host/path:/container/path[:ro]`);
-      }
-      if (!isAbsolute(src) && !src.startsWith('.')) throw new ShaleError('UNSUPPORTED', `named volume "${src}" is not supported: use a host path`);
-      const host = resolve(src);
-      await lstat(host).catch(() => {
-        throw new ShaleError('NOT_FOUND', `bind source path does not exist: ${host}`);
-      });
-      binds.push({ source: host, destination: dst, readonly: mode === 'ro' });
-    }
+  /** The files a container gets bound over its init layer: its hostname, and the host's DNS files with host networking. */
+  private async containerFiles(id: string, network: 'host' | 'none'): Promise<BindMount[]> {
     const hostname = this.records.pathOf(id, 'hostname');
     await mkdir(this.records.pathOf(id), { recursive: true });
     await writeFile(hostname, `${id.slice(0, 12)}\n`);
-    binds.push({ source: hostname, destination: '/etc/hostname', readonly: true });
+    const binds: BindMount[] = [{ source: hostname, destination: '/etc/hostname', readonly: true }];
     if (network === 'host') {
       for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
         if (await lstat(f).then(() => true, () => false)) binds.push({ source: f, destination: f, readonly: true });
@@ -203,12 +211,17 @@ export class Containers {
       if (!force) throw new ShaleError('FAILED_PRECONDITION', `container ${r.name} is running`, { hint: 'stop it first or use rm -f' });
       await this.stop(r.id, 0);
     }
+    await this.removeRecorded(r);
+    return r.id;
+  }
+
+  /** Deletes whatever exists of a container: runc's state, its snapshot, its pin and its record. */
+  private async removeRecorded(r: ContainerRecord): Promise<void> {
     runcDelete(this.runcRoot, r.id);
     const snap = await this.snapshotOf(r).catch(() => undefined);
     await snap?.remove();
     await this.store.unpin(`container-${r.id}`);
     await this.records.remove(r.id);
-    return r.id;
   }
 
   /** What the writable layer changed, as `docker diff` lists it: A added, C changed, D deleted. */
@@ -260,10 +273,54 @@ export class Containers {
     return { id };
   }
 
+  /**
+   * The container's root filesystem as `docker export` gives it: the image's layers, the init layer and
+   * the writable layer merged (whiteouts applied), as one tar. A running container's writable layer is
+   * read once, into a file of the store's scratch space, so the two passes of the merge see one state.
+   */
+  async *exportTree(ref: string): AsyncGenerator<Buffer> {
+    const r = await this.records.find(ref);
+    const image = await this.store.image(r.manifestDigest as Digest);
+    const scratch = join(this.store.root, 'shale', 'tmp');
+    await mkdir(scratch, { recursive: true });
+    const dir = await mkdtemp(join(scratch, 'export-'));
+    try {
+      const writable = join(dir, 'writable.tar');
+      await pipeline(Readable.from((await this.snapshotOf(r)).diff()), createWriteStream(writable));
+      const init = await initLayer();
+      yield* exportMergedTar([
+        ...image.layers,
+        { what: 'the init layer', open: async function* () { yield init.bytes; } },
+        { what: `the writable layer of container ${r.name}`, open: () => createReadStream(writable) },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
   async logs(ref: string): Promise<Buffer> {
     const r = await this.records.find(ref);
     return readFile(this.records.pathOf(r.id, 'log')).catch(() => Buffer.alloc(0));
   }
+}
+
+/** Checks `-v SRC:DST[:ro|rw]` values (host paths that exist) before anything of the container is made. */
+async function checkBindMounts(volumes: string[]): Promise<BindMount[]> {
+  const binds: BindMount[] = [];
+  for (const v of volumes) {
+    const parts = v.split(':');
+    const [src = '', dst = '', mode] = parts;
+    if (parts.length < 2 || parts.length > 3 || !dst.startsWith('/') || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+      throw new ShaleError('INVALID_ARGUMENT', `invalid volume "${v}": use -v /host/path:/container/path[:ro]`);
+    }
+    if (!isAbsolute(src) && !src.startsWith('.')) throw new ShaleError('UNSUPPORTED', `named volume "${src}" is not supported: use a host path`);
+    const host = resolve(src);
+    await lstat(host).catch(() => {
+      throw new ShaleError('NOT_FOUND', `bind source path does not exist: ${host}`);
+    });
+    binds.push({ source: host, destination: dst, readonly: mode === 'ro' });
+  }
+  return binds;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

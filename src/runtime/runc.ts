@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import type { RuntimeSpec } from './runtime-spec.js';
@@ -20,6 +20,8 @@ export interface RuncRunOptions {
 
 export interface RunResult {
   exitCode: number;
+  /** False when runc failed before the container's process started (bad spec, cwd, mounts): `exitCode` is runc's. */
+  started: boolean;
 }
 
 const RUNC = process.env.SHALE_RUNC ?? 'runc';
@@ -37,7 +39,10 @@ export async function runcRun(o: RuncRunOptions): Promise<RunResult> {
   await mkdir(o.bundleDir, { recursive: true });
   await mkdir(o.stateRoot, { recursive: true });
   await writeFile(join(o.bundleDir, 'config.json'), JSON.stringify(o.spec));
-  const child = spawn(RUNC, ['--root', o.stateRoot, 'run', '--bundle', o.bundleDir, o.id], {
+  // runc writes the pid file only once the container's process has started
+  const pidFile = join(o.bundleDir, 'runc.pid');
+  await rm(pidFile, { force: true });
+  const child = spawn(RUNC, ['--root', o.stateRoot, 'run', '--pid-file', pidFile, '--bundle', o.bundleDir, o.id], {
     stdio: o.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (c: Buffer) => o.onOutput?.(c, 'stdout'));
@@ -45,7 +50,7 @@ export async function runcRun(o: RuncRunOptions): Promise<RunResult> {
   const kill = () => spawnSync(RUNC, ['--root', o.stateRoot, 'kill', o.id, 'KILL'], { stdio: 'ignore' });
   o.signal?.addEventListener('abort', kill, { once: true });
   try {
-    return await new Promise<RunResult>((resolve, reject) => {
+    const exitCode = await new Promise<number>((resolve, reject) => {
       child.on('error', (e: NodeJS.ErrnoException) =>
         reject(
           e.code === 'ENOENT'
@@ -53,12 +58,15 @@ export async function runcRun(o: RuncRunOptions): Promise<RunResult> {
             : e,
         ),
       );
-      child.on('close', (code, sig) => resolve({ exitCode: code ?? (sig ? 128 + signalNumber(sig) : 255) }));
+      child.on('close', (code, sig) => resolve(code ?? (sig ? 128 + signalNumber(sig) : 255)));
     });
+    const started = await access(pidFile).then(() => true, () => false);
+    return { exitCode, started };
   } finally {
     o.signal?.removeEventListener('abort', kill);
     runcDelete(o.stateRoot, o.id);
     await rm(join(o.bundleDir, 'config.json'), { force: true });
+    await rm(pidFile, { force: true });
   }
 }
 

@@ -1,5 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +8,7 @@ import { hasErrno, ShaleError } from '../internal/errors.js';
 import { sha256Hex, verifyContent } from '../internal/hash.js';
 import { OffThreadHasher } from '../internal/hash-worker.js';
 import { fsyncDir } from '../internal/fs-atomic.js';
+import { processOwner } from '../internal/lock.js';
 import { digestHex, isDigest, type Digest } from '../oci/index.js';
 
 /** A blob written to a temp file and hashed, not yet visible under its digest. */
@@ -25,6 +26,8 @@ export interface Ingestion {
 export class ContentStore {
   readonly blobDir: string;
   readonly ingestDir: string;
+  /** This process's owner record in the ingest folder (`owner-TOKEN`): whose temp files `PID-TOKEN-*` are. */
+  private ownerRecorded?: Promise<void>;
 
   constructor(
     readonly root: string,
@@ -56,7 +59,14 @@ export class ContentStore {
   /** Streams `source` to a temp file, hashing; checks it against what was promised. */
   async ingest(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected: { digest?: Digest; size?: number } = {}, what = 'blob'): Promise<Ingestion> {
     await mkdir(this.ingestDir, { recursive: true });
-    const tempPath = join(this.ingestDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    const owner = processOwner();
+    this.ownerRecorded ??= writeFile(join(this.ingestDir, `owner-${owner.token}`), JSON.stringify(owner)).then(() => {
+      // a process that ends normally takes its record along; a killed one leaves it for gc to judge
+      const record = join(this.ingestDir, `owner-${owner.token}`);
+      process.once('exit', () => rmSync(record, { force: true }));
+    });
+    await this.ownerRecorded;
+    const tempPath = join(this.ingestDir, `${process.pid}-${owner.token}-${randomBytes(8).toString('hex')}`);
     const hasher = new OffThreadHasher();
     async function* hashing(): AsyncGenerator<Uint8Array> {
       for await (const c of source) {

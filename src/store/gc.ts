@@ -1,6 +1,6 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isProcessAlive } from '../internal/lock.js';
+import { isProcessAlive, ownerIsDead, processOwner, type LockOwner } from '../internal/lock.js';
 import { HashingStream } from '../internal/hash.js';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -28,14 +28,36 @@ export async function collectGarbage(store: Store): Promise<Omit<PruneResult, 'd
     await rm(store.layerInfos.pathOf(digest), { force: true });
     deletedBlobs.push(digest);
   }
-  for (const name of await readdir(store.ingestDir).catch(() => [] as string[])) {
-    const pid = Number.parseInt(name, 10);
-    if (Number.isFinite(pid) && pid !== process.pid && isProcessAlive(pid)) continue;
+  // owner records last: the temp files are judged by them
+  const ingestNames = (await readdir(store.ingestDir).catch(() => [] as string[])).sort((a, b) => Number(a.startsWith('owner-')) - Number(b.startsWith('owner-')));
+  for (const name of ingestNames) {
+    if (!(await ingestionIsAbandoned(store.ingestDir, name))) continue;
     const path = join(store.ingestDir, name);
     reclaimedBytes += (await stat(path).catch(() => ({ size: 0 }))).size;
     await rm(path, { recursive: true, force: true });
   }
   return { deletedBlobs, reclaimedBytes };
+}
+
+/**
+ * True for an ingestion (`PID-TOKEN-RANDOM`) or owner record (`owner-TOKEN`) whose process is provably dead;
+ * the owner record says who TOKEN is, so a shale in another PID namespace or on another host keeps its
+ * files. A temp file named by pid alone (older versions) goes when that pid is not alive here.
+ */
+async function ingestionIsAbandoned(dir: string, name: string): Promise<boolean> {
+  const token = name.startsWith('owner-') ? name.slice('owner-'.length) : name.split('-')[1];
+  if (token === processOwner().token) return false;
+  const raw = token ? await readFile(join(dir, `owner-${token}`), 'utf8').catch(() => undefined) : undefined;
+  if (raw !== undefined) {
+    try {
+      return ownerIsDead(JSON.parse(raw) as LockOwner);
+    } catch {
+      return false;
+    }
+  }
+  if (name.startsWith('owner-')) return false;
+  const pid = Number.parseInt(name, 10);
+  return !(Number.isFinite(pid) && pid !== process.pid && isProcessAlive(pid));
 }
 
 /** `shale prune`: drops dangling (untagged) images, then collects garbage. */

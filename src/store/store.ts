@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
-import { isProcessAlive, withDirLock } from '../internal/lock.js';
+import { isProcessAlive, ownerIsDead, processOwner, withFileLock, type LockOwner } from '../internal/lock.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
 import {
   IndexSchema,
@@ -78,7 +78,7 @@ export class Store {
 
   /** Runs `fn` holding the store's lock (one writer at a time across processes). */
   withLock<T>(fn: () => Promise<T>): Promise<T> {
-    return withDirLock(join(this.shaleDir, 'lock'), fn);
+    return withFileLock(join(this.shaleDir, 'lock'), fn);
   }
 
   async readIndex(): Promise<IndexEntry[]> {
@@ -138,7 +138,8 @@ export class Store {
    */
   async lease(digests: Digest[]): Promise<void> {
     for (const d of digests) this.leased.add(d);
-    await writeFileAtomic(join(this.shaleDir, 'leases', String(process.pid)), JSON.stringify([...this.leased]));
+    const owner = processOwner();
+    await writeFileAtomic(join(this.shaleDir, 'leases', `proc-${owner.token}`), JSON.stringify({ owner, digests: [...this.leased] }));
   }
 
   /** Keeps blobs until `unpin(name)`, whatever process made the pin (a container keeps its image's layers). */
@@ -150,18 +151,32 @@ export class Store {
     await rm(join(this.shaleDir, 'leases', `pin-${name}`), { force: true });
   }
 
-  /** Blobs leased by live processes or pinned; leases of dead processes are dropped. */
+  /**
+   * Blobs leased by processes that may be alive, or pinned. A lease is dropped only when its process is
+   * provably dead (`ownerIsDead`): one of a shale in another PID namespace or on another host is kept.
+   */
   async leasedBlobs(): Promise<Set<Digest>> {
     const dir = join(this.shaleDir, 'leases');
     const out = new Set<Digest>();
     for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const pid = Number(name);
-      if (!name.startsWith('pin-') && (!Number.isInteger(pid) || !isProcessAlive(pid))) {
-        await rm(join(dir, name), { force: true });
+      let content: unknown;
+      try {
+        content = JSON.parse(await readFile(join(dir, name), 'utf8'));
+      } catch {
+        content = undefined;
+      }
+      let digests: unknown;
+      if (name.startsWith('pin-')) digests = content;
+      else if (content && typeof content === 'object' && 'owner' in content && 'digests' in content) {
+        if (!ownerIsDead((content as { owner: LockOwner }).owner)) digests = (content as { digests: unknown }).digests;
+      } else if (Array.isArray(content) && Number.isInteger(Number(name)) && isProcessAlive(Number(name))) {
+        digests = content; // a lease named by pid alone, as older versions wrote it
+      }
+      if (!Array.isArray(digests)) {
+        if (!name.startsWith('pin-')) await rm(join(dir, name), { force: true });
         continue;
       }
-      const list = JSON.parse(await readFile(join(dir, name), 'utf8').catch(() => '[]')) as unknown;
-      if (Array.isArray(list)) for (const d of list) if (typeof d === 'string' && isDigest(d)) out.add(d);
+      for (const d of digests) if (typeof d === 'string' && isDigest(d)) out.add(d);
     }
     return out;
   }
@@ -238,7 +253,8 @@ export class Store {
       const at = ref.indexOf('@');
       if (at >= 0) {
         const digest = ref.slice(at + 1);
-        const hit = entries.find((e) => e.descriptor.digest === digest);
+        // the name recorded by a pull by digest (an index's digest too), else any image with that manifest
+        const hit = entries.find((e) => e.ref === ref) ?? entries.find((e) => e.descriptor.digest === digest);
         if (hit) return { entry: hit, image: await this.image(hit.descriptor.digest) };
       } else {
         const hit = entries.find((e) => e.ref === ref);

@@ -1,7 +1,7 @@
 import { compareStrings } from '../internal/compare.js';
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isIndexMediaType, splitTagged, type Digest, type History } from '../oci/index.js';
+import { isIndexMediaType, parseReference, type Digest, type History } from '../oci/index.js';
 import type { Image } from '../image/index.js';
 import type { Store } from './store.js';
 
@@ -10,6 +10,11 @@ export interface ImageRow {
   repository: string;
   tag: string;
   id: Digest;
+  /**
+   * The digest a `REPOSITORY@DIGEST` reference names: the one the image was pulled by, else its manifest's
+   * digest as stored (what a push sends).
+   */
+  digest: Digest;
   created: string;
   /** Sum of the layers' content sizes. */
   size: number;
@@ -26,13 +31,13 @@ interface ImageLayers {
 }
 
 /** Every stored image once (by ID), with each of its layers' content size. */
-async function storedImages(store: Store): Promise<{ entries: { ref?: string; id: Digest }[]; images: Map<Digest, ImageLayers> }> {
+async function storedImages(store: Store): Promise<{ entries: { ref?: string; id: Digest; manifestDigest: Digest }[]; images: Map<Digest, ImageLayers> }> {
   const images = new Map<Digest, ImageLayers>();
-  const entries: { ref?: string; id: Digest }[] = [];
+  const entries: { ref?: string; id: Digest; manifestDigest: Digest }[] = [];
   for (const entry of await store.readIndex()) {
     if (isIndexMediaType(entry.descriptor.mediaType)) continue;
     const image = await store.image(entry.descriptor.digest);
-    entries.push({ ref: entry.ref, id: image.id });
+    entries.push({ ref: entry.ref, id: image.id, manifestDigest: entry.descriptor.digest });
     if (images.has(image.id)) continue;
     const sizes = new Map<Digest, number>();
     for (const l of image.layers) sizes.set(l.descriptor.digest, (await store.layerInfo(l.descriptor.digest)).contentSize);
@@ -54,16 +59,35 @@ const sum = (xs: Iterable<number>): number => {
   return t;
 };
 
+/**
+ * One row per name, as `docker images` lists them: a `REPOSITORY:TAG` row, or for an image pulled by
+ * digest a `REPOSITORY` row with tag `<none>` and that digest (folded into the tag row when the same
+ * image has a tag in that repository), or a `<none>` row for a dangling image.
+ */
 export async function listImages(store: Store): Promise<ImageRow[]> {
   const { entries, images } = await storedImages(store);
   const users = layerUsers(images);
-  const rows = entries.map(({ ref, id }) => {
+  const parsed = entries.map((e) => ({ ...e, name: e.ref ? parseReference(e.ref) : undefined }));
+  const pulledBy = (repository: string, manifestDigest: Digest) =>
+    parsed.find((p) => p.name?.digest && p.name.repository === repository && p.manifestDigest === manifestDigest)?.name?.digest;
+  const rows: ImageRow[] = [];
+  for (const { id, manifestDigest, name } of parsed) {
+    if (name?.digest && parsed.some((p) => p.name && !p.name.digest && p.name.repository === name.repository && p.manifestDigest === manifestDigest)) continue;
     const { image, sizes } = images.get(id)!;
     const size = sum(sizes.values());
     const sharedSize = sum([...sizes].filter(([d]) => users.get(d)! > 1).map(([, s]) => s));
-    const name = ref ? splitTagged(ref) : { repository: '<none>', tag: '<none>' };
-    return { ...name, id, created: image.config.created ?? '', size, sharedSize, uniqueSize: size - sharedSize, layers: image.layers.length };
-  });
+    rows.push({
+      repository: name?.repository ?? '<none>',
+      tag: name ? (name.digest ? '<none>' : (name.tag ?? 'latest')) : '<none>',
+      id,
+      digest: name ? (name.digest ?? pulledBy(name.repository, manifestDigest) ?? manifestDigest) : manifestDigest,
+      created: image.config.created ?? '',
+      size,
+      sharedSize,
+      uniqueSize: size - sharedSize,
+      layers: image.layers.length,
+    });
+  }
   return rows.sort((a, b) => compareStrings(b.created, a.created) || compareStrings(a.repository, b.repository) || compareStrings(a.tag, b.tag));
 }
 
@@ -75,14 +99,34 @@ export interface DiskUsage {
   disk: { total: number };
 }
 
-async function duBytes(path: string): Promise<number> {
+/**
+ * Bytes the files under `root` hold, as `du --apparent-size` counts them: symlinks are not followed (a
+ * link counts its own length), each inode is counted once (hard links), and mounted filesystems below
+ * (a container's overlay) are not entered.
+ */
+export async function duBytes(root: string): Promise<number> {
+  const top = await lstat(root).catch(() => undefined);
+  if (!top) return 0;
+  const seen = new Set<string>();
   let total = 0;
-  const names = await readdir(path, { withFileTypes: true }).catch(() => []);
-  for (const d of names) {
-    const p = join(path, d.name);
-    if (d.isDirectory()) total += await duBytes(p);
-    else total += (await stat(p).catch(() => ({ size: 0 }))).size;
-  }
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const p = join(dir, name);
+      const st = await lstat(p).catch(() => undefined);
+      if (!st || st.dev !== top.dev) continue;
+      if (st.isDirectory()) {
+        await walk(p);
+        continue;
+      }
+      const key = `${st.ino}`;
+      if (st.nlink > 1) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      total += st.size;
+    }
+  };
+  await walk(root);
   return total;
 }
 
