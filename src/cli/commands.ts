@@ -24,6 +24,7 @@ import { humanSize, renderTable, shortId, timeAgo } from '../report/index.js';
 import { Containers } from '../runtime/index.js';
 import type { CommandResult } from './output.js';
 import { registrySource } from './registry-commands.js';
+import { compilePathPattern, matchesReferencePattern } from './reference-pattern.js';
 
 /** Opens a SOURCE, runs `fn` on its image, and always releases what the source staged. */
 async function withSource<T>(store: Store, spec: string, fn: (s: Awaited<ReturnType<typeof openSource>>) => Promise<T>): Promise<T> {
@@ -69,8 +70,10 @@ export async function exportCommand(store: Store, spec: string, output: string):
   });
 }
 
-export async function imagesCommand(store: Store): Promise<CommandResult> {
-  const rows = await listImages(store);
+/** `shale images [REPOSITORY[:TAG]]`: every image, or those the pattern matches (as `docker images` filters). */
+export async function imagesCommand(store: Store, reference?: string): Promise<CommandResult> {
+  const pattern = reference === undefined ? undefined : compilePathPattern(reference);
+  const rows = (await listImages(store)).filter((r) => pattern === undefined || matchesReferencePattern(pattern, r));
   const text = renderTable(
     ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE'],
     rows.map((r) => [r.repository, r.tag, shortId(r.id), timeAgo(r.created), humanSize(r.size), humanSize(r.sharedSize), humanSize(r.uniqueSize)]),
