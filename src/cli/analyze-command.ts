@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import {
   analyzeImage,
   checkLimit,
@@ -10,6 +9,7 @@ import {
   type CiRuleName,
 } from '../analyze/index.js';
 import { ShaleError } from '../internal/errors.js';
+import { writeStreamAtomic } from '../internal/fs-atomic.js';
 import { normalizeReference } from '../oci/index.js';
 import { renderAnalysisHtml, renderAnalysisText, renderComparisonHtml, renderComparisonText } from '../report/index.js';
 import { findBaseLayers, openSource, type Store } from '../store/index.js';
@@ -95,6 +95,6 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
 async function emit(result: CommandResult, flags: AnalyzeFlags): Promise<CommandResult> {
   if (!flags.output || flags.output === '-') return result;
   const body = flags.format === 'json' ? `${JSON.stringify(result.data, null, 2)}\n` : `${result.text ?? ''}\n`;
-  await writeFile(flags.output, body);
+  await writeStreamAtomic(flags.output, [Buffer.from(body)]);
   return { ...result, written: true };
 }
