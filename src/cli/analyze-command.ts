@@ -94,7 +94,8 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
 /** With `-o FILE` the rendering goes to the file (JSON for `--format json`) and stdout stays empty; `-o -` is stdout. */
 async function emit(result: CommandResult, flags: AnalyzeFlags): Promise<CommandResult> {
   if (!flags.output || flags.output === '-') return result;
-  const body = flags.format === 'json' ? `${JSON.stringify(result.data, null, 2)}\n` : `${result.text ?? ''}\n`;
+  const text = result.text ?? '';
+  const body = flags.format === 'json' ? `${JSON.stringify(result.data, null, 2)}\n` : text.endsWith('\n') ? text : `${text}\n`;
   await writeStreamAtomic(flags.output, [Buffer.from(body)]);
   return { ...result, written: true };
 }
