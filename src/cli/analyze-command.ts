@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import {
   analyzeImage,
   checkLimit,
@@ -8,10 +7,11 @@ import {
   type Analysis,
   type CiLimits,
   type CiRuleName,
-  type ImageComparison,
 } from '../analyze/index.js';
 import { ShaleError } from '../internal/errors.js';
-import { humanSize, renderAnalysisHtml, renderAnalysisText } from '../report/index.js';
+import { writeStreamAtomic } from '../internal/fs-atomic.js';
+import { normalizeReference } from '../oci/index.js';
+import { renderAnalysisHtml, renderAnalysisText, renderComparisonHtml, renderComparisonText } from '../report/index.js';
 import { findBaseLayers, openSource, type Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
 import { registrySource } from './registry-commands.js';
@@ -45,12 +45,15 @@ async function ciLimits(flags: AnalyzeFlags): Promise<CiLimits> {
   return limits;
 }
 
-function renderComparison(c: ImageComparison): string {
-  const lines = [`${c.a} -> ${c.b}: ${c.added.length} added, ${c.removed.length} removed, ${c.changed.length} changed, ${c.deltaBytes >= 0 ? '+' : '-'}${humanSize(Math.abs(c.deltaBytes))}`];
-  for (const a of c.added) lines.push(`A ${a.path} (${humanSize(a.size)})`);
-  for (const r of c.removed) lines.push(`D ${r.path} (${humanSize(r.size)})`);
-  for (const ch of c.changed) lines.push(`C ${ch.path} (${humanSize(ch.before)} -> ${humanSize(ch.after)}; ${ch.what.join(', ')})`);
-  return lines.join('\n');
+/**
+ * The name a report gives its image: the reference the user typed (with its default tag), not another tag
+ * of the same image; for an image ID or an archive, the image's first name when it has one.
+ */
+function displayName(spec: string, refs: string[]): string {
+  const byId = /^(sha256:)?[a-f0-9]{12,64}$/.test(spec);
+  const transport = /^(docker-archive|oci-archive|oci|docker-daemon|docker):/.test(spec);
+  if (byId || transport) return refs[0] ?? spec;
+  return normalizeReference(spec);
 }
 
 /** dive turns CI mode on when the environment says CI (a Go boolean: true, 1, t, ...), as CI services do. */
@@ -70,14 +73,14 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
     if (flags.compare !== undefined) {
       const other = await openSource(store, flags.compare, { platform: flags.platform, registry: registrySource, inPlace: true });
       try {
-        const comparison = await compareImages({ name: flags.compare, image: other.image }, { name: spec, image: source.image });
-        return emit({ data: comparison, text: renderComparison(comparison) }, flags);
+        const comparison = await compareImages({ name: displayName(flags.compare, other.refs), image: other.image }, { name: displayName(spec, source.refs), image: source.image });
+        return emit({ data: comparison, text: flags.format === 'html' ? renderComparisonHtml(comparison) : renderComparisonText(comparison) }, flags);
       } finally {
         await other.close();
       }
     }
     const baseLayers = flags.baseLayers !== undefined ? Number(flags.baseLayers) : await findBaseLayers([store, source.store], source.image);
-    const analysis: Analysis = await analyzeImage(source.image, { name: source.refs[0] ?? spec, baseLayers, files: flags.format === 'html' });
+    const analysis: Analysis = await analyzeImage(source.image, { name: displayName(spec, source.refs), baseLayers, files: flags.format === 'html' });
     if (limits) analysis.ci = evaluateCiRules(analysis.dive, limits);
     const exitCode = analysis.ci && !analysis.ci.pass ? 1 : 0;
     if (flags.format === 'html') return emit({ data: analysis, text: renderAnalysisHtml(analysis), exitCode }, flags);
@@ -88,10 +91,11 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
   }
 }
 
-/** With `-o FILE` the rendering goes to the file (JSON for `--format json`) and stdout stays empty. */
+/** With `-o FILE` the rendering goes to the file (JSON for `--format json`) and stdout stays empty; `-o -` is stdout. */
 async function emit(result: CommandResult, flags: AnalyzeFlags): Promise<CommandResult> {
-  if (!flags.output) return result;
-  const body = flags.format === 'json' ? `${JSON.stringify(result.data, null, 2)}\n` : `${result.text ?? ''}\n`;
-  await writeFile(flags.output, body);
+  if (!flags.output || flags.output === '-') return result;
+  const text = result.text ?? '';
+  const body = flags.format === 'json' ? `${JSON.stringify(result.data, null, 2)}\n` : text.endsWith('\n') ? text : `${text}\n`;
+  await writeStreamAtomic(flags.output, [Buffer.from(body)]);
   return { ...result, written: true };
 }

@@ -1,4 +1,4 @@
-import { buildImage, parseBuildArgList, type BuildEvent } from '../build/index.js';
+import { buildImage, parseBuildArgList, progressStatusLine, type BuildEvent } from '../build/index.js';
 import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
@@ -22,7 +22,7 @@ export interface BuildFlags {
 function liveRenderer(): { render: (e: BuildEvent) => void; close: () => void } {
   const out = process.stderr;
   let current: { step: number; text: string; started: number } | undefined;
-  const status = () => (current ? `=> #${current.step} ${current.text.slice(0, (out.columns ?? 80) - 20)}  ${((Date.now() - current.started) / 1000).toFixed(1)}s` : '');
+  const status = () => (current ? progressStatusLine(current.step, current.text, (Date.now() - current.started) / 1000, out.columns) : '');
   const redraw = () => out.write(`\r\x1b[2K${status()}`);
   const above = (line: string) => out.write(`\r\x1b[2K${line}\n${status()}`);
   const timer = setInterval(redraw, 100);

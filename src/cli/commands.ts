@@ -24,6 +24,7 @@ import { humanSize, renderTable, shortId, timeAgo } from '../report/index.js';
 import { Containers } from '../runtime/index.js';
 import type { CommandResult } from './output.js';
 import { registrySource } from './registry-commands.js';
+import { compilePathPattern, matchesReferencePattern } from './reference-pattern.js';
 
 /** Opens a SOURCE, runs `fn` on its image, and always releases what the source staged. */
 async function withSource<T>(store: Store, spec: string, fn: (s: Awaited<ReturnType<typeof openSource>>) => Promise<T>): Promise<T> {
@@ -80,9 +81,11 @@ export async function exportCommand(store: Store, spec: string, output: string):
   });
 }
 
-/** `shale images [--digests]`: the JSON rows always carry `digest`; `--digests` adds its column, as Docker's. */
-export async function imagesCommand(store: Store, options: { digests?: boolean } = {}): Promise<CommandResult> {
-  const rows = await listImages(store);
+/** `shale images [REPOSITORY[:TAG]] [--digests]`: every image, or those the pattern matches (as `docker images`
+ * filters); the JSON rows always carry `digest`, `--digests` adds its column, as Docker's. */
+export async function imagesCommand(store: Store, reference?: string, options: { digests?: boolean } = {}): Promise<CommandResult> {
+  const pattern = reference === undefined ? undefined : compilePathPattern(reference);
+  const rows = (await listImages(store)).filter((r) => pattern === undefined || matchesReferencePattern(pattern, r));
   const digestColumn = options.digests ? ['DIGEST'] : [];
   const text = renderTable(
     ['REPOSITORY', 'TAG', ...digestColumn, 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE'],

@@ -19,14 +19,18 @@ export function buildProgram(): Command {
     .description('A daemonless, OCI-native container image engine and image slimmer')
     .option('--root <dir>', 'store location (default: $SHALE_ROOT, $XDG_DATA_HOME/shale, ~/.local/share/shale)')
     .enablePositionalOptions()
+    .allowExcessArguments(false) // inherited by every command: an extra argument is an error, never ignored
     .showHelpAfterError(false)
     .exitOverride();
 
+  /** `--root` after the command wins over one before it, then $SHALE_ROOT and the defaults. */
+  const storeRoot = (command: Command): string =>
+    (command.opts() as { root?: string }).root ?? (program.opts() as { root?: string }).root ?? defaultStoreRoot();
   const run = (fn: (store: Store, ...args: never[]) => Promise<CommandResult>) =>
     async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
       const opts = command.opts() as { format?: OutputFormat };
-      const store = await Store.open((program.opts() as { root?: string }).root ?? defaultStoreRoot());
+      const store = await Store.open(storeRoot(command));
       const result = await fn(store, ...(args.slice(0, -1) as never[]));
       printResult(result, opts.format ?? 'table');
       if (result.exitCode) process.exitCode = result.exitCode;
@@ -53,8 +57,8 @@ export function buildProgram(): Command {
     .argument('<refs...>')
     .requiredOption('-o, --output <path>', 'archive file (- for stdout)')
     .addOption(new Option('--format <format>', 'archive format').choices(['docker-archive', 'oci-archive']).default('docker-archive'))
-    .action(async (refs: string[], opts: { output: string; format: 'docker-archive' | 'oci-archive' }) => {
-      const store = await Store.open((program.opts() as { root?: string }).root ?? defaultStoreRoot());
+    .action(async (refs: string[], opts: { output: string; format: 'docker-archive' | 'oci-archive' }, command: Command) => {
+      const store = await Store.open(storeRoot(command));
       await cmd.saveCommand(store, refs, opts.format, opts.output);
     });
 
@@ -140,9 +144,10 @@ export function buildProgram(): Command {
   program
     .command('images')
     .description('list images with shared and unique sizes')
+    .argument('[reference]', "only images whose REPOSITORY[:TAG] matches (a pattern, as Docker's)")
     .option('--digests', 'show digests')
     .addOption(formatOption())
-    .action(run((store, o: { digests?: boolean }) => cmd.imagesCommand(store, { digests: o.digests === true })));
+    .action(run((store, reference: string | undefined, o: { digests?: boolean }) => cmd.imagesCommand(store, reference, { digests: o.digests === true })));
 
   program
     .command('df')
@@ -259,6 +264,8 @@ export function buildProgram(): Command {
 
   program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run((store) => cmd.fsckCommand(store)));
 
+  // --root is taken after the command too (`shale images --root DIR`)
+  for (const command of program.commands) command.addOption(new Option('--root <dir>', 'store location (as before the command)'));
   return program;
 }
 
@@ -280,7 +287,41 @@ function reportError(e: unknown): void {
   process.exitCode = isShaleError(e) ? e.exitCode : 2;
 }
 
+/**
+ * Ends the process as a program writing to a closed pipe ends (`shale save -o - | head`): killed by
+ * SIGPIPE with nothing printed, as Docker's CLI is. Node ignores SIGPIPE; a listener added and removed
+ * puts the default action back.
+ */
+function dieOfBrokenPipe(): never {
+  process.on('SIGPIPE', () => undefined);
+  process.removeAllListeners('SIGPIPE');
+  process.kill(process.pid, 'SIGPIPE');
+  process.exit(128 + 13); // not reached where the signal's default action applies
+}
+
+/** Resolves once what was written to `stream` has been handed to the system (or the stream is gone). */
+const flushed = (stream: NodeJS.WriteStream): Promise<void> =>
+  new Promise((resolve) => {
+    if (stream.destroyed || stream.writableEnded) resolve();
+    else stream.write('', () => resolve());
+  });
+
+/**
+ * Runs the CLI and ends the process: once the command has printed its result or its error and stdout
+ * and stderr are flushed, the process exits with the status it set, whatever handles are still open.
+ */
 export async function main(argv: string[]): Promise<void> {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') dieOfBrokenPipe();
+    reportError(e);
+  });
+  await runProgram(argv);
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit();
+}
+
+/** Parses `argv` and runs the command; sets process.exitCode. */
+export async function runProgram(argv: string[]): Promise<void> {
   const program = buildProgram();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? s : s) });
   try {

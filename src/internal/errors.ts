@@ -39,3 +39,14 @@ export const isNotFound = (e: unknown): boolean => isShaleError(e, 'NOT_FOUND');
 /** True for a Node system error with the given errno code (ENOENT, EEXIST, ...). */
 export const hasErrno = (e: unknown, code: string): boolean =>
   typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
+
+/**
+ * Multi-line output of another program (mount's, runc's) as one readable line for an error message:
+ * each line trimmed, blank lines dropped, the rest joined with "; ".
+ */
+export const foldLines = (text: string): string =>
+  text
+    .split(/\r?\n|\r/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join('; ');

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ShaleError } from './errors.js';
 
 /** fsync a directory so a rename inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -36,11 +37,21 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   await fsyncDir(dirname(path));
 }
 
+/** Why a user's output file cannot be made, naming the file (not the temp file beside it). */
+function outputError(path: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  const dir = dirname(path);
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new ShaleError('NOT_FOUND', `cannot write ${path}: directory ${dir} does not exist`);
+  if (code === 'EROFS') return new ShaleError('FAILED_PRECONDITION', `cannot write ${path}: ${dir} is on a read-only filesystem`);
+  if (code === 'EACCES' || code === 'EPERM') return new ShaleError('FAILED_PRECONDITION', `cannot write ${path}: permission denied in ${dir}`);
+  return e;
+}
+
 /**
  * Streams into `path` through a temp file beside it, renamed into place only when complete, so a
  * failure leaves no partial output. `-` writes to stdout.
  */
-export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint8Array>): Promise<void> {
+export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<void> {
   if (path === '-') {
     await pipeline(Readable.from(source, { objectMode: false }), process.stdout, { end: false });
     return;
@@ -52,6 +63,7 @@ export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint
   }
   const tmp = tempName(path);
   try {
+    await open(tmp, 'wx').then((fh) => fh.close(), (e: unknown) => Promise.reject(outputError(path, e)));
     // no fsync: this is the user's output file, not the store (as tar and docker save write theirs)
     await pipeline(Readable.from(source, { objectMode: false }), createWriteStream(tmp, { highWaterMark: 1 << 20 }));
     await rename(tmp, path);

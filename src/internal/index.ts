@@ -7,3 +7,4 @@ export * from './hash-worker.js';
 export * from './compare.js';
 export * from './map-limit.js';
 export * from './read-at.js';
+export * from './writable-location.js';

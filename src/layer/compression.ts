@@ -25,7 +25,10 @@ export interface DecompressOptions {
   maxBytes?: number;
 }
 
-/** Splits off enough leading bytes to sniff, then hands back the whole stream unchanged. */
+/**
+ * Splits off enough leading bytes to sniff, then hands back the whole stream unchanged. Ending `all`
+ * early (return) also ends the source, so an abandoned read closes its file and drops its hasher.
+ */
 async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; all: AsyncIterable<Uint8Array> }> {
   const it = source[Symbol.asyncIterator]();
   const got: Uint8Array[] = [];
@@ -40,11 +43,19 @@ async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ hea
     got.push(r.value);
     len += r.value.byteLength;
   }
-  const all = (async function* () {
-    yield* got;
-    if (!done) yield* { [Symbol.asyncIterator]: () => it };
-  })();
-  return { head: Buffer.concat(got), all };
+  const head = Buffer.concat(got);
+  const rest: AsyncIterator<Uint8Array> = {
+    next: async () => (got.length > 0 ? { value: got.shift()!, done: false } : done ? { value: undefined, done: true } : it.next()),
+    return: async () => {
+      got.length = 0;
+      if (!done) {
+        done = true;
+        await it.return?.();
+      }
+      return { value: undefined, done: true };
+    },
+  };
+  return { head, all: { [Symbol.asyncIterator]: () => rest } };
 }
 
 /** Compressed bytes handed to the zstd decoder at a time: at most ~32 MiB of output each. */

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Analysis, CiVerdict, WasteItem } from '../analyze/index.js';
 import { fileTreeHtml } from './file-tree-html.js';
 import { humanSize } from './format.js';
-import { REPORT_CSS, REPORT_JS } from './html-assets.js';
+import { REPORT_JS } from './html-assets.js';
+import { htmlPage } from './html-page.js';
 import { clip, escapeHtml, escapeText, withCode } from './html-escape.js';
 import { layerChartSvg } from './layer-chart.js';
 import { stepLabel } from '../analyze/index.js';
@@ -12,7 +12,6 @@ const TOP_ITEMS = 100;
 
 const percent = (x: number | null): string => (x === null ? 'n/a' : `${(x * 100).toFixed(2)} %`);
 const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
-const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('base64');
 
 /** A step as a cell: the Dockerfile instruction (clipped, full text on hover) and its `Dockerfile:LINE`. */
 function stepCell(layer: number | null, createdBy: string, line?: string): string {
@@ -128,15 +127,7 @@ function fileTree(a: Analysis): string {
  * image escaped. The page is complete without the script, which only adds the file tree's filter.
  */
 export function renderAnalysisHtml(a: Analysis): string {
-  const csp = `default-src 'none'; style-src 'sha256-${sha256(REPORT_CSS)}'; script-src 'sha256-${sha256(REPORT_JS)}'; img-src data:; base-uri 'none'; form-action 'none'`;
-  return [
-    '<!doctype html>',
-    '<html lang="en"><head><meta charset="utf-8">',
-    `<meta http-equiv="Content-Security-Policy" content="${csp}">`,
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeText(`${a.image}: shale analyze`)}</title>`,
-    `<style>${REPORT_CSS}</style>`,
-    '</head><body><main>',
+  const body = [
     header(a),
     `<section id="chart"><h2>Layer sizes</h2><div class="panel">${layerChartSvg(a.layers)}</div></section>`,
     layersTable(a),
@@ -144,7 +135,6 @@ export function renderAnalysisHtml(a: Analysis): string {
     a.ci ? ciSection(a.ci) : '',
     fileTree(a),
     '<footer>Made by <b>shale analyze</b>. Sizes are content bytes (regular files and symlink targets) in powers of 1000; stored sizes are the blobs as kept.</footer>',
-    `</main><script>${REPORT_JS}</script></body></html>`,
-    '',
   ].join('\n');
+  return htmlPage({ title: `${a.image}: shale analyze`, body, script: REPORT_JS });
 }

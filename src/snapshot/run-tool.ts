@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { ShaleError } from '../internal/errors.js';
+import { foldLines, ShaleError } from '../internal/errors.js';
 
 /** Which Debian package ships each external program the snapshotters call. */
 const PACKAGE_OF: Record<string, string> = {
@@ -19,7 +19,7 @@ export interface RunToolOptions {
 
 /**
  * Runs a program without a shell and resolves with its stdout. A missing program is UNSUPPORTED (with the
- * package to install); a non-zero exit is FAILED_PRECONDITION carrying the program's stderr.
+ * package to install); a non-zero exit is FAILED_PRECONDITION carrying the program's stderr, folded onto one line.
  */
 export function runTool(cmd: string, args: readonly string[], options: RunToolOptions = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -40,7 +40,7 @@ export function runTool(cmd: string, args: readonly string[], options: RunToolOp
     });
     child.on('close', (code, signal) => {
       if (code === 0) return resolve(Buffer.concat(out));
-      const stderr = Buffer.concat(err).toString('utf8').trim();
+      const stderr = foldLines(Buffer.concat(err).toString('utf8'));
       reject(
         new ShaleError('FAILED_PRECONDITION', `${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr}`),
       );

@@ -1,10 +1,11 @@
 import { compareStrings } from '../internal/compare.js';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
 import { isProcessAlive, ownerIsDead, processOwner, withFileLock, type LockOwner } from '../internal/lock.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
+import { assertWritableLocation } from '../internal/writable-location.js';
 import {
   IndexSchema,
   ImageConfigSchema,
@@ -60,6 +61,10 @@ export class Store {
    */
   static async open(root: string = defaultStoreRoot(), options: { durable?: boolean } = {}): Promise<Store> {
     const store = new Store(resolve(root), options.durable ?? true);
+    // A store already laid out is used as it is (a read-only one still reads); a new one needs a real, writable disk.
+    if (!(await stat(join(store.root, 'index.json')).then((s) => s.isFile(), () => false))) {
+      await assertWritableLocation(store.root, 'store root');
+    }
     await mkdir(store.content.blobDir, { recursive: true });
     await mkdir(store.shaleDir, { recursive: true });
     const layoutPath = join(root, 'oci-layout');
