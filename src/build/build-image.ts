@@ -11,6 +11,7 @@ import { putImage, putLayer, type Store } from '../store/index.js';
 import { chooseSnapshotter, cleanupStale, unpackLayer, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
 import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
 import { parseDockerfile, parseTrigger } from './dockerfile.js';
+import type { BuildArgValues } from './expand.js';
 import { planBuild, stageLabel, type Stage } from './plan.js';
 import { StageSteps, type PreparedStep } from './stage-steps.js';
 import { toDockerConfigJson, type ContainerConfig } from './apply-instruction.js';
@@ -27,7 +28,7 @@ export interface BuildOptions {
   /** The Dockerfile; `<context>/Dockerfile` when absent. */
   dockerfile?: string;
   tags?: string[];
-  buildArgs?: Record<string, string>;
+  buildArgs?: BuildArgValues;
   target?: string;
   noCache?: boolean;
   network?: 'host' | 'none';

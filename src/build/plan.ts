@@ -1,6 +1,6 @@
 import { ShaleError } from '../internal/errors.js';
 import type { Dockerfile } from './dockerfile.js';
-import { BuildArgs, expandInstruction } from './expand.js';
+import { BuildArgs, expandInstruction, type BuildArgValues } from './expand.js';
 import type { ArgDeclaration, CopyInstruction, FromInstruction, Instruction } from './instructions.js';
 import { expandWord } from './shell-lexer.js';
 
@@ -46,7 +46,7 @@ export interface PlanOptions {
   /** `--target`: the stage name whose result is the image. */
   target?: string;
   /** `--build-arg` values. */
-  buildArgs?: Record<string, string>;
+  buildArgs?: BuildArgValues;
 }
 
 /** A stage's name for messages: its AS name or `stage-N`. */
