@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { busyboxBase, lastLine, writeContext } from './support/build.js';
+import { buildEvents, busyboxBase, lastLine, writeContext } from './support/build.js';
 import { shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { extractTar, treeOf } from './support/tree-compare.js';
 
@@ -125,4 +125,26 @@ test('ADD --checksum is refused with its line before any step runs', { timeout: 
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^error: Dockerfile:3: ADD --checksum is not supported: shale does not fetch URLs/m);
   assert.doesNotMatch(r.stderr, /"type":"step"/);
+});
+
+test('the COPY --exclude/--parents step key covers only what is copied: an excluded file changing keeps it cached', { timeout: 120_000 }, (t) => {
+  const { root, base } = sharedBase();
+  const ctx = writeContext(join(tempDir(t), 'ctx'), {
+    'app/main.txt': 'v1',
+    'app/debug.log': 'first',
+    'other/x.txt': 'x',
+    Dockerfile: `FROM ${base}\nCOPY --exclude=*.log app /app/\nCOPY --parents app/*.txt /p/\n`,
+  });
+  const copySteps = () => {
+    const r = shale(['build', '--progress', 'json', ctx], { root });
+    assert.equal(r.status, 0, r.stderr);
+    const events = buildEvents(r.stderr);
+    const steps = events.filter((e) => e.type === 'step' && String(e.text).startsWith('COPY')).map((e) => e.step);
+    return steps.map((s) => events.some((e) => e.type === 'cached' && e.step === s));
+  };
+  copySteps();
+  writeContext(ctx, { 'app/debug.log': 'second, and longer', 'other/x.txt': 'changed' });
+  assert.deepEqual(copySteps(), [true, true], 'neither step copies what changed');
+  writeContext(ctx, { 'app/main.txt': 'v2' });
+  assert.deepEqual(copySteps(), [false, false], 'both copy app/main.txt');
 });
