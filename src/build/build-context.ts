@@ -3,7 +3,8 @@ import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShaleError, hasErrno } from '../internal/errors.js';
 import { contextEntryHasher, dirSourceName } from './context-hash.js';
-import { expandCopySources } from './copy-sources.js';
+import { copySelector, expandCopySources, hasWildcards, splitParentsSource } from './copy-sources.js';
+import { cleanPath } from './go-path.js';
 import type { SourcePath } from './copy-files.js';
 import { DockerignoreMatcher, parseDockerignore } from './dockerignore.js';
 import { combinedSourceName, copySourceName } from './history.js';
@@ -74,22 +75,48 @@ export class SourceTree {
 
   excluded = (rel: string): boolean => this.matcher?.matches(rel) ?? false;
 
-  /** The sources a COPY/ADD names (globs expanded), each checked to exist and not be excluded. */
-  async resolve(sources: string[]): Promise<SourcePath[]> {
+  /**
+   * The sources a COPY/ADD names (globs expanded), each checked to exist and not be excluded.
+   * `exclude` (`--exclude`) filters what is below each directory source. With `parents`
+   * (`COPY --parents`) each source becomes the directory its `/./` pivot names (the root without
+   * one) with a selector for its pattern; a pattern without wildcards must name something, one
+   * with wildcards may match nothing (BuildKit's rules).
+   */
+  async resolve(sources: string[], options: { parents?: boolean; exclude?: readonly string[] } = {}): Promise<SourcePath[]> {
+    const exclude = options.exclude ?? [];
     const out: SourcePath[] = [];
     for (const src of sources) {
+      if (options.parents) {
+        out.push(...(await this.resolveWithParents(src, exclude)));
+        continue;
+      }
       const rels = expandCopySources(src, this.paths);
       if (rels.length === 0) throw new ShaleError('NOT_FOUND', `COPY failed: no source files were specified by "${src}" in the ${this.what}`);
-      for (const rel of rels) {
-        const hostPath = rel === '.' ? this.root : await resolveInRoot(this.root, rel);
-        const exists = await stat(hostPath).then(() => true, (e) => (hasErrno(e, 'ENOENT') || hasErrno(e, 'ENOTDIR') ? false : Promise.reject(e)));
-        if (!exists || (rel !== '.' && this.excluded(rel))) {
-          throw new ShaleError('NOT_FOUND', `COPY failed: file not found in ${this.what} or excluded by .dockerignore: ${rel}`);
-        }
-        out.push({ hostPath, rel });
-      }
+      const select = copySelector({ exclude });
+      for (const rel of rels) out.push({ hostPath: await this.existing(rel), rel, ...(select ? { select } : {}) });
     }
     return out;
+  }
+
+  private async resolveWithParents(src: string, exclude: readonly string[]): Promise<SourcePath[]> {
+    const { dir, pattern } = splitParentsSource(src);
+    const dirRel = cleanPath(dir.slice(1) || '.');
+    if (!hasWildcards(dir) && !hasWildcards(pattern)) await this.existing(cleanPath(`${dirRel}/${pattern}`));
+    const dirs = hasWildcards(dir) ? expandCopySources(dirRel, this.paths) : [dirRel];
+    const select = copySelector({ include: pattern, exclude });
+    const out: SourcePath[] = [];
+    for (const rel of dirs) out.push({ hostPath: await this.existing(rel), rel, ...(select ? { select } : {}) });
+    return out;
+  }
+
+  /** The host path of a source path that exists in the tree and is not left out by .dockerignore. */
+  private async existing(rel: string): Promise<string> {
+    const hostPath = rel === '.' ? this.root : await resolveInRoot(this.root, rel);
+    const exists = await stat(hostPath).then(() => true, (e) => (hasErrno(e, 'ENOENT') || hasErrno(e, 'ENOTDIR') ? false : Promise.reject(e)));
+    if (!exists || (rel !== '.' && this.excluded(rel))) {
+      throw new ShaleError('NOT_FOUND', `COPY failed: file not found in ${this.what} or excluded by .dockerignore: ${rel}`);
+    }
+    return hostPath;
   }
 
   /**
@@ -113,7 +140,10 @@ export class SourceTree {
         continue;
       }
       const dir = relativeTo(this.root, host);
-      const below = dir === '.' ? this.present : this.present.filter((p) => p === dir || p.startsWith(`${dir}/`));
+      const all = dir === '.' ? this.present : this.present.filter((p) => p === dir || p.startsWith(`${dir}/`));
+      // with --parents/--exclude: what is copied (a directory only entered is left out, what it holds is not)
+      const select = s.select;
+      const below = select ? all.filter((p) => p === dir || select(dir === '.' ? p : p.slice(dir.length + 1), false) === 'copy') : all;
       const entrySums: string[] = [];
       for (const p of below) entrySums.push(await this.sums.sum(p));
       names.push(dirSourceName(entrySums));

@@ -11,6 +11,7 @@ import { putImage, putLayer, type Store } from '../store/index.js';
 import { chooseSnapshotter, cleanupStale, unpackLayer, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
 import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
 import { parseDockerfile, parseTrigger } from './dockerfile.js';
+import type { BuildArgValues } from './expand.js';
 import { planBuild, stageLabel, type Stage } from './plan.js';
 import { StageSteps, type PreparedStep } from './stage-steps.js';
 import { toDockerConfigJson, type ContainerConfig } from './apply-instruction.js';
@@ -27,7 +28,7 @@ export interface BuildOptions {
   /** The Dockerfile; `<context>/Dockerfile` when absent. */
   dockerfile?: string;
   tags?: string[];
-  buildArgs?: Record<string, string>;
+  buildArgs?: BuildArgValues;
   target?: string;
   noCache?: boolean;
   network?: 'host' | 'none';
@@ -123,7 +124,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
         const sourceName = sources ? await sources.tree.sourceName(sources.list) : '';
         const history = prepared.kind === 'copy' ? prepared.history(sourceName) : prepared.history;
         // COPY/ADD flags change the files but not created_by: they are part of the key
-        const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link]) : '';
+        const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : '';
         key = BuildCache.key(image.cacheKey, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName, copyFlags);
         const cached = options.noCache ? undefined : await usableCache(store, cache, key);
         if (cached) {
@@ -230,7 +231,13 @@ async function copySources(
       hint: 'download the file into the build context and COPY it',
     });
   }
-  let list = await tree.resolve(inst.sources);
+  let list: SourcePath[];
+  try {
+    list = await tree.resolve(inst.sources, { parents: inst.kind === 'COPY' && inst.parents, exclude: inst.exclude });
+  } catch (e) {
+    await release();
+    throw e;
+  }
   if (inst.heredocs.length > 0) {
     const dir = await mkdtemp(join(store.root, 'shale', 'tmp-heredoc-'));
     const prev = release;
@@ -300,7 +307,11 @@ class StepRunner {
         const list = sources?.list ?? [];
         const archives = inst.kind === 'ADD' ? await Promise.all(list.map((s) => isTarArchive(s.hostPath))) : list.map(() => false);
         const plain = list.filter((_, i) => !archives[i]);
-        if (plain.length > 0) await copyIntoRootfs(snap.rootfs, plain, dest, { owner, mode, exclude: sources?.tree.excluded });
+        const copyOptions = { owner, mode, exclude: sources?.tree.excluded };
+        if (inst.kind === 'COPY' && inst.parents) {
+          // each source is a directory whose selected contents land below dest, paths kept
+          for (const src of plain) await copyIntoRootfs(snap.rootfs, [src], dest, copyOptions);
+        } else if (plain.length > 0) await copyIntoRootfs(snap.rootfs, plain, dest, copyOptions);
         for (const [i, src] of list.entries()) {
           if (!archives[i]) continue;
           // ADD of a local archive: its contents go into the destination directory

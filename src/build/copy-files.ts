@@ -3,6 +3,14 @@ import { posix, join, basename } from 'node:path';
 import { ShaleError, hasErrno } from '../internal/errors.js';
 import { resolveInRoot } from '../snapshot/index.js';
 
+/**
+ * What a directory copy does with an entry below the source directory, given its path relative to
+ * that directory: `copy` it (a directory with what is below it, each entry asked again), `skip` it
+ * (a directory with everything below), or `descend` into a directory without copying it: it is
+ * created, with its own metadata, only when something below it is copied.
+ */
+export type EntrySelector = (relToSource: string, isDir: boolean) => 'copy' | 'skip' | 'descend';
+
 /** One COPY/ADD source after glob expansion: a host path and the name it has in the context. */
 export interface SourcePath {
   hostPath: string;
@@ -10,6 +18,8 @@ export interface SourcePath {
   rel: string;
   /** Content the Dockerfile itself holds (a heredoc), not a path of the source tree. */
   inline?: boolean;
+  /** For a directory source: which entries below it are copied (all when absent). */
+  select?: EntrySelector;
 }
 
 export interface CopyOptions {
@@ -64,7 +74,7 @@ export async function copyIntoRootfs(rootfs: string, sources: SourcePath[], dest
     const existingDir = await stat(destHost).then((s) => s.isDirectory(), () => false);
     if (st.isDirectory()) {
       await mkdirOwned(destHost, owner);
-      await copyTree(src.hostPath, destHost, src.rel, options, owner, links);
+      await copyTree({ from: src.hostPath, to: destHost, rel: src.rel, inSource: '', select: src.select }, options, owner, links, async () => {});
     } else {
       const target = destIsDir || existingDir ? posix.join(destHost, basename(src.rel === "." ? src.hostPath : src.rel)) : destHost;
       await mkdirOwned(posix.dirname(target), owner);
@@ -73,31 +83,57 @@ export async function copyIntoRootfs(rootfs: string, sources: SourcePath[], dest
   }
 }
 
+interface TreeWalk {
+  from: string;
+  to: string;
+  /** The directory's path in the context (for .dockerignore). */
+  rel: string;
+  /** The directory's path below the copied source directory ('' for the source itself). */
+  inSource: string;
+  select?: EntrySelector;
+}
+
+/**
+ * Copies the entries of `walk.from` into `walk.to`. `ensureTo` makes `walk.to` exist first (a no-op
+ * unless the directory is only being descended into); it runs before anything is copied into it.
+ */
 async function copyTree(
-  from: string,
-  to: string,
-  rel: string,
+  walk: TreeWalk,
   options: CopyOptions,
   owner: { uid: number; gid: number },
   links: Map<string, string>,
+  ensureTo: () => Promise<void>,
 ): Promise<void> {
-  for (const name of (await readdir(from)).sort()) {
-    const childRel = rel === '.' || rel === '' ? name : `${rel}/${name}`;
+  for (const name of (await readdir(walk.from)).sort()) {
+    const childRel = walk.rel === '.' || walk.rel === '' ? name : `${walk.rel}/${name}`;
     if (options.exclude?.(childRel)) continue;
-    const src = join(from, name);
-    const dst = join(to, name);
+    const src = join(walk.from, name);
+    const dst = join(walk.to, name);
     const st = await lstat(src);
-    if (st.isDirectory()) {
+    const inSource = walk.inSource === '' ? name : `${walk.inSource}/${name}`;
+    const choice = walk.select?.(inSource, st.isDirectory()) ?? 'copy';
+    if (choice === 'skip' || (choice === 'descend' && !st.isDirectory())) continue;
+    const child: TreeWalk = { from: src, to: dst, rel: childRel, inSource, select: walk.select };
+    if (!st.isDirectory()) {
+      await ensureTo();
+      await copyEntry(src, dst, options, owner, links, false);
+      continue;
+    }
+    let made = false;
+    const ensureDir = async () => {
+      if (made) return;
+      await ensureTo();
       const existing = await lstat(dst).catch(() => undefined);
       if (existing && !existing.isDirectory()) await rm(dst, { recursive: true, force: true });
       if (!existing?.isDirectory()) await mkdir(dst);
-      await copyTree(src, dst, childRel, options, owner, links);
-      await lchown(dst, owner.uid, owner.gid); // before chmod: chown clears setuid bits
-      await chmod(dst, options.mode ?? st.mode & 0o7777);
-      await utimes(dst, st.atime, st.mtime);
-    } else {
-      await copyEntry(src, dst, options, owner, links, false);
-    }
+      made = true;
+    };
+    if (choice === 'copy') await ensureDir();
+    await copyTree(child, options, owner, links, ensureDir);
+    if (!made) continue;
+    await lchown(dst, owner.uid, owner.gid); // before chmod: chown clears setuid bits
+    await chmod(dst, options.mode ?? st.mode & 0o7777);
+    await utimes(dst, st.atime, st.mtime);
   }
 }
 

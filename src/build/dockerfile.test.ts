@@ -276,10 +276,22 @@ describe('parseDockerfile: instructions', () => {
     syntax('FROM a\nHEALTHCHECK NONE x\n', 2, 'HEALTHCHECK NONE takes no arguments');
     syntax('FROM a\nHEALTHCHECK RUN x\n', 2, 'Unknown type "RUN" in HEALTHCHECK (try CMD)');
     syntax('FROM a\nHEALTHCHECK CMD\n', 2, 'Missing command after HEALTHCHECK CMD');
-    syntax('FROM a\nHEALTHCHECK --interval=0s CMD x\n', 2, 'Interval "interval" cannot be less than 1ms');
     syntax('FROM a\nHEALTHCHECK --interval=5 CMD x\n', 2, 'time: invalid duration "5"');
-    syntax('FROM a\nHEALTHCHECK --retries=0 CMD x\n', 2, '--retries must be at least 1 (not 0)');
     syntax('FROM a\nHEALTHCHECK --bogus=1 CMD x\n', 2, 'Unknown flag: bogus');
+  });
+
+  test('HEALTHCHECK: 0 for a duration or --retries means "use the default" (BuildKit since 2022)', () => {
+    const h = only('FROM a\nHEALTHCHECK --interval=0s --timeout=0s --start-period=0s --start-interval=0s --retries=0 CMD x\n', 'HEALTHCHECK').health;
+    assert.deepEqual(h, { test: ['CMD-SHELL', 'x'], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 });
+    assert.deepEqual(only('FROM a\nHEALTHCHECK --interval=0 --timeout=-0s --retries=-0 CMD x\n', 'HEALTHCHECK').health.retries, 0);
+    // below 1ms but not 0, negative durations, negative retries: refused as BuildKit refuses them
+    syntax('FROM a\nHEALTHCHECK --interval=999us CMD x\n', 2, 'Interval "interval" cannot be less than 1ms');
+    syntax('FROM a\nHEALTHCHECK --timeout=-5s CMD x\n', 2, 'Interval "timeout" cannot be less than 1ms');
+    syntax('FROM a\nHEALTHCHECK --start-interval=-1ms CMD x\n', 2, 'Interval "start-interval" cannot be less than 1ms');
+    syntax('FROM a\nHEALTHCHECK --retries=-1 CMD x\n', 2, '--retries cannot be negative (-1)');
+    syntax('FROM a\nHEALTHCHECK --retries=1.5 CMD x\n', 2, 'strconv.ParseInt: parsing "1.5": invalid syntax');
+    syntax('FROM a\nHEALTHCHECK --retries=2147483648 CMD x\n', 2, 'strconv.ParseInt: parsing "2147483648": value out of range');
+    assert.equal(only('FROM a\nHEALTHCHECK --retries=2147483647 CMD x\n', 'HEALTHCHECK').health.retries, 2147483647);
   });
 
   test('SHELL must be a non-empty JSON array', () => {
@@ -341,8 +353,35 @@ describe('parseDockerfile: heredocs', () => {
     syntax('FROM a\nCOPY a <<EOF\nx\nEOF\n', 2, 'COPY cannot accept a heredoc as a destination');
   });
 
-  test('`<< EOF` (space), a JSON form, and other instructions have no heredoc', () => {
-    assert.deepEqual(only('FROM a\nRUN cat << EOF\n', 'RUN').heredocs, []);
+  test('whitespace between `<<` and the delimiter (BuildKit 1.16+): `<< EOF`, `<<\t"EOF"`, `3<< EOF`', () => {
+    // BuildKit's own vectors (parser_heredoc_test.go): `RUN <<  EOF` and `RUN <<  EOF  > foo`
+    const df = parse('FROM a\nRUN <<  EOF\nEOF\nRUN <<  EOF  > foo\nEOF\nRUN cat << EOF\nhi $X\nEOF\n');
+    const runs = df.instructions.slice(1) as InstructionOf<'RUN'>[];
+    assert.deepEqual(runs.map((r) => r.heredocs), [
+      [{ name: 'EOF', content: '', expand: true, chomp: false, fd: 0 }],
+      [{ name: 'EOF', content: '', expand: true, chomp: false, fd: 0 }],
+      [{ name: 'EOF', content: 'hi $X\n', expand: true, chomp: false, fd: 0 }],
+    ]);
+    assert.deepEqual(runs.map((r) => [r.line, r.endLine]), [[2, 3], [4, 5], [6, 8]]);
+    const quoted = only('FROM a\nRUN <<\t"EOF" 4<< X\nbody\nEOF\nx\nX\n', 'RUN').heredocs;
+    assert.deepEqual(quoted.map((h) => [h.name, h.expand, h.fd, h.content]), [['EOF', false, 0, 'body\n'], ['X', true, 4, 'x\n']]);
+    // `<< -EOF` names "-EOF"; `<<- EOF` is no heredoc: the lexer keeps `<<-` a word of its own
+    assert.deepEqual(only('FROM a\nRUN << -EOF\n-EOF\n', 'RUN').heredocs.map((h) => [h.name, h.chomp]), [['-EOF', false]]);
+    assert.deepEqual(only('FROM a\nRUN <<- EOF\n', 'RUN').heredocs, []);
+    // a lone `<<`, or one inside quotes, is none either
+    assert.deepEqual(only('FROM a\nRUN echo <<\n', 'RUN').heredocs, []);
+    assert.deepEqual(only('FROM a\nRUN echo "<< EOF"\n', 'RUN').heredocs, []);
+    syntax('FROM a\nRUN cat << EOF\necho\n', 2, 'unterminated heredoc EOF');
+  });
+
+  test('COPY << EOF reads the body but, as in BuildKit, the sources stay the paths "<<" and "EOF"', () => {
+    const df = parse('FROM a\nCOPY << EOF /x\nbody\nEOF\nCMD y\n');
+    const copy = df.instructions[1] as InstructionOf<'COPY'>;
+    assert.deepEqual([copy.sources, copy.heredocs, copy.endLine], [['<<', 'EOF'], [], 4]);
+    assert.equal(df.instructions[2]!.kind, 'CMD');
+  });
+
+  test('a JSON form and other instructions have no heredoc', () => {
     assert.deepEqual(only('FROM a\nRUN ["cat", "<<EOF"]\n', 'RUN').heredocs, []);
     const df = parse('FROM a\nLABEL x=<<EOF\nCMD y\n');
     assert.deepEqual(df.instructions.map((i) => i.kind), ['FROM', 'LABEL', 'CMD']);
@@ -376,6 +415,29 @@ describe('parseDockerfile: error messages name the file and line', () => {
 
   test('errors in continued instructions name the first line', () => {
     syntax('FROM a\nSHELL \\\n  /bin/sh\n', 2, 'SHELL requires the arguments to be in JSON form');
+  });
+});
+
+describe('parseDockerfile: line length', () => {
+  // BuildKit's bufio.Scanner holds 65536 bytes, the line ending included (TestParseReturnsScannerErrors)
+  const MAX = 65_535;
+  test('a line of 65535 bytes is read; 65536 bytes fail the parse, naming the line', () => {
+    const ok = parse(`FROM a\nLABEL test=${'a'.repeat(MAX - 'LABEL test='.length)}\n`);
+    assert.equal((ok.instructions[1] as InstructionOf<'LABEL'>).pairs[0]!.value.length, MAX - 11);
+    syntax(`FROM a\nLABEL test=${'a'.repeat(MAX + 1 - 'LABEL test='.length)}\n`, 2, `dockerfile line greater than max allowed size of ${MAX}`);
+    syntax(`\n\t\tFROM image\n\t\tLABEL test=${'a'.repeat(65_536)}\n`, 3, 'dockerfile line greater than max allowed size of 65535');
+  });
+
+  test('bytes count, not characters: UTF-8, a CR before the newline, a BOM; comments and heredoc bodies too', () => {
+    const e = '\u00e9'; // two bytes in UTF-8
+    parse(`FROM a\nLABEL t=${e.repeat(32_763)}x\n`); // 8 + 65526 + 1 bytes
+    syntax(`FROM a\nLABEL t=${e.repeat(32_764)}\n`, 2, /max allowed size of 65535/); // 8 + 65528 bytes
+    syntax(`FROM a\nLABEL t=${'a'.repeat(MAX - 8)}\r\n`, 2, /max allowed size/);
+    parse(`FROM a\nLABEL t=${'a'.repeat(MAX - 9)}\r\n`);
+    syntax(`\uFEFFFROM a${' '.repeat(MAX - 8)}\n`, 1, /max allowed size/);
+    syntax(`FROM a\n# ${'c'.repeat(MAX)}\n`, 2, /max allowed size/);
+    syntax(`FROM a\nRUN <<EOF\n${'b'.repeat(MAX + 1)}\nEOF\n`, 3, /max allowed size/);
+    throwsShale(() => parseTrigger(`RUN ${'x'.repeat(MAX)}`), 'DOCKERFILE_SYNTAX', /ONBUILD trigger:1: dockerfile line greater/);
   });
 });
 

@@ -62,10 +62,12 @@ export function parseTrigger(expression: string, options: ParseOptions = {}): In
 const WHITESPACE = /[\t\v\f\r ]+/;
 const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 const KNOWN_DIRECTIVES = new Set(['escape', 'syntax', 'check']);
-const HEREDOC_WORD = /^(\d*)<<(-?)([^<]*)$/;
+// BuildKit's reHeredoc: whitespace may follow `<<` (Go's `\s`: tab, newline, form feed, CR, space)
+const HEREDOC_WORD = /^(\d*)<<(-?)[\t\n\f\r ]*([^<]*)$/;
 const HEREDOC_KINDS = new Set(['run', 'copy', 'add']);
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 const MINIMUM_DURATION = 1_000_000; // 1ms, Docker's container.MinimumDuration
+const MAX_LINE_BYTES = 65_535; // bufio.MaxScanTokenSize - 1
 
 const trimLeft = (s: string): string => s.replace(/^\s+/u, '');
 const trimNewline = (s: string): string => s.replace(/[\r\n]+$/, '');
@@ -91,7 +93,11 @@ class Parser {
   private syntax?: string;
   private readonly warnings: string[] = [];
 
+  /** The lines as read, a BOM still in the first. */
+  private readonly rawLines: string[];
+
   constructor(text: string, private readonly file: string, private readonly wholeFile = true) {
+    this.rawLines = text.split('\n');
     this.lines = text.replace(/^\uFEFF/, '').split('\n');
     if (this.lines.length > 0 && this.lines[this.lines.length - 1] === '') this.lines.pop();
   }
@@ -101,6 +107,7 @@ class Parser {
   }
 
   parse(): Dockerfile {
+    this.checkLineLengths();
     const instructions: Instruction[] = [];
     let i = 0;
     while (i < this.lines.length) {
@@ -166,6 +173,19 @@ class Parser {
     }
     if (this.wholeFile) this.checkStages(instructions);
     return { file: this.file, escape: this.escape, syntax: this.syntax, instructions, warnings: this.warnings };
+  }
+
+  /**
+   * BuildKit reads the file with a bufio.Scanner of the default 64 KiB buffer, its line ending
+   * included: a line of more than 65535 bytes (a BOM or a CR counted) fails the whole parse. BuildKit
+   * locates the error at the line before; this names the long line itself.
+   */
+  private checkLineLengths(): void {
+    for (const [i, line] of this.rawLines.entries()) {
+      if (line.length > MAX_LINE_BYTES / 3 && Buffer.byteLength(line, 'utf8') > MAX_LINE_BYTES) {
+        this.fail(i + 1, `dockerfile line greater than max allowed size of ${MAX_LINE_BYTES}`);
+      }
+    }
   }
 
   /** Docker reads parser directives only until the first line that is not one. */
@@ -681,11 +701,13 @@ function parseHealthcheck(node: RawNode): HealthConfig {
   } else {
     health.test = ['CMD-SHELL', command.script];
   }
+  // BuildKit's parseOptInterval: empty or 0 mean "use the default" (0 in the config); otherwise at least 1ms
   const duration = (flag: string): number => {
     const raw = f.string(flag);
     if (raw === undefined || raw === '') return 0;
     const ns = parseGoDuration(raw);
     if (ns === null) throw new SyntaxFailure(`time: invalid duration "${raw}" for --${flag}`);
+    if (ns === 0) return 0;
     if (ns < MINIMUM_DURATION) throw new SyntaxFailure(`Interval "${flag}" cannot be less than 1ms`);
     return ns;
   };
@@ -693,14 +715,14 @@ function parseHealthcheck(node: RawNode): HealthConfig {
   health.timeout = duration('timeout');
   health.startPeriod = duration('start-period');
   health.startInterval = duration('start-interval');
+  // strconv.ParseInt(value, 10, 32); 0 means "use the default", a negative count is refused
   const retries = f.string('retries');
   if (retries !== undefined && retries !== '') {
-    if (!/^[+-]?\d+$/.test(retries) || Math.abs(Number(retries)) > 2 ** 31 - 1) {
-      throw new SyntaxFailure(`strconv.ParseInt: parsing "${retries}": invalid syntax for --retries`);
-    }
+    if (!/^[+-]?\d+$/.test(retries)) throw new SyntaxFailure(`strconv.ParseInt: parsing "${retries}": invalid syntax for --retries`);
     const n = Number(retries);
-    if (n < 1) throw new SyntaxFailure(`--retries must be at least 1 (not ${n})`);
-    health.retries = n;
+    if (n > 2 ** 31 - 1 || n < -(2 ** 31)) throw new SyntaxFailure(`strconv.ParseInt: parsing "${retries}": value out of range for --retries`);
+    if (n < 0) throw new SyntaxFailure(`--retries cannot be negative (${n})`);
+    health.retries = n || 0; // -0 is 0
   }
   return health;
 }

@@ -48,21 +48,22 @@ export class DockerignoreMatcher {
   /** True when some pattern is an exception (`!`). */
   readonly hasExclusions: boolean;
 
-  constructor(patterns: readonly string[]) {
+  /** `what` names the patterns' origin in errors (`.dockerignore`, `COPY --exclude`). */
+  constructor(patterns: readonly string[], what = '.dockerignore') {
     for (const raw of patterns) {
       let p = raw.trim();
       if (p === '') continue;
       p = cleanPath(p);
       let exclusion = false;
       if (p.startsWith('!')) {
-        if (p.length === 1) throw new ShaleError('INVALID_ARGUMENT', 'illegal exclusion pattern: "!" in .dockerignore');
+        if (p.length === 1) throw new ShaleError('INVALID_ARGUMENT', `illegal exclusion pattern: "!" in ${what}`);
         exclusion = true;
         p = p.slice(1);
       }
       try {
         filepathMatch(p, '.');
       } catch (e) {
-        if (e instanceof BadPatternError) throw new ShaleError('INVALID_ARGUMENT', `.dockerignore: ${e.message}`);
+        if (e instanceof BadPatternError) throw new ShaleError('INVALID_ARGUMENT', `${what}: ${e.message}`);
         throw e;
       }
       this.patterns.push(compile(p, exclusion));

@@ -38,8 +38,19 @@ describe('BuildArgs: meta args (before the first FROM)', () => {
     assert.deepEqual(args.unusedOverrides(), []);
   });
 
-  test('parseBuildArgList', () => {
-    assert.deepEqual(parseBuildArgList(['A=1', 'B=x=y', 'C']), { A: '1', B: 'x=y', C: '' });
+  test('parseBuildArgList: K=V as given; K alone takes K from the environment, and has no value when it is unset there', () => {
+    const env = { C: 'from env', E: '' };
+    assert.deepEqual(parseBuildArgList(['A=1', 'B=x=y', 'C', 'D', 'E', 'F='], env), { A: '1', B: 'x=y', C: 'from env', D: undefined, E: '', F: '' });
+    throwsShale(() => parseBuildArgList(['=x'], env), 'INVALID_ARGUMENT', /invalid --build-arg "=x": the name is empty/);
+  });
+
+  test('a --build-arg without a value leaves the ARG default in place, but still counts as given for the unused warning', () => {
+    const args = new BuildArgs(parseBuildArgList(['M', 'S', 'UNUSED'], {}));
+    args.declareMeta([{ key: 'M', value: 'meta default' }]);
+    const stage = args.newStage();
+    stage.declare([{ key: 'S', value: 'stage default' }, { key: 'M' }]);
+    assert.deepEqual([...stage.values()], [['S', 'stage default'], ['M', 'meta default']]);
+    assert.deepEqual(args.unusedOverrides(), ['UNUSED']);
   });
 });
 

@@ -12,15 +12,25 @@ export const BUILTIN_BUILD_ARGS: readonly string[] = [
 ];
 const BUILTIN = new Set(BUILTIN_BUILD_ARGS);
 
-/** Splits `K=V` strings (as given by `--build-arg K=V`) into a record; `K` alone means ''. */
-export function parseBuildArgList(list: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+/**
+ * `--build-arg` values by name, as the docker CLI reads them: `K=V` gives V; `K` alone takes K's
+ * value from `env` (the process environment by default), and when K is not set there it stays named
+ * with no value (undefined): the ARG's default applies, and an unused K is still warned about.
+ * An empty name (`=V`) is INVALID_ARGUMENT.
+ */
+export function parseBuildArgList(list: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): BuildArgValues {
+  const out: BuildArgValues = {};
   for (const item of list) {
     const eq = item.indexOf('=');
-    out[eq < 0 ? item : item.slice(0, eq)] = eq < 0 ? '' : item.slice(eq + 1);
+    const key = eq < 0 ? item : item.slice(0, eq);
+    if (key === '') throw new ShaleError('INVALID_ARGUMENT', `invalid --build-arg ${JSON.stringify(item)}: the name is empty`);
+    out[key] = eq < 0 ? env[key] : item.slice(eq + 1);
   }
   return out;
 }
+
+/** `--build-arg` values by name; undefined for a name given without a value (Docker's nil). */
+export type BuildArgValues = Record<string, string | undefined>;
 
 /**
  * The build args of one build, as Docker's classic builder keeps them: `--build-arg` values, the
@@ -28,16 +38,16 @@ export function parseBuildArgList(list: readonly string[]): Record<string, strin
  * overrides some ARG used.
  */
 export class BuildArgs {
-  private readonly overrides: Map<string, string>;
+  private readonly overrides: Map<string, string | undefined>;
   private readonly metaDefaults = new Map<string, string | undefined>();
   /** Names declared by some ARG anywhere (for the unused-args warning). */
   readonly referenced = new Set<string>();
 
-  constructor(overrides: Record<string, string> | ReadonlyMap<string, string> = {}) {
+  constructor(overrides: BuildArgValues | ReadonlyMap<string, string | undefined> = {}) {
     this.overrides = new Map(overrides instanceof Map ? overrides : Object.entries(overrides));
   }
 
-  /** The `--build-arg` value of a name, if given. */
+  /** The `--build-arg` value of a name, if given with one. */
   override(name: string): string | undefined {
     return this.overrides.get(name);
   }

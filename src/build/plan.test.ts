@@ -121,3 +121,15 @@ describe('planBuild: errors', () => {
     assert.deepEqual(orderOf(text), ['plain']);
   });
 });
+
+describe('planBuild: ADD --checksum', () => {
+  test('refused with the line: BuildKit\'s reasons for local or several sources; shale fetches no URL or Git source', () => {
+    throwsShale(() => plan('FROM a\nADD --checksum=sha256:abc a.txt /x\n'), 'DOCKERFILE_SYNTAX', 'Dockerfile:2: ADD --checksum requires HTTP(S) or Git sources');
+    throwsShale(() => plan('FROM a\nADD --checksum=sha256:abc https://x/a https://x/b /x/\n'), 'DOCKERFILE_SYNTAX', "Dockerfile:2: ADD --checksum can't be specified for multiple sources");
+    throwsShale(() => plan('FROM a\nRUN true\nADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://x/a.tgz /x\n'), 'UNSUPPORTED', /^Dockerfile:3: ADD --checksum is not supported: shale does not fetch URLs/);
+    throwsShale(() => plan('FROM a\nADD --checksum=sha256:abc git@github.com:o/r.git /src\n'), 'UNSUPPORTED', /Dockerfile:2: ADD --checksum is not supported/);
+    // COPY has no --checksum; an unneeded stage is not checked, as for RUN --mount
+    throwsShale(() => plan('FROM a\nCOPY --checksum=sha256:abc a /x\n'), 'DOCKERFILE_SYNTAX', 'Dockerfile:2: Unknown flag: checksum');
+    assert.equal(plan('FROM a AS x\nADD --checksum=sha256:abc a /x\nFROM b\n').order.length, 1);
+  });
+});

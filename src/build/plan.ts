@@ -1,7 +1,7 @@
 import { ShaleError } from '../internal/errors.js';
 import type { Dockerfile } from './dockerfile.js';
-import { BuildArgs, expandInstruction } from './expand.js';
-import type { ArgDeclaration, CopyInstruction, FromInstruction, Instruction } from './instructions.js';
+import { BuildArgs, expandInstruction, type BuildArgValues } from './expand.js';
+import type { ArgDeclaration, CopyInstruction, FromInstruction, Instruction, InstructionOf } from './instructions.js';
 import { expandWord } from './shell-lexer.js';
 
 /** What a stage starts from. */
@@ -46,7 +46,7 @@ export interface PlanOptions {
   /** `--target`: the stage name whose result is the image. */
   target?: string;
   /** `--build-arg` values. */
-  buildArgs?: Record<string, string>;
+  buildArgs?: BuildArgValues;
 }
 
 /** A stage's name for messages: its AS name or `stage-N`. */
@@ -146,6 +146,7 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
 
   for (const stage of order) {
     for (const inst of stage.instructions) {
+      if (inst.kind === 'ADD' && inst.checksum !== undefined && inst.checksum !== '') refuseChecksum(inst, file);
       if (inst.kind === 'RUN' && inst.mounts.length > 0) {
         throw new ShaleError('UNSUPPORTED', `${file}:${inst.line}: RUN --mount is not supported by shale`, {
           hint: 'bring the files in with COPY (or COPY --from=stage) before the RUN',
@@ -156,6 +157,28 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
 
   return { dockerfile, buildArgs, metaArgs, stages, target, order };
 }
+
+/**
+ * `ADD --checksum` verifies a download: BuildKit takes it for one HTTP(S) or Git source only, and
+ * shale's ADD fetches neither, so it is always refused, with BuildKit's reason for local sources.
+ */
+function refuseChecksum(inst: InstructionOf<'ADD'>, file: string): never {
+  const where = `${file}:${inst.line}`;
+  if (inst.sources.length + inst.heredocs.length !== 1) {
+    throw new ShaleError('DOCKERFILE_SYNTAX', `${where}: ADD --checksum can't be specified for multiple sources`);
+  }
+  const src = inst.sources[0];
+  if (src === undefined || !isRemoteSource(src)) {
+    throw new ShaleError('DOCKERFILE_SYNTAX', `${where}: ADD --checksum requires HTTP(S) or Git sources`, { hint: 'for a file in the build context, drop --checksum' });
+  }
+  throw new ShaleError('UNSUPPORTED', `${where}: ADD --checksum is not supported: shale does not fetch URLs or Git repositories during builds`, {
+    hint: 'download and verify the file before the build, then COPY it from the context',
+  });
+}
+
+/** An ADD source BuildKit fetches: an http(s) URL or a Git remote. */
+const isRemoteSource = (src: string): boolean =>
+  /^https?:\/\//.test(src) || /^git@[^:]+:/.test(src) || /^(git|ssh):\/\//.test(src);
 
 /** The first dependency cycle found (depth-first from each stage in order): its stage and closing line. */
 function findCycle(stages: Stage[], edges: Map<number, { to: number; line: number }[]>): { stage: number; line: number } | undefined {

@@ -124,6 +124,15 @@ describe('lexWord: raw modes used for heredoc detection', () => {
     assert.equal(lexWord('${X:-d} ${Y}', none, { skipUnsetEnv: true }).word, '${X:-d} ${Y}');
   });
 
+  test('`<<` keeps the whitespace after it in its word (BuildKit 1.16+), other `<` are plain', () => {
+    const words = (s: string) => lexWord(s, () => undefined, { rawQuotes: true, rawEscapes: true, skipUnsetEnv: true }).words;
+    assert.deepEqual(words('RUN <<  EOF  > foo'), ['RUN', '<<  EOF', '>', 'foo']);
+    assert.deepEqual(words('cat <<\t"E F" 3<< X'), ['cat', '<<\t"E F"', '3<< X']);
+    assert.deepEqual(words('RUN <<- EOF a<b << '), ['RUN', '<<-', 'EOF', 'a<b', '<< ']);
+    assert.deepEqual(words('echo "<< x"'), ['echo', '"<< x"']);
+    assert.equal(lexWord('a << b', () => undefined).word, 'a << b');
+  });
+
   test('skipProcessQuotes treats quotes as ordinary characters', () => {
     assert.equal(lexWord(`say "$PWD" 'x'`, env, { skipProcessQuotes: true }).word, `say "/home" 'x'`);
   });

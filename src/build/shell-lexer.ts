@@ -146,6 +146,10 @@ class Lexer {
           const v = this.processDollar();
           text += v;
           words.addString(v);
+        } else if (ch === '<') {
+          const v = this.processPossibleHeredoc();
+          text += v;
+          words.addRawString(v);
         } else if (!this.opts.skipProcessQuotes && (ch === "'" || ch === '"')) {
           const v = ch === "'" ? this.processSingleQuote() : this.processDoubleQuote();
           text += v;
@@ -172,6 +176,19 @@ class Lexer {
     } finally {
       this.rawEscapes = saved;
     }
+  }
+
+  /**
+   * `<<` followed by tabs, CRs or spaces stays one word with what follows (`<<  EOF`), as BuildKit
+   * 1.16+ lexes it, so a heredoc may put whitespace before its delimiter.
+   */
+  private processPossibleHeredoc(): string {
+    this.next();
+    if (this.peek() !== '<') return '<';
+    this.next();
+    let out = '<<';
+    while (this.peek() === ' ' || this.peek() === '\t' || this.peek() === '\r') out += this.next();
+    return out;
   }
 
   private processSingleQuote(): string {

@@ -72,6 +72,11 @@ describe('runArgv: heredocs as BuildKit runs them', () => {
     assert.deepEqual(runArgv(run('RUN <<-EOF\n\techo a\n\tEOF\n'), sh).argv, ['/bin/sh', '-c', 'echo a\n']);
   });
 
+  test('RUN << EOF (whitespace after <<) alone runs the body too; with more words it goes to the shell whole', () => {
+    assert.deepEqual(runArgv(run('RUN <<  EOF\necho a\nEOF\n'), sh).argv, ['/bin/sh', '-c', 'echo a\n']);
+    assert.deepEqual(runArgv(run('RUN << EOF sh -x\necho a\nEOF\n'), sh).argv, ['/bin/sh', '-c', '<< EOF sh -x\necho a\nEOF']);
+  });
+
   test('a #! body becomes an executable file that is run', () => {
     assert.deepEqual(runArgv(run('RUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n'), sh), {
       argv: ['/dev/pipes/EOF'],

@@ -101,7 +101,7 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       contextDir: context,
       dockerfile: flags.file,
       tags: flags.tag,
-      buildArgs: parseBuildArgList(flags.buildArg),
+      buildArgs: parseBuildArgList(flags.buildArg, process.env),
       target: flags.target,
       noCache: flags.noCache,
       network: flags.network,

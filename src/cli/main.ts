@@ -76,7 +76,7 @@ export function buildProgram(): Command {
     .argument('<context>')
     .option('-t, --tag <ref>', 'name the image (repeatable)', collect, [])
     .option('-f, --file <path>', 'Dockerfile (default: CONTEXT/Dockerfile)')
-    .option('--build-arg <k=v>', 'set a build argument (repeatable)', collect, [])
+    .option('--build-arg <k=v>', 'set a build argument K=V; K alone takes its value from the environment (repeatable)', collect, [])
     .option('--target <stage>', 'build up to this stage')
     .option('--no-cache', 'do not reuse cached steps')
     .addOption(new Option('--network <mode>', 'network of RUN steps').choices(['host', 'none']).default('host'))

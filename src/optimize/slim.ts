@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { buildImage, type BuildListener } from '../build/index.js';
+import { buildImage, type BuildArgValues, type BuildListener } from '../build/index.js';
 import { ShaleError } from '../internal/errors.js';
 import type { Store } from '../store/index.js';
 import { rewriteDockerfile, type SlimChange } from './slim-rewrite.js';
@@ -19,7 +19,7 @@ export interface SlimOptions {
   tags?: string[];
   /** Apply the changes that can change behaviour too. */
   risky?: boolean;
-  buildArgs?: Record<string, string>;
+  buildArgs?: BuildArgValues;
   onEvent?: BuildListener;
 }
 
