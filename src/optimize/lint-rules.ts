@@ -29,7 +29,8 @@ import {
   type RpmManager,
 } from './package-commands.js';
 
-export type Severity = 'error' | 'warning' | 'info';
+/** hadolint's levels; shale's own rules use error, warning and info, a config `override` may give style. */
+export type Severity = 'error' | 'warning' | 'info' | 'style';
 
 /** One finding: the rule, where (1-based line of the instruction), how bad, what and how to fix it. */
 export interface Finding {
