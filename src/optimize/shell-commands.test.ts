@@ -85,3 +85,11 @@ describe('lint and slim read a RUN script the same way', () => {
     assert.match(slim.text, /^RUN \( echo yum install .* \) \\\n && touch made-here/m);
   });
 });
+
+test('slim reads the script the shell runs: a comment line inside a continued RUN is not an operator', () => {
+  const text = ['FROM debian:12', 'RUN echo one', 'RUN apt-get update \\', ' # refresh the lists', ' && apt-get install -y --no-install-recommends x', ''].join('\n');
+  const model = buildLintModel(parseDockerfile(text));
+  assert.deepEqual(model.stages[0]!.steps[1]!.commands.map((c) => c.argv[1]), ['update', 'install']);
+  // one && chain, as lint reads it: chained without a subshell, the comment line kept
+  assert.match(rewriteDockerfile(text).text, /^RUN echo one \\\n && apt-get update \\\n # refresh the lists\n && apt-get install/m);
+});

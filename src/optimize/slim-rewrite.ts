@@ -64,7 +64,8 @@ export function rewriteDockerfile(source: string, options: RewriteOptions = {}):
     const block: Block = { inst, stage, text: inst.original, deleted: false };
     if (inst.kind === 'RUN' && shellOk && inst.heredocs.length === 0 && inst.mounts.length === 0 && !inst.network && !inst.security) {
       const script = inst.command.form === 'shell' ? runScript(inst.original) : inst.command.args.map(shellQuote).join(' ');
-      const commands = script === undefined ? undefined : splitShellScript(script);
+      // read what the shell runs (continuations joined, comment lines dropped, as lint reads it); write the source as it was
+      const commands = script === undefined ? undefined : splitShellScript(inst.command.form === 'shell' ? inst.command.script : script);
       if (script !== undefined && commands && commands.length > 0) block.scripts = [{ text: script.trim(), commands }];
     }
     return block;
