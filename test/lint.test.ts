@@ -91,6 +91,8 @@ test('lint --failure-threshold: exit 1 at or above it, none never fails', (t) =>
   assert.equal(lint(['-f', infoOnly, '--failure-threshold', 'info'], { root }).status, 1);
   assert.equal(lint(['-f', infoOnly, '--failure-threshold', 'warning'], { root }).status, 0);
   assert.equal(lint(['-f', SPLIT, '--failure-threshold', 'error'], { root }).status, 1);
+  // none never fails (hadolint reads none as its lowest level, so every finding fails there: that contradicts
+  // the word, and shale's none has always meant never; --no-fail is hadolint's spelling of it)
   assert.equal(lint(['-f', SPLIT, '--failure-threshold', 'none'], { root }).status, 0);
   assert.equal(lint(['-f', CHAINED, '--failure-threshold', 'info'], { root }).status, 0);
   // hadolint's levels: style is the lowest a finding has, ignore below it (every finding fails)

@@ -42,6 +42,11 @@ describe('readShellScript', () => {
       assert.equal(readShellScript(script).certain, true, script);
     }
   });
+  test('a case branch ends its commands at ;;', () => {
+    const read = readShellScript('case "$ID" in debian) apt-get install -y x;; *) apk add x;; esac');
+    assert.equal(read.certain, false);
+    assert.deepEqual(read.commands.map((c) => c.argv), [['apt-get', 'install', '-y', 'x'], ['apk', 'add', 'x']]);
+  });
   test('a brace group runs in the same shell: its cd changes state; a subshell does not', () => {
     assert.equal(changesShellState(splitShellScript('{ cd /src; }')!), true);
     assert.equal(changesShellState(splitShellScript('(cd /src && make)')!), false);

@@ -51,7 +51,7 @@ export interface ShellScript {
 const OPERATORS = ['&&', '||', ';;', '|&', ';', '&', '|', '(', ')', '\n'];
 const REDIRECTS = ['&>>', '<<<', '<<-', '>>', '>|', '&>', '>&', '<&', '<<', '<>', '>', '<'];
 /** Words that open or continue a compound command and stand before a simple one. */
-const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', '!', 'time']);
+const KEYWORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', 'esac', '!', 'time']);
 /** Keywords of control flow: a script with them is read only as far as its simple commands. */
 const CONTROL = new Set(['if', 'then', 'else', 'elif', 'fi', 'for', 'while', 'until', 'do', 'done', 'case', 'esac', 'function', 'select']);
 /** Command prefixes that run the rest of the words as the command. */
@@ -272,11 +272,17 @@ export function readShellScript(script: string): ShellScript {
     const t = tokens[i]!;
     const atCommandStart = words.length === 0 && redirects.length === 0;
     if (t.kind === 'op') {
+      if (t.text === ';;') certain = false; // a case branch: its commands still end here
       if (t.text === '(') {
         if (!atCommandStart) certain = false; // `name() ...`: a function definition
         open(t, '(');
+      } else if (t.text === ')' && groups[groups.length - 1] !== '(') {
+        // a case pattern (`debian)`, `*)`): its words are no command
+        certain = false;
+        words = [];
+        redirects = [];
+        touch(t);
       } else if (t.text === ')') close(t, '(');
-      else if (t.text === ';;') certain = false;
       else if (groups.length > 0) {
         endCommand();
         touch(t);
