@@ -34,3 +34,13 @@ test('checkstyle escapes what XML attributes cannot hold', () => {
   assert.match(xml, /message="SL1001: x &lt; y &amp; &quot;z&quot;\. Fix: f"/);
   assert.match(xml, /source="SL1001"/);
 });
+
+test("hadolint's pragma vectors: lists with spaces, a bad name spoils the pragma, stage and global scopes", () => {
+  const left = (text: string) => applyLintSettings(lintDockerfile(text), text, emptyLintSettings()).filter((f) => f.rule === 'SL1005').map((f) => f.line);
+  assert.deepEqual(left('FROM alpine\n# hadolint ignore=crazy,DL3019\nRUN apk add a\n'), [3]);
+  assert.deepEqual(left('FROM alpine\n# hadolint ignore=DL3059 , DL3019\nRUN apk add a\n'), []);
+  assert.deepEqual(left('# hadolint ignore=DL3019\nFROM alpine\nRUN apk add a\n'), [3]);
+  assert.deepEqual(left('# hadolint global ignore = DL3059 , DL3019\nFROM alpine\nRUN apk add a\n'), []);
+  const staged = 'FROM alpine AS one\nRUN apk add a\n# hadolint stage ignore=DL3019\nFROM one\nRUN apk add b\nRUN apk add c\n';
+  assert.deepEqual(left(staged), [2]);
+});

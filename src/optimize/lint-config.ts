@@ -1,8 +1,9 @@
 /**
  * What a CI user of hadolint sets, read the way hadolint reads it: `.hadolint.yaml` (`ignored`,
  * `failure-threshold`, `override`, `no-fail`, `disable-ignore-pragma`), and `# hadolint ignore=...`
- * (or `# shale ignore=...`) pragmas on the line above an instruction, or `# hadolint global ignore=...`
- * for the whole file. A rule is named by its shale ID (SL1003) or its hadolint ID (DL3009).
+ * (or `# shale ignore=...`) pragmas on the line above an instruction, `# hadolint stage ignore=...` above
+ * a FROM for its stage, or `# hadolint global ignore=...` for the whole file. A pragma with anything but
+ * rule IDs in its list is no pragma (as in hadolint). A rule is named by its shale ID (SL1003) or its hadolint ID (DL3009).
  */
 import { parse as parseYaml } from 'yaml';
 import { ShaleError } from '../internal/errors.js';
@@ -93,27 +94,44 @@ export function parseLintConfig(text: string, file: string): { settings: LintSet
   return { settings, warnings };
 }
 
-const PRAGMA = /^\s*#\s*(?:hadolint|shale)\s+(global\s+)?ignore\s*=\s*([A-Z0-9]+(?:\s*,\s*[A-Z0-9]+)*)\s*(?:#.*)?$/;
+const PRAGMA = /^\s*#\s*(?:hadolint|shale)\s+(?:(global|stage)\s+)?ignore\s*=\s*([A-Z0-9]+(?:\s*,\s*[A-Z0-9]+)*)\s*(?:#.*)?$/;
+const FROM_LINE = /^\s*FROM\s/i;
 
-/** The ignore pragmas of a Dockerfile: per instruction line (the line after the comment), and for the whole file. */
-export function ignorePragmas(text: string): { byLine: Map<number, Set<string>>; global: Set<string> } {
-  const byLine = new Map<number, Set<string>>();
-  const global = new Set<string>();
+export interface IgnorePragmas {
+  /** Per instruction line (the line after the comment). */
+  byLine: Map<number, Set<string>>;
+  /** Per stage, by the line of its FROM. */
+  byStage: Map<number, Set<string>>;
+  /** The whole file. */
+  global: Set<string>;
+  /** The lines of the file's FROM instructions, ascending. */
+  fromLines: number[];
+}
+
+/** The ignore pragmas of a Dockerfile. */
+export function ignorePragmas(text: string): IgnorePragmas {
+  const pragmas: IgnorePragmas = { byLine: new Map(), byStage: new Map(), global: new Set(), fromLines: [] };
+  const add = (map: Map<number, Set<string>>, line: number, ids: string[]) => map.set(line, new Set([...(map.get(line) ?? []), ...ids]));
   text.split(/\r?\n/).forEach((line, i) => {
+    if (FROM_LINE.test(line)) pragmas.fromLines.push(i + 1);
     const m = PRAGMA.exec(line);
     if (!m) return;
     const ids = m[2]!.split(',').map((s) => s.trim());
-    if (m[1]) ids.forEach((id) => global.add(id));
-    else byLine.set(i + 2, new Set([...(byLine.get(i + 2) ?? []), ...ids]));
+    if (m[1] === 'global') ids.forEach((id) => pragmas.global.add(id));
+    else add(m[1] === 'stage' ? pragmas.byStage : pragmas.byLine, i + 2, ids);
   });
-  return { byLine, global };
+  return pragmas;
 }
+
+const NO_PRAGMAS: IgnorePragmas = { byLine: new Map(), byStage: new Map(), global: new Set(), fromLines: [] };
 
 /** Findings with the settings applied: pragmas and `ignored` drop findings, `override` changes severities. */
 export function applyLintSettings(findings: readonly Finding[], text: string, settings: LintSettings): Finding[] {
-  const pragmas = settings.disableIgnorePragma ? { byLine: new Map<number, Set<string>>(), global: new Set<string>() } : ignorePragmas(text);
+  const pragmas = settings.disableIgnorePragma ? NO_PRAGMAS : ignorePragmas(text);
+  const stageOf = (line: number): number | undefined => pragmas.fromLines.filter((l) => l <= line).at(-1);
+  const ignoredBy = (ids: Iterable<string> | undefined, f: Finding) => [...(ids ?? [])].some((id) => namesFinding(id, f));
   const ignored = (f: Finding) =>
-    settings.ignored.some((id) => namesFinding(id, f)) || [...pragmas.global].some((id) => namesFinding(id, f)) || [...(pragmas.byLine.get(f.line) ?? [])].some((id) => namesFinding(id, f));
+    ignoredBy(settings.ignored, f) || ignoredBy(pragmas.global, f) || ignoredBy(pragmas.byLine.get(f.line), f) || ignoredBy(pragmas.byStage.get(stageOf(f.line) ?? 0), f);
   return findings
     .filter((f) => !ignored(f))
     .map((f) => {
