@@ -90,9 +90,14 @@ test('lint --failure-threshold: exit 1 at or above it, none never fails', (t) =>
   assert.equal(lint(['-f', infoOnly, '--failure-threshold', 'info'], { root }).status, 1);
   assert.equal(lint(['-f', infoOnly, '--failure-threshold', 'warning'], { root }).status, 0);
   assert.equal(lint(['-f', SPLIT, '--failure-threshold', 'error'], { root }).status, 1);
+  // none never fails (hadolint reads none as its lowest level, so every finding fails there: that contradicts
+  // the word, and shale's none has always meant never; --no-fail is hadolint's spelling of it)
   assert.equal(lint(['-f', SPLIT, '--failure-threshold', 'none'], { root }).status, 0);
   assert.equal(lint(['-f', CHAINED, '--failure-threshold', 'info'], { root }).status, 0);
-  assert.equal(lint(['-f', SPLIT, '--failure-threshold', 'style'], { root }).status, 2);
+  // hadolint's levels: style is the lowest a finding has, ignore below it (every finding fails)
+  assert.equal(lint(['-f', infoOnly, '--failure-threshold', 'style'], { root }).status, 1);
+  assert.equal(lint(['-f', infoOnly, '--failure-threshold', 'ignore'], { root }).status, 1);
+  assertCliError(lint(['-f', SPLIT, '--failure-threshold', 'bogus'], { root }), 'an unknown threshold');
 });
 
 test('lint: a missing Dockerfile and a bad one exit 2', (t) => {
@@ -139,4 +144,91 @@ test('lint --format sarif: valid against the SARIF 2.1.0 schema, with rules, lev
   // a path relative to the working directory, whatever the directory
   const fromSeed = JSON.parse(lint(['-f', 'Dockerfile.split', '--format', 'sarif'], { root, cwd: join(REPO_ROOT, SEED) }).stdout);
   assert.equal(fromSeed.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri, 'Dockerfile.split');
+});
+
+/** A Dockerfile with a warning (DL3009 at line 3), an info (DL3015 at line 3) and a plain-file ADD (DL3020 at line 5). */
+const CI_DOCKERFILE = ['FROM debian:12-slim', '# hadolint ignore=DL3015', 'RUN apt-get update && apt-get install -y curl', '# shale ignore=SL1012', 'ADD notes.txt /opt/', 'ADD more.txt /opt/', ''].join('\n');
+
+test('lint DOCKERFILE, a directory, and - for stdin, as hadolint takes them', (t) => {
+  const root = tempDir(t);
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'Dockerfile.ci'), CI_DOCKERFILE);
+  const asFile = lintJson(['Dockerfile.ci'], { root, cwd: dir });
+  assert.deepEqual([...new Set(asFile.findings.map((f) => f.rule))].sort(), ['SL1003', 'SL1012']);
+  const text = lint(['Dockerfile.ci'], { root, cwd: dir });
+  assert.match(text.stdout, /^Dockerfile\.ci:3 SL1003 \(DL3009\) warning: /m);
+
+  const stdin = shale(['lint', '-', '--format', 'json'], { root, cwd: dir, input: CI_DOCKERFILE });
+  assert.deepEqual(JSON.parse(stdin.stdout), asFile.findings);
+  assert.match(shale(['lint', '-'], { root, cwd: dir, input: CI_DOCKERFILE }).stdout, /^-:3 SL1003/m);
+
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM alpine:3.20\nRUN apk add curl\n');
+  assert.deepEqual(lintJson([dir], { root }).findings.map((f) => f.rule), ['SL1005']);
+  assertCliError(lint([join(dir, 'nope')], { root }), 'a missing Dockerfile path');
+});
+
+test('lint pragmas: # hadolint ignore= and # shale ignore= on the line above drop those findings only', (t) => {
+  const root = tempDir(t);
+  const r = shale(['lint', '-', '--format', 'json'], { root, input: CI_DOCKERFILE });
+  const got = (JSON.parse(r.stdout) as JsonFinding[]).map((f) => `${f.line}:${f.rule}`);
+  // DL3015 (SL1004) on line 3 and SL1012 on line 5 are ignored; line 6's ADD and line 3's DL3009 stay
+  assert.deepEqual(got, ['3:SL1003', '6:SL1012']);
+  const global = shale(['lint', '-', '--format', 'json'], { root, input: `# hadolint global ignore=DL3009,SL1012\n${CI_DOCKERFILE}` });
+  assert.deepEqual(JSON.parse(global.stdout), []);
+});
+
+test('lint .hadolint.yaml: ignored, override, failure-threshold, no-fail; unknown keys warn; flags win', (t) => {
+  const root = tempDir(t);
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'Dockerfile'), CI_DOCKERFILE);
+  const run = (args: string[]) => shale(['lint', ...args, '--format', 'json'], { root, cwd: dir });
+  const rules = (r: { stdout: string }) => (JSON.parse(r.stdout) as JsonFinding[]).map((f) => `${f.rule}:${f.severity}`);
+  assert.deepEqual(rules(run([])), ['SL1003:warning', 'SL1012:info']);
+
+  writeFileSync(join(dir, '.hadolint.yaml'), ['ignored: [DL3020]', 'override:', '  error: [DL3009]', 'failure-threshold: error', 'trustedRegistries: [docker.io]', ''].join('\n'));
+  const configured = run([]);
+  assert.deepEqual(rules(configured), ['SL1003:error']);
+  assert.equal(configured.status, 1);
+  assert.match(configured.stderr, /^warning: lint config \.hadolint\.yaml: "trustedRegistries" is not read by shale lint/m);
+  // --ignore adds to the config's list; --no-fail exits 0 whatever is found; the flag's threshold wins
+  assert.deepEqual([run(['--ignore', 'SL1003']).status, rules(run(['--ignore', 'SL1003']))], [0, []]);
+  assert.equal(run(['--no-fail']).status, 0);
+  writeFileSync(join(dir, '.hadolint.yaml'), 'override:\n  style: [SL1003, DL3020]\nno-fail: false\n');
+  assert.deepEqual(rules(run([])), ['SL1003:style', 'SL1012:style']);
+  assert.equal(run(['--failure-threshold', 'info']).status, 0);
+  assert.equal(run(['--failure-threshold', 'style']).status, 1);
+
+  // --config names another file; a bad value in a known key is an error naming the file
+  writeFileSync(join(dir, 'strict.yaml'), 'failure-threshold: warning\n');
+  assert.equal(run(['--config', 'strict.yaml', '--ignore', 'SL1003']).status, 0);
+  writeFileSync(join(dir, 'bad.yaml'), 'ignored: DL3009\n');
+  assert.match(assertCliError(run(['--config', 'bad.yaml']), 'a config whose ignored is not a list'), /bad\.yaml: ignored must be a list/);
+  assertCliError(run(['--config', 'missing.yaml']), 'a missing --config file');
+  assertCliError(run(['--ignore', 'nope']), 'an --ignore that is not a rule ID');
+});
+
+test('lint --format checkstyle and gitlab_codeclimate: the shapes hadolint writes', (t) => {
+  const root = tempDir(t);
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'Dockerfile'), CI_DOCKERFILE);
+  const xml = lint(['--format', 'checkstyle'], { root, cwd: dir });
+  assert.equal(xml.status, 1);
+  assert.match(xml.stdout, /^<\?xml version="1\.0" encoding="UTF-8"\?><checkstyle version="4\.3"><file name="Dockerfile">(<error [^>]*\/>)+<\/file><\/checkstyle>\n?$/);
+  const errors = [...xml.stdout.matchAll(/<error column="1" line="(\d+)" message="([^"]*)" severity="(\w+)" source="(\w+)"\/>/g)].map((m) => [m[1], m[3], m[4]]);
+  assert.deepEqual(errors, [['3', 'warning', 'DL3009'], ['6', 'info', 'DL3020']]);
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM debian:12-slim\n');
+  assert.match(lint(['--format', 'checkstyle'], { root, cwd: dir }).stdout, /<checkstyle version="4\.3"><file name="Dockerfile"\/><\/checkstyle>/);
+
+  writeFileSync(join(dir, 'Dockerfile'), CI_DOCKERFILE);
+  const gl = lint(['--format', 'gitlab_codeclimate'], { root, cwd: dir });
+  const issues = JSON.parse(gl.stdout) as { type: string; fingerprint: string; check_name: string; description: string; categories: string[]; location: { path: string; lines: { begin: number; end: number } }; severity: string }[];
+  assert.deepEqual(
+    issues.map((i) => [i.type, i.check_name, i.severity, i.location, i.categories]),
+    [
+      ['issue', 'DL3009', 'major', { path: 'Dockerfile', lines: { begin: 3, end: 3 } }, ['Bug Risk']],
+      ['issue', 'DL3020', 'info', { path: 'Dockerfile', lines: { begin: 6, end: 6 } }, ['Bug Risk']],
+    ],
+  );
+  for (const i of issues) assert.match(i.fingerprint, /^[0-9a-f]{40}$/);
+  assert.notEqual(issues[0]!.fingerprint, issues[1]!.fingerprint);
 });

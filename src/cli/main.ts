@@ -7,7 +7,8 @@ import { asRunFailure, commitCommand, diffCommand, logsCommand, psCommand, rmCom
 import { analyzeCommand, type AnalyzeFlags } from './analyze-command.js';
 import { slimCommand, type SlimFlags } from './slim-command.js';
 import { squashCommand, type SquashFlags } from './squash-command.js';
-import { lintCommand, type LintFlags } from './lint-command.js';
+import { LINT_FORMATS, lintCommand, type LintFlags } from './lint-command.js';
+import { FAILURE_THRESHOLDS } from '../optimize/index.js';
 import { loginCommand, pullCommand, pushCommand, type RegistryFlags } from './registry-commands.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 
@@ -219,13 +220,16 @@ export function buildProgram(): Command {
 
   program
     .command('lint')
-    .description('size rules for a Dockerfile (exit 1 when a finding reaches --failure-threshold)')
-    .argument('[context]', 'build context whose Dockerfile is linted', '.')
-    .option('-f, --file <path>', 'Dockerfile (default: CONTEXT/Dockerfile)')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
-    .addOption(new Option('--failure-threshold <severity>', 'lowest severity that fails').choices(['error', 'warning', 'info', 'none']).default('info'))
-    .action(async (context: string, flags: LintFlags) => {
-      const result = await lintCommand(context, flags);
+    .description('size rules for a Dockerfile (exit 1 when a finding reaches the failure threshold); reads .hadolint.yaml and # hadolint ignore= pragmas')
+    .argument('[dockerfile]', 'a Dockerfile, a build context whose Dockerfile is linted, or - for stdin (default: ./Dockerfile)')
+    .option('-f, --file <path>', 'Dockerfile (- for stdin)')
+    .addOption(new Option('--format <format>', 'output format').choices([...LINT_FORMATS]).default('text'))
+    .addOption(new Option('--failure-threshold <severity>', 'lowest severity that fails (default: the config\'s, else info); none never fails').choices([...FAILURE_THRESHOLDS]))
+    .option('--ignore <rule>', 'drop the findings of a rule (SLxxxx or DLxxxx); repeatable', (v: string, all: string[] = []) => [...all, v])
+    .option('--no-fail', 'exit 0 whatever the findings')
+    .option('-c, --config <file>', 'hadolint config file (default: .hadolint.yaml in the working directory)')
+    .action(async (target: string | undefined, flags: LintFlags & { fail?: boolean }) => {
+      const result = await lintCommand(target, { ...flags, noFail: flags.fail === false });
       printResult(result, flags.format === 'json' ? 'json' : 'table');
       if (result.exitCode) process.exitCode = result.exitCode;
     });

@@ -8,4 +8,6 @@ export * from './shell-commands.js';
 export * from './lint-model.js';
 export * from './lint-rules.js';
 export * from './lint.js';
+export * from './lint-config.js';
+export * from './lint-formats.js';
 export * from './sarif.js';

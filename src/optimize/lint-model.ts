@@ -1,16 +1,21 @@
 import { posix } from 'node:path';
-import type { Dockerfile, FromInstruction, Instruction, RunInstruction } from '../build/index.js';
-import { expandWord } from '../build/index.js';
+import type { AddInstruction, CopyInstruction, Dockerfile, FromInstruction, Instruction, RunInstruction } from '../build/index.js';
+import { expandWord, lexWord } from '../build/index.js';
 import { commandName, parseShellCommands, type SimpleCommand } from './shell-commands.js';
 
-/** A simple command of a RUN with the directory it runs in (WORKDIR, then any `cd` before it). */
+/** A simple command of a RUN with the directory it runs in (WORKDIR, then any `cd` before it) and its environment. */
 export interface CommandAt extends SimpleCommand {
   cwd: string;
+  /** ENV and ARG values, then what the script `export`ed before it, then its own `NAME=value` prefixes. */
+  env: Map<string, string>;
 }
 
 /** One instruction of a stage with the state the build has when it reaches it. */
 export interface Step {
+  /** The instruction; for an ONBUILD trigger, the trigger (its line is the ONBUILD's). ADD/COPY sources and destination unquoted. */
   inst: Instruction;
+  /** True for an ONBUILD trigger: it runs, as its own layer, in every image built FROM this one. */
+  onbuild?: boolean;
   /** The stage's index (order of FROM in the file). */
   stage: number;
   /** WORKDIR in force (absolute; `/` by default), before the instruction applies. */
@@ -81,16 +86,42 @@ function runCommands(run: RunInstruction, workdir: string, env: Map<string, stri
       } else commands.push(c);
     }
   }
-  let cwd = workdir;
+  // what a subshell changes (`(cd x && make)`) ends with it: the state outside is kept apart
+  const outer = { cwd: workdir, env: new Map(env) };
+  const inner = { cwd: workdir, env: new Map(env) };
+  let subshell: number | undefined;
   const out: CommandAt[] = [];
   for (const c of commands) {
-    out.push({ ...c, argv: c.argv.map((a) => expandKnown(a, env)), cwd });
-    if (commandName(c) === 'cd') {
+    if (c.subshell !== undefined && c.subshell !== subshell) Object.assign(inner, { cwd: outer.cwd, env: new Map(outer.env) });
+    subshell = c.subshell;
+    const state = subshell !== undefined ? inner : outer;
+    const own = new Map(state.env);
+    for (const a of c.assignments) own.set(a.slice(0, a.indexOf('=')), expandKnown(a.slice(a.indexOf('=') + 1), state.env));
+    out.push({ ...c, argv: c.argv.map((a) => expandKnown(a, own)), cwd: state.cwd, env: own });
+    const name = commandName(c);
+    if (name === 'cd') {
       const target = c.argv.slice(1).find((a) => !a.startsWith('-'));
-      cwd = resolveIn(cwd, expandKnown(target ?? '~', env));
+      state.cwd = resolveIn(state.cwd, expandKnown(target ?? '~', state.env));
+    } else if (name === 'export' || (c.argv.length === 0 && c.assignments.length > 0)) {
+      // `export K=V`, and `K=V` alone for a variable already in the environment
+      const pairs = name === 'export' ? c.argv.slice(1).filter((a) => a.includes('=')) : c.assignments.filter((a) => state.env.has(a.slice(0, a.indexOf('='))));
+      for (const a of pairs) state.env.set(a.slice(0, a.indexOf('=')), expandKnown(a.slice(a.indexOf('=') + 1), state.env));
     }
   }
   return out;
+}
+
+/** ADD/COPY with sources and destination read as Docker reads them: quotes removed, known variables expanded. */
+function unquoteCopy<T extends AddInstruction | CopyInstruction>(inst: T, env: Map<string, string>, escape: Dockerfile['escape']): T {
+  if (inst.json) return inst;
+  const word = (w: string) => {
+    try {
+      return lexWord(w, (n) => env.get(n), { escape, skipUnsetEnv: true }).word;
+    } catch {
+      return w;
+    }
+  };
+  return { ...inst, sources: inst.sources.map(word), dest: word(inst.dest) };
 }
 
 function expandValue(value: string, env: Map<string, string>, escape: Dockerfile['escape']): string {
@@ -122,12 +153,15 @@ export function buildLintModel(df: Dockerfile): LintModel {
       continue;
     }
     const stage = stages[stages.length - 1]!;
+    const onbuild = inst.kind === 'ONBUILD';
+    const own = onbuild ? inst.trigger : inst;
     stage.steps.push({
-      inst,
+      inst: own.kind === 'ADD' || own.kind === 'COPY' ? unquoteCopy(own, state.env, df.escape) : own,
+      ...(onbuild ? { onbuild } : {}),
       stage: stage.index,
       workdir: state.workdir,
       env: new Map(state.env),
-      commands: inst.kind === 'RUN' ? runCommands(inst, state.workdir, state.env) : [],
+      commands: own.kind === 'RUN' ? runCommands(own, state.workdir, state.env) : [],
     });
     if (inst.kind === 'WORKDIR') state.workdir = resolveIn(state.workdir, expandValue(inst.path, state.env, df.escape));
     else if (inst.kind === 'ENV') for (const p of inst.pairs) state.env.set(p.key, expandValue(p.value, state.env, df.escape));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { lintDockerfile, failsThreshold } from './lint.js';
 import { LINT_RULES, slimVariant, type Finding } from './lint-rules.js';
@@ -240,4 +241,105 @@ test('failure threshold: at or above, none never', () => {
 
 test('hits() keeps lines for multi-line findings', () => {
   assert.deepEqual(hits('SL1010', df('FROM a', 'RUN touch /x', 'RUN rm /x')), [[3, [2, 3]]]);
+});
+
+describe('ONBUILD triggers', () => {
+  test('an ONBUILD RUN is linted as the RUN it is, at the ONBUILD line', () => {
+    const text = df('FROM debian:12-slim', 'ONBUILD RUN apt-get update && apt-get install -y --no-install-recommends curl', 'ONBUILD RUN pip install x');
+    assert.deepEqual(lines('SL1003', text), [2]);
+    assert.deepEqual(lines('SL1006', text), [3]);
+    // two triggers are two layers of the child image; a trigger is not next to the stage's own RUNs
+    assert.deepEqual(hits('SL1001', text), [[3, [2, 3]]]);
+    assert.deepEqual(lines('SL1001', df('FROM a', 'RUN echo 1', 'ONBUILD RUN echo 2', 'RUN echo 3')), [4]);
+  });
+  test('the triggers of a stage that never ships never run', () => {
+    assert.deepEqual(lines('SL1003', df('FROM debian AS unused', 'ONBUILD RUN apt-get update', 'FROM debian:12-slim', 'RUN true')), []);
+    assert.deepEqual(lines('SL1003', df('FROM debian AS base', 'ONBUILD RUN apt-get update', 'FROM base', 'RUN true')), [2]);
+  });
+  test('created in one RUN and removed by a trigger is no finding (the trigger runs in another build)', () => {
+    assert.deepEqual(lines('SL1010', df('FROM a', 'RUN touch /big', 'ONBUILD RUN rm /big')), []);
+  });
+});
+
+describe('cache and tmpfs mounts', () => {
+  test('a tmpfs mount over the cache keeps it out of the layer, like a cache mount', () => {
+    for (const type of ['cache', 'tmpfs']) {
+      assert.deepEqual(lines('SL1005', df('FROM alpine', `RUN --mount=type=${type},target=/var/cache/apk apk add curl`)), [], type);
+      assert.deepEqual(lines('SL1003', df('FROM debian', `RUN --mount=type=${type},target=/var/lib/apt/lists apt-get update && apt-get install -y --no-install-recommends x`)), [], type);
+      assert.deepEqual(lines('SL1009', df('FROM fedora', `RUN --mount=type=${type},target=/var/cache/libdnf5 dnf install -y x`)), [], type);
+      assert.deepEqual(lines('SL1006', df('FROM python', `RUN --mount=type=${type},target=/root/.cache/pip pip install x`)), [], type);
+    }
+    assert.deepEqual(lines('SL1005', df('FROM alpine', 'RUN --mount=type=tmpfs,target=/var/cache/foo apk add curl')), [2]);
+    assert.deepEqual(lines('SL1005', df('FROM alpine', 'RUN --mount=type=bind,target=/var/cache/apk apk add curl')), [2]);
+  });
+});
+
+describe('a clean counts only after the install', () => {
+  test('yum, zypper, apt lists, apk, yarn: a clean before the install cleans nothing that stays', () => {
+    assert.deepEqual(lines('SL1009', df('FROM centos', 'RUN yum clean all && yum install -y x')), [2]);
+    assert.deepEqual(lines('SL1009', df('FROM suse', 'RUN zypper clean && zypper install -y x')), [2]);
+    assert.deepEqual(lines('SL1003', df('FROM debian', 'RUN rm -rf /var/lib/apt/lists/* && apt-get update && apt-get install -y --no-install-recommends x')), [2]);
+    assert.deepEqual(lines('SL1005', df('FROM alpine', 'RUN rm -rf /var/cache/apk/* && apk add x')), [2]);
+    assert.deepEqual(lines('SL1008', df('FROM node', 'RUN yarn cache clean && yarn install')), [2]);
+  });
+  test('an install after the clean is not cleaned (hadolint passes it: its first clean comes after its first install)', () => {
+    assert.deepEqual(lines('SL1009', df('FROM centos', 'RUN yum install -y a && yum clean all && yum install -y b')), [2]);
+    assert.deepEqual(lines('SL1009', df('FROM centos', 'RUN yum install -y a && yum install -y b && yum clean all')), []);
+  });
+});
+
+describe('dnf, dnf5 and microdnf (DL3040)', () => {
+  test('upgrade, up, upgrade-minimal, up-min, reinstall, rei fill the cache too', () => {
+    for (const sub of ['upgrade', 'up', 'upgrade-minimal', 'up-min', 'reinstall', 'rei', 'install', 'in']) {
+      const f = only('SL1009', df('FROM fedora', `RUN dnf -y ${sub} x`));
+      assert.equal(f.hadolint, 'DL3040', sub);
+      assert.deepEqual(lines('SL1009', df('FROM fedora', `RUN dnf -y ${sub} x && dnf clean all`)), [], sub);
+    }
+  });
+  test("dnf5's /var/cache/libdnf5 and /var/cache/yum are dnf's caches", () => {
+    assert.deepEqual(lines('SL1009', df('FROM fedora', 'RUN dnf install -y x && rm -rf /var/cache/libdnf5')), []);
+    assert.deepEqual(lines('SL1009', df('FROM fedora', 'RUN dnf install -y x && rm -rf /var/cache/yum/*')), []);
+    assert.deepEqual(lines('SL1009', df('FROM fedora', 'RUN rm -rf /var/cache/libdnf5 && dnf install -y x')), [2]);
+  });
+  test('microdnf findings carry DL3040; microdnf clean all does not clean for dnf', () => {
+    assert.equal(only('SL1009', df('FROM ubi-minimal', 'RUN microdnf install -y x')).hadolint, 'DL3040');
+    assert.deepEqual(lines('SL1009', df('FROM ubi-minimal', 'RUN microdnf install -y x && microdnf clean all')), []);
+    assert.equal(only('SL1009', df('FROM fedora', 'RUN dnf install -y x && microdnf clean all')).message.startsWith('dnf install'), true);
+  });
+});
+
+describe("PIP_NO_CACHE_DIR as pip reads it", () => {
+  test('export before pip install disables the cache; an export in a subshell ends with it', () => {
+    assert.deepEqual(lines('SL1006', df('FROM python', 'RUN export PIP_NO_CACHE_DIR=1 && pip install x')), []);
+    assert.deepEqual(lines('SL1006', df('FROM python', 'RUN (export PIP_NO_CACHE_DIR=1) && pip install x')), [2]);
+    assert.deepEqual(lines('SL1006', df('FROM python', 'RUN pip install x && export PIP_NO_CACHE_DIR=1')), [2]);
+    // an empty value leaves the cache on
+    assert.deepEqual(lines('SL1006', df('FROM python', 'ENV PIP_NO_CACHE_DIR=', 'RUN pip install x')), [3]);
+  });
+  test('false, 0, off and no disable the cache too (hadolint says they do not; pip says they do)', (t) => {
+    // pip's option callback sets cache_dir to False for any valid truth value: the real pip shows it
+    const havePip = spawnSync('python3', ['-m', 'pip', '--version'], { encoding: 'utf8' }).status === 0;
+    if (!havePip) t.diagnostic('python3 -m pip is not installed: checked against the linter only');
+    for (const value of ['false', '0', 'off', 'no', '1', 'true', '']) {
+      const linted = lines('SL1006', df('FROM python', `ENV PIP_NO_CACHE_DIR=${value}`, 'RUN pip install x')).length > 0;
+      assert.equal(linted, value === '', `PIP_NO_CACHE_DIR=${value}`);
+      assert.equal(lines('SL1006', df('FROM python', `RUN PIP_NO_CACHE_DIR=${value} pip install x`)).length > 0, value === '', value);
+      if (havePip) {
+        const r = spawnSync('python3', ['-m', 'pip', 'cache', 'dir'], { encoding: 'utf8', env: { ...process.env, PIP_NO_CACHE_DIR: value } });
+        assert.equal(/cache is disabled/.test(r.stdout + r.stderr), !linted, `pip with PIP_NO_CACHE_DIR=${value}: ${r.stdout}${r.stderr}`);
+      }
+    }
+  });
+});
+
+describe('ADD sources read as Docker reads them', () => {
+  test('quotes are removed before the rule looks at the source', () => {
+    const archive = only('SL1012', df('FROM a', 'ADD "x.tgz" /opt/'));
+    assert.deepEqual([archive.hadolint, archive.severity], [undefined, 'info']);
+    assert.match(archive.message, /archive x\.tgz/);
+    const url = only('SL1012', df('FROM a', "ADD 'http://example.com/a' /opt/"));
+    assert.match(url.message, /^ADD http:\/\/example\.com\/a /);
+    assert.equal(only('SL1012', df('FROM a', 'ADD "file.zip" /opt/')).hadolint, 'DL3020');
+    assert.equal(only('SL1012', df('FROM a', 'ARG V=2', 'ADD "app-${V}.tar.gz" /opt/')).message.includes('app-2.tar.gz'), true);
+  });
 });

@@ -8,8 +8,29 @@ import { posix } from 'node:path';
 import type { AddInstruction, CopyInstruction, Instruction, RunInstruction } from '../build/index.js';
 import { isUnder, resolveIn, type CommandAt, type LintModel, type StageModel, type Step } from './lint-model.js';
 import { commandName, hasFlag, operandsOf, subcommandOf, type SimpleCommand } from './shell-commands.js';
+import {
+  APK_VALUED,
+  aptPackages,
+  aptSub,
+  cleanedAfterLast,
+  isApkAdd,
+  isCacheClean,
+  isNpmInstall,
+  isRpmClean,
+  isRpmInstall,
+  isYarnInstall,
+  lastIndexOf,
+  named,
+  pipInstall,
+  RPM_CACHE_DIRS,
+  RPM_MANAGERS,
+  RPM_VALUED,
+  rpmManagerOf,
+  type RpmManager,
+} from './package-commands.js';
 
-export type Severity = 'error' | 'warning' | 'info';
+/** hadolint's levels; shale's own rules use error, warning and info, a config `override` may give style. */
+export type Severity = 'error' | 'warning' | 'info' | 'style';
 
 /** One finding: the rule, where (1-based line of the instruction), how bad, what and how to fix it. */
 export interface Finding {
@@ -40,62 +61,28 @@ export interface LintRule {
 const runSteps = (steps: readonly Step[]): (Step & { inst: RunInstruction })[] =>
   steps.filter((s): s is Step & { inst: RunInstruction } => s.inst.kind === 'RUN');
 
-const named = (c: SimpleCommand, ...names: string[]): boolean => names.includes(commandName(c));
-
-const APT_VALUED = ['-o', '-c', '-t', '--option', '--config-file', '--target-release', '--default-release'];
-const aptSub = (c: SimpleCommand): string | undefined =>
-  named(c, 'apt-get', 'apt', 'aptitude') ? subcommandOf(c, APT_VALUED)?.name : undefined;
-const aptPackages = (c: SimpleCommand): string[] => {
-  const sub = subcommandOf(c, APT_VALUED);
-  return sub ? operandsOf(c, sub.index + 1, APT_VALUED) : [];
-};
-
-const APK_VALUED = ['--repository', '-X', '--virtual', '-t', '-p', '--root', '--arch', '--keys-dir', '--cache-dir', '--repositories-file'];
-const isApkAdd = (c: SimpleCommand): boolean => named(c, 'apk') && subcommandOf(c, APK_VALUED)?.name === 'add';
-
-const RPM_MANAGERS = ['yum', 'dnf', 'microdnf', 'zypper'] as const;
-type RpmManager = (typeof RPM_MANAGERS)[number];
-const RPM_VALUED = ['-c', '--config', '--setopt', '--enablerepo', '--disablerepo', '--releasever', '--installroot', '-R', '--root'];
-const rpmManagerOf = (c: SimpleCommand): RpmManager | undefined => RPM_MANAGERS.find((m) => named(c, m));
-const isRpmInstall = (c: SimpleCommand): boolean => {
-  const sub = rpmManagerOf(c) && subcommandOf(c, RPM_VALUED)?.name;
-  return sub === 'install' || sub === 'in' || sub === 'groupinstall' || sub === 'localinstall';
-};
-
-/** `pip install`, `pip3 install`, `python3 -m pip install`: the pip part of the command. */
-function pipInstall(c: SimpleCommand): SimpleCommand | undefined {
-  let pip: SimpleCommand | undefined;
-  if (/^pip(\d+(\.\d+)*)?$/.test(commandName(c))) pip = c;
-  else if (/^python(\d+(\.\d+)*)?$/.test(commandName(c))) {
-    const m = c.argv.indexOf('-m');
-    if (m > 0 && c.argv[m + 1] === 'pip') pip = { ...c, argv: c.argv.slice(m + 1) };
-  }
-  return pip && subcommandOf(pip)?.name === 'install' ? pip : undefined;
-}
-
-const isNpmInstall = (c: SimpleCommand): boolean =>
-  named(c, 'npm') && ['install', 'i', 'ci', 'add', 'in', 'isntall'].includes(subcommandOf(c)?.name ?? '');
-/** `yarn`, `yarn install`, `yarn add`, `yarn global add`. */
-const isYarnInstall = (c: SimpleCommand): boolean => {
-  if (!named(c, 'yarn')) return false;
-  const sub = subcommandOf(c, ['--cwd', '--modules-folder', '--cache-folder']);
-  return sub === undefined || sub.name === 'install' || sub.name === 'add' || (sub.name === 'global' && c.argv[sub.index + 1] === 'add');
-};
-const isCacheClean = (c: SimpleCommand, tool: string): boolean => named(c, tool) && c.argv.includes('cache') && c.argv.includes('clean');
-
 /** The absolute paths a command removes (`rm`), resolved against its directory. */
 const removedBy = (c: CommandAt): string[] => (named(c, 'rm') ? operandsOf(c, 1).map((p) => resolveIn(c.cwd, p)) : []);
 
-/** True when one of the commands removes `dir` or something below it (`rm -rf /var/lib/apt/lists/*`). */
-const removesUnder = (commands: readonly CommandAt[], ...dirs: string[]): boolean =>
-  commands.some((c) => removedBy(c).some((p) => dirs.some((d) => isUnder(p, d))));
+/** True when the command removes one of `dirs` or something below it (`rm -rf /var/lib/apt/lists/*`). */
+const removesUnder = (c: CommandAt, dirs: readonly string[]): boolean => removedBy(c).some((p) => dirs.some((d) => isUnder(p, d)));
 
-/** The cache-mount targets of a RUN (`--mount=type=cache,target=...`). */
+/**
+ * True when, after the last command that fills a cache, a command cleans it: `clean` or an `rm` of one
+ * of `dirs`. A clean before the install cleans nothing that stays.
+ */
+const cleansAfter = (commands: readonly CommandAt[], fills: (c: CommandAt) => boolean, dirs: readonly string[], clean: (c: CommandAt) => boolean = () => false): boolean =>
+  cleanedAfterLast(commands, fills, (c) => clean(c) || removesUnder(c, dirs));
+
+/**
+ * The targets of a RUN's cache and tmpfs mounts (`--mount=type=cache,target=...`, `type=tmpfs`): what
+ * the RUN writes there never reaches its layer.
+ */
 function cacheMounts(run: RunInstruction): string[] {
   return run.mounts.flatMap((spec) => {
     const kv = new Map(spec.split(',').map((p) => [p.split('=')[0]!.trim(), p.slice(p.indexOf('=') + 1)] as [string, string]));
     const target = kv.get('target') ?? kv.get('dst') ?? kv.get('destination');
-    return kv.get('type') === 'cache' && target ? [target] : [];
+    return (kv.get('type') === 'cache' || kv.get('type') === 'tmpfs') && target ? [target] : [];
   });
 }
 const mountsCache = (run: RunInstruction, test: (target: string) => boolean): boolean => cacheMounts(run).some(test);
@@ -147,16 +134,20 @@ const consecutiveRuns: LintRule = {
       }
       group = [];
     };
-    for (const step of m.shippingSteps) {
-      const adjacent = prev !== undefined && prev.stage === step.stage && prev.inst.kind === 'RUN';
-      if (step.inst.kind === 'RUN') {
-        if (!(adjacent && runFlags(prev!.inst as RunInstruction) === runFlags(step.inst))) close();
-        group.push(step.inst);
-      } else close();
-      prev = step;
+    // ONBUILD triggers run one after another in the images built FROM this one: a sequence of their own
+    for (const steps of [m.shippingSteps.filter((s) => !s.onbuild), m.shippingSteps.filter((s) => s.onbuild)]) {
+      prev = undefined;
+      for (const step of steps) {
+        const adjacent = prev !== undefined && prev.stage === step.stage && prev.inst.kind === 'RUN';
+        if (step.inst.kind === 'RUN') {
+          if (!(adjacent && runFlags(prev!.inst as RunInstruction) === runFlags(step.inst))) close();
+          group.push(step.inst);
+        } else close();
+        prev = step;
+      }
+      close();
     }
-    close();
-    return out;
+    return out.sort((a, b) => a.line - b.line);
   },
 };
 
@@ -187,7 +178,7 @@ const aptListsKept: LintRule = {
     return shipping(m).flatMap((s) => {
       const subs = s.commands.map(aptSub);
       if (!subs.includes('update') && !subs.includes('install')) return [];
-      if (removesUnder(s.commands, APT_LISTS) || mountsCache(s.inst, (t) => isUnder(APT_LISTS, t) || isUnder(t, APT_LISTS))) return [];
+      if (cleansAfter(s.commands, (c) => ['update', 'install'].includes(aptSub(c) ?? ''), [APT_LISTS]) || mountsCache(s.inst, (t) => isUnder(APT_LISTS, t) || isUnder(t, APT_LISTS))) return [];
       return [finding(this, s.inst.line, `apt-get ${subs.includes('update') ? 'update' : 'install'} leaves ${APT_LISTS} in the layer`, 'end the same RUN with && rm -rf /var/lib/apt/lists/*', { hadolint: 'DL3009' })];
     });
   },
@@ -220,7 +211,7 @@ const apkCache: LintRule = {
   check(m) {
     return shipping(m).flatMap((s) => {
       const adds = s.commands.filter((c) => isApkAdd(c) && !hasFlag(c, '--no-cache'));
-      if (adds.length === 0 || removesUnder(s.commands, '/var/cache/apk') || mountsCache(s.inst, (t) => isUnder(t, '/var/cache/apk') || isUnder('/var/cache/apk', t))) return [];
+      if (adds.length === 0 || cleansAfter(s.commands, (c) => adds.includes(c), ['/var/cache/apk']) || mountsCache(s.inst, (t) => isUnder(t, '/var/cache/apk') || isUnder('/var/cache/apk', t))) return [];
       return [finding(this, s.inst.line, 'apk add without --no-cache keeps the package index in /var/cache/apk', 'use apk add --no-cache (no apk update needed)', { hadolint: 'DL3019' })];
     });
   },
@@ -229,6 +220,13 @@ const apkCache: LintRule = {
 // ---------------------------------------------------------------------------------------------
 // Rule 5: pip
 
+/**
+ * pip disables its cache when PIP_NO_CACHE_DIR is set to any non-empty value, `false`/`0`/`off`/`no`
+ * included (pip keeps that reading for backward compatibility; a value that is not a truth value makes
+ * pip fail). The value a pip command sees: ENV/ARG, an earlier `export`, or its own prefix.
+ */
+const pipCacheDisabled = (c: CommandAt): boolean => (c.env.get('PIP_NO_CACHE_DIR') ?? '') !== '';
+
 const pipCache: LintRule = {
   id: 'SL1006',
   hadolint: ['DL3042'],
@@ -236,15 +234,14 @@ const pipCache: LintRule = {
   title: 'pip install without --no-cache-dir',
   check(m) {
     return shipping(m).flatMap((s) => {
-      if (s.env.has('PIP_NO_CACHE_DIR')) return [];
       const home = s.env.get('HOME') ?? '/root';
       const cacheDirs = ['/root/.cache/pip', `${home}/.cache/pip`, '/root/.cache', `${home}/.cache`];
-      if (removesUnder(s.commands, ...cacheDirs) || mountsCache(s.inst, (t) => t.includes('.cache/pip') || cacheDirs.includes(t))) return [];
-      const bad = s.commands.filter((c) => {
+      if (mountsCache(s.inst, (t) => t.includes('.cache/pip') || cacheDirs.includes(t))) return [];
+      const keeps = (c: CommandAt): boolean => {
         const pip = pipInstall(c);
-        return pip !== undefined && !hasFlag(pip, '--no-cache-dir') && !c.assignments.some((a) => a.startsWith('PIP_NO_CACHE_DIR='));
-      });
-      if (bad.length === 0) return [];
+        return pip !== undefined && !hasFlag(pip, '--no-cache-dir') && !pipCacheDisabled(c);
+      };
+      if (!s.commands.some(keeps) || cleansAfter(s.commands, keeps, cacheDirs)) return [];
       return [finding(this, s.inst.line, 'pip install keeps its download and wheel cache (~/.cache/pip) in the layer', 'use pip install --no-cache-dir, or set ENV PIP_NO_CACHE_DIR=1 before it', { hadolint: 'DL3042' })];
     });
   },
@@ -259,11 +256,11 @@ const npmCache: LintRule = {
   title: 'npm install/ci without npm cache clean --force in the same RUN',
   check(m) {
     return shipping(m).flatMap((s) => {
-      const i = s.commands.findIndex(isNpmInstall);
+      const i = lastIndexOf(s.commands, isNpmInstall);
       if (i < 0) return [];
       const home = s.env.get('HOME') ?? '/root';
-      const cleaned = s.commands.slice(i).some((c) => isCacheClean(c, 'npm')) || removesUnder(s.commands.slice(i), '/root/.npm', `${home}/.npm`);
-      if (cleaned || mountsCache(s.inst, (t) => t.endsWith('/.npm') || t.includes('.npm/'))) return [];
+      if (cleansAfter(s.commands, isNpmInstall, ['/root/.npm', `${home}/.npm`], (c) => isCacheClean(c, 'npm'))) return [];
+      if (mountsCache(s.inst, (t) => t.endsWith('/.npm') || t.includes('.npm/'))) return [];
       return [finding(this, s.inst.line, `npm ${subcommandOf(s.commands[i]!)?.name} leaves its package cache (~/.npm) in the layer`, 'end the same RUN with && npm cache clean --force')];
     });
   },
@@ -276,46 +273,40 @@ const yarnCache: LintRule = {
   title: 'yarn install without yarn cache clean in the same RUN',
   check(m) {
     return shipping(m).flatMap((s) => {
-      const i = s.commands.findIndex(isYarnInstall);
-      if (i < 0) return [];
+      if (!s.commands.some(isYarnInstall)) return [];
       const home = s.env.get('HOME') ?? '/root';
-      const cleaned = s.commands.slice(i).some((c) => isCacheClean(c, 'yarn')) || removesUnder(s.commands.slice(i), '/usr/local/share/.cache/yarn', `${home}/.cache/yarn`);
-      if (cleaned || mountsCache(s.inst, (t) => t.includes('yarn'))) return [];
+      if (cleansAfter(s.commands, isYarnInstall, ['/usr/local/share/.cache/yarn', `${home}/.cache/yarn`], (c) => isCacheClean(c, 'yarn'))) return [];
+      if (mountsCache(s.inst, (t) => t.includes('yarn'))) return [];
       return [finding(this, s.inst.line, 'yarn install leaves its package cache in the layer', 'end the same RUN with && yarn cache clean', { hadolint: 'DL3060' })];
     });
   },
 };
 
 // ---------------------------------------------------------------------------------------------
-// Rule 7: yum, dnf, zypper
+// Rule 7: yum, dnf, microdnf, zypper
 
-const RPM_CLEAN: Record<RpmManager, { hadolint?: string; clean: string; cacheDir: string }> = {
-  yum: { hadolint: 'DL3032', clean: 'yum clean all', cacheDir: '/var/cache/yum' },
-  dnf: { hadolint: 'DL3040', clean: 'dnf clean all', cacheDir: '/var/cache/dnf' },
-  microdnf: { clean: 'microdnf clean all', cacheDir: '/var/cache/yum' },
-  zypper: { hadolint: 'DL3036', clean: 'zypper clean --all', cacheDir: '/var/cache/zypp' },
-};
-
-const isRpmClean = (c: SimpleCommand, manager: RpmManager): boolean => {
-  if (!named(c, manager)) return false;
-  const sub = subcommandOf(c, RPM_VALUED)?.name;
-  if (manager === 'zypper') return sub === 'clean' || sub === 'cc';
-  return sub === 'clean' && c.argv.includes('all');
+const RPM_CLEAN: Record<RpmManager, { hadolint: string; clean: string }> = {
+  yum: { hadolint: 'DL3032', clean: 'yum clean all' },
+  dnf: { hadolint: 'DL3040', clean: 'dnf clean all' },
+  microdnf: { hadolint: 'DL3040', clean: 'microdnf clean all' },
+  zypper: { hadolint: 'DL3036', clean: 'zypper clean --all' },
 };
 
 const rpmCache: LintRule = {
   id: 'SL1009',
   hadolint: ['DL3032', 'DL3040', 'DL3036'],
   severity: 'warning',
-  title: 'yum/dnf/zypper install without the matching clean in the same RUN',
+  title: 'yum/dnf/microdnf/zypper install without the matching clean after it in the same RUN',
   check(m) {
     return shipping(m).flatMap((s) => {
-      const managers = [...new Set(s.commands.filter(isRpmInstall).map((c) => rpmManagerOf(c)!))];
+      const managers = RPM_MANAGERS.filter((manager) => s.commands.some((c) => isRpmInstall(c, manager)));
       return managers.flatMap((manager) => {
-        const { hadolint, clean, cacheDir } = RPM_CLEAN[manager];
-        if (s.commands.some((c) => isRpmClean(c, manager)) || removesUnder(s.commands, cacheDir)) return [];
-        if (mountsCache(s.inst, (t) => isUnder(t, cacheDir) || isUnder(cacheDir, t))) return [];
-        return [finding(this, s.inst.line, `${manager} install leaves its metadata and package cache (${cacheDir}) in the layer`, `end the same RUN with && ${clean}`, { hadolint })];
+        const { hadolint, clean } = RPM_CLEAN[manager];
+        const cacheDirs = RPM_CACHE_DIRS[manager];
+        if (cleansAfter(s.commands, (c) => isRpmInstall(c, manager), cacheDirs, (c) => isRpmClean(c, manager))) return [];
+        if (mountsCache(s.inst, (t) => cacheDirs.some((d) => isUnder(t, d) || isUnder(d, t)))) return [];
+        const verb = subcommandOf(s.commands[lastIndexOf(s.commands, (c) => isRpmInstall(c, manager))]!, RPM_VALUED)?.name;
+        return [finding(this, s.inst.line, `${manager} ${verb} leaves its metadata and package cache (${cacheDirs[0]}) in the layer`, `end the same RUN with && ${clean}`, { hadolint })];
       });
     });
   },
@@ -426,7 +417,7 @@ const createdThenRemoved: LintRule = {
   check(m) {
     const created = new Map<string, { line: number; kind: OutputKind }>();
     const out: Finding[] = [];
-    for (const s of shipping(m)) {
+    for (const s of shipping(m).filter((step) => !step.onbuild)) {
       // per creating line: what this RUN removes of it (the removed path, or the created one below it)
       const hits = new Map<number, string[]>();
       const mine = new Map<string, OutputKind>();
@@ -487,7 +478,7 @@ const permissionAfterCopy: LintRule = {
   check(m) {
     const copied: Copied[] = [];
     const out: Finding[] = [];
-    for (const s of m.shippingSteps) {
+    for (const s of m.shippingSteps.filter((step) => !step.onbuild)) {
       if (s.inst.kind === 'COPY' || s.inst.kind === 'ADD') {
         for (const p of copiedPaths(s as Step & { inst: CopyInstruction | AddInstruction })) copied.push({ path: p, line: s.inst.line, kind: s.inst.kind });
         continue;
@@ -519,7 +510,8 @@ const permissionAfterCopy: LintRule = {
 // ---------------------------------------------------------------------------------------------
 // Rule 10: ADD
 
-const ARCHIVE = /\.(tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst|tzst)$/i;
+/** Names of what ADD may unpack: Docker unpacks a local tar, plain or compressed, whatever its name, so a `.gz` may be one. */
+const ARCHIVE = /\.(tar|gz|tgz|bz2|tbz2?|xz|txz|zst|tzst)$/i;
 
 const addInstead: LintRule = {
   id: 'SL1012',
@@ -535,7 +527,7 @@ const addInstead: LintRule = {
       }
       const archives = s.inst.sources.filter((p) => ARCHIVE.test(p));
       if (archives.length > 0) {
-        return [finding(this, s.inst.line, `ADD unpacks the local archive ${archives[0]} implicitly, with everything in it`, 'use COPY when the archive should stay packed; to keep only part of it, extract what you need in a build stage and COPY --from it', { severity: 'info' })];
+        return [finding(this, s.inst.line, `ADD unpacks the local archive ${archives[0]} implicitly (when it is a tar), with everything in it`, 'use COPY when the archive should stay packed; to keep only part of it, extract what you need in a build stage and COPY --from it', { severity: 'info' })];
       }
       return [finding(this, s.inst.line, `ADD of local files (${s.inst.sources[0]}) does what COPY does, plus implicit unpacking and URL fetching`, 'use COPY', { hadolint: 'DL3020', severity: 'info' })];
     });
@@ -572,7 +564,7 @@ const contextBeforeInstall: LintRule = {
     const out: Finding[] = [];
     for (const stage of m.stages) {
       let whole: Instruction | undefined;
-      for (const s of stage.steps) {
+      for (const s of stage.steps.filter((step) => !step.onbuild)) {
         const inst = s.inst;
         if ((inst.kind === 'COPY' && inst.from === undefined) || inst.kind === 'ADD') {
           if (!whole && inst.sources.some((p) => WHOLE_CONTEXT.has(p))) whole = inst;

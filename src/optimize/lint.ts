@@ -1,13 +1,11 @@
 import { compareStrings } from '../internal/compare.js';
 import { parseDockerfile } from '../build/index.js';
-import { ShaleError } from '../internal/errors.js';
 import { buildLintModel } from './lint-model.js';
 import { LINT_RULES, type Finding, type Severity } from './lint-rules.js';
 
-/** `--failure-threshold`: the lowest severity that fails the run, or `none`. */
-export type FailureThreshold = Severity | 'none';
+import type { FailureThreshold } from './lint-config.js';
 
-const RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2 };
+const RANK: Record<Severity | 'ignore', number> = { ignore: -1, style: 0, info: 1, warning: 2, error: 3 };
 
 /**
  * Lints Dockerfile text with every size rule. Findings come sorted by line, then rule ID. A
@@ -22,11 +20,6 @@ export function lintDockerfile(text: string, options: { file?: string } = {}): F
 export function failsThreshold(findings: readonly Finding[], threshold: FailureThreshold): boolean {
   if (threshold === 'none') return false;
   return findings.some((f) => RANK[f.severity] >= RANK[threshold]);
-}
-
-export function parseFailureThreshold(value: string): FailureThreshold {
-  if (value === 'error' || value === 'warning' || value === 'info' || value === 'none') return value;
-  throw new ShaleError('INVALID_ARGUMENT', `--failure-threshold "${value}" is not one of error, warning, info, none`);
 }
 
 /** One finding per two lines: `FILE:LINE RULE (DLxxxx) severity: message`, then `  fix: ...`. */

@@ -1,6 +1,8 @@
 import { statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parseDockerfile, type Instruction } from '../build/index.js';
+import { aptSub, isApkAdd, isNpmInstall, isRpmInstall, isYarnInstall, pipInstall } from './package-commands.js';
+import { commandName, hasFlag, type SimpleCommand } from './shell-commands.js';
 import { changesShellState, hasListOperators, shellQuote, splitShellScript, type ShellCommand } from './shell-script.js';
 
 /** One rewrite: what it did, where, and whether it was applied or only proposed. */
@@ -62,7 +64,8 @@ export function rewriteDockerfile(source: string, options: RewriteOptions = {}):
     const block: Block = { inst, stage, text: inst.original, deleted: false };
     if (inst.kind === 'RUN' && shellOk && inst.heredocs.length === 0 && inst.mounts.length === 0 && !inst.network && !inst.security) {
       const script = inst.command.form === 'shell' ? runScript(inst.original) : inst.command.args.map(shellQuote).join(' ');
-      const commands = script === undefined ? undefined : splitShellScript(script);
+      // read what the shell runs (continuations joined, comment lines dropped, as lint reads it); write the source as it was
+      const commands = script === undefined ? undefined : splitShellScript(inst.command.form === 'shell' ? inst.command.script : script);
       if (script !== undefined && commands && commands.length > 0) block.scripts = [{ text: script.trim(), commands }];
     }
     return block;
@@ -91,7 +94,11 @@ function runScript(original: string): string | undefined {
   return m?.[2];
 }
 
-const isRm = (c: ShellCommand): boolean => c.words[0] === 'rm' && c.words.slice(1).every((w) => !w.includes('$'));
+/** A top-level item that is one plain `rm` (no group, no expansion in its operands). */
+const isRm = (item: ShellCommand): boolean => {
+  const [c, ...more] = item.commands;
+  return item.group === undefined && more.length === 0 && c !== undefined && commandName(c) === 'rm' && c.argv.every((w) => !w.includes('$'));
+};
 
 /** `RUN a` … inert instructions … `RUN rm x`: the `rm` joins `RUN a`, and its own RUN goes. */
 function moveLoneRemovals(blocks: Block[], changes: SlimChange[], runText: (b: Block) => string): void {
@@ -139,29 +146,32 @@ function chainConsecutiveRuns(blocks: Block[], changes: SlimChange[], runText: (
   flush();
 }
 
-const has = (cmds: ShellCommand[], ...words: string[]): boolean =>
-  cmds.some((c) => words.every((w, i) => (i === 0 ? c.words.some((x) => x === w || x.endsWith(`/${w}`)) : c.words.includes(w))));
+/** The simple commands of a RUN's scripts, as lint reads them. */
+const simpleCommands = (b: Block): SimpleCommand[] => (b.scripts ?? []).flatMap((s) => s.commands.flatMap((item) => item.commands));
 
 /** Package-manager caches cleaned in the RUN that fills them. */
 function cleanPackageCaches(blocks: Block[], changes: SlimChange[], cont: string, risky: boolean, runText: (b: Block) => string): void {
   const live = blocks.filter((b) => !b.deleted);
   live.forEach((b, i) => {
     if (!b.scripts) return;
-    const cmds = b.scripts.flatMap((s) => s.commands);
+    const cmds = simpleCommands(b);
     const add: string[] = [];
-    const aptInstall = has(cmds, 'apt-get', 'install') || has(cmds, 'apt', 'install');
+    const aptInstall = cmds.some((c) => aptSub(c) === 'install');
     // a later RUN of the stage that installs without its own update still needs these lists
-    const listsNeededLater = live.slice(i + 1).some((l) => l.stage === b.stage && l.scripts && has(l.scripts.flatMap((s) => s.commands), 'apt-get', 'install') && !has(l.scripts.flatMap((s) => s.commands), 'apt-get', 'update'));
+    const listsNeededLater = live.slice(i + 1).some((l) => {
+      const later = simpleCommands(l);
+      return l.stage === b.stage && l.scripts && later.some((c) => aptSub(c) === 'install') && !later.some((c) => aptSub(c) === 'update');
+    });
     if (aptInstall && !b.text.includes('/var/lib/apt/lists') && !listsNeededLater) add.push('apt-get clean', 'rm -rf /var/lib/apt/lists/*');
-    if (has(cmds, 'apk', 'add') && !cmds.some((c) => c.words.includes('--no-cache')) && !b.text.includes('/var/cache/apk')) add.push('rm -rf /var/cache/apk/*');
-    if ((has(cmds, 'npm', 'install') || has(cmds, 'npm', 'ci')) && !b.text.includes('npm cache clean')) add.push('npm cache clean --force');
-    if ((has(cmds, 'yarn', 'install') || has(cmds, 'yarn', 'add')) && !b.text.includes('yarn cache clean')) add.push('yarn cache clean');
-    for (const pm of ['yum', 'dnf']) if (has(cmds, pm, 'install') && !b.text.includes(`${pm} clean`)) add.push(`${pm} clean all`);
-    if ((has(cmds, 'zypper', 'install') || has(cmds, 'zypper', 'in')) && !b.text.includes('zypper clean')) add.push('zypper clean -a');
+    if (cmds.some((c) => isApkAdd(c) && !hasFlag(c, '--no-cache')) && !b.text.includes('/var/cache/apk')) add.push('rm -rf /var/cache/apk/*');
+    if (cmds.some(isNpmInstall) && !b.text.includes('npm cache clean')) add.push('npm cache clean --force');
+    if (cmds.some(isYarnInstall) && !b.text.includes('yarn cache clean')) add.push('yarn cache clean');
+    for (const pm of ['yum', 'dnf', 'microdnf'] as const) if (cmds.some((c) => isRpmInstall(c, pm)) && !b.text.includes(`${pm} clean`)) add.push(`${pm} clean all`);
+    if (cmds.some((c) => isRpmInstall(c, 'zypper')) && !b.text.includes('zypper clean')) add.push('zypper clean -a');
     // an exec-form RUN is written in shell form before anything is appended to it
     let text = b.inst.kind === 'RUN' && b.inst.command.form === 'exec' && b.text === b.inst.original ? runText(b) : b.text;
     const before = text;
-    const pipFixed = text.replace(/\b(pip3?|python3? -m pip) install\b(?![^\n&;|]*--no-cache-dir)/g, '$1 install --no-cache-dir');
+    const pipFixed = !cmds.some((c) => pipInstall(c) !== undefined) ? text : text.replace(/\b(pip3?|python3? -m pip) install\b(?![^\n&;|]*--no-cache-dir)/g, '$1 install --no-cache-dir');
     if (pipFixed !== text) {
       text = pipFixed;
       changes.push({ kind: 'package-cleanup', lines: [b.inst.line], description: 'pip install --no-cache-dir (no wheel cache kept in the layer)', applied: true });
@@ -228,8 +238,9 @@ function chmodFold(cmds: ShellCommand[], copy: Extract<Instruction, { kind: 'COP
   const destDir = copy.dest.endsWith('/');
   const dest = posix.resolve(workdir, sourceIsDir || !destDir ? copy.dest : posix.join(copy.dest, posix.basename(source)));
   const flags: string[] = [];
-  for (const c of cmds) {
-    const [tool, ...args] = c.words;
+  for (const item of cmds) {
+    if (item.group !== undefined || item.commands.length !== 1 || item.commands[0]!.assignments.length > 0 || item.commands[0]!.redirects.length > 0) return undefined;
+    const [tool, ...args] = item.commands[0]!.argv;
     const recursive = args[0] === '-R';
     const rest = recursive ? args.slice(1) : args;
     if ((tool !== 'chmod' && tool !== 'chown') || rest.length !== 2 || rest.some((a) => a.startsWith('-') || a.includes('$'))) return undefined;

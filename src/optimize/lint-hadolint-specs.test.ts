@@ -1,0 +1,320 @@
+/**
+ * hadolint's own rule specs (test/Hadolint/Rule/DL3059Spec.hs, DL3009, DL3015, DL3019, DL3042, DL3060,
+ * DL3032, DL3040, DL3036, DL3020) replayed against shale's mapped rules: a vector "catches" when shale
+ * reports a finding carrying that hadolint ID. hadolint's `ruleCatches` wants at least one finding, its
+ * `onBuildRuleCatches` exactly one, after every RUN is wrapped in ONBUILD. A fragment without FROM
+ * goes under `FROM scratch` (Docker needs one; hadolint lints fragments).
+ *
+ * They agree except where shale is right and hadolint is not, listed in DIFFERENCES with the reason.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { lintDockerfile } from './lint.js';
+
+type Vector = [rule: string, expect: 'catch' | 'pass', onbuild: boolean, dockerfile: string];
+
+/** The vectors as hadolint's specs state them (duplicates dropped). */
+const VECTORS: Vector[] = [
+  ["DL3059", "pass", false, "FROM debian:10"],
+  ["DL3059", "pass", false, "RUN /foo.sh"],
+  ["DL3059", "pass", false, "RUN /foo.sh\nWORKDIR /\nRUN /bar.sh"],
+  ["DL3059", "catch", false, "RUN /foo.sh\nRUN /bar.sh"],
+  ["DL3059", "catch", false, "RUN /foo.sh\n# a comment\nRUN /bar.sh"],
+  ["DL3059", "catch", false, "RUN /foo.sh\n# a comment\n# another comment\nRUN /bar.sh"],
+  ["DL3059", "pass", false, "# a comment\nRUN /foo.sh"],
+  ["DL3059", "pass", false, "RUN --mount=type=secret,id=foo /foo.sh\nRUN /bar.sh"],
+  ["DL3059", "pass", false, "RUN --mount=type=secret,id=foo /foo.sh\nRUN --mount=type=secret,id=bar /bar.sh\n"],
+  ["DL3059", "catch", false, "RUN --mount=type=secret,id=foo /foo.sh\nRUN --mount=type=secret,id=foo /bar.sh\n"],
+  ["DL3059", "pass", false, "RUN foo && bar\nRUN foobar\n"],
+  ["DL3059", "pass", false, "RUN foo; bar\nRUN foobar\n"],
+  ["DL3059", "pass", false, "RUN foobar\nRUN foo && bar\n"],
+  ["DL3059", "pass", false, "RUN foobar\nRUN foo; bar\n"],
+  ["DL3059", "pass", false, "RUN foo && bar\nRUN foo; bar\n"],
+  ["DL3059", "catch", false, "RUN foo && bar\nRUN foo\nRUN bar\n"],
+  ["DL3009", "catch", false, "FROM scratch\nRUN apt-get update && apt-get install python\n"],
+  ["DL3009", "catch", true, "FROM scratch\nRUN apt-get update && apt-get install python\n"],
+  ["DL3009", "pass", false, "FROM ubuntu as foo\nRUN apt-get update && apt-get install python\nFROM scratch\nRUN echo hey!\n"],
+  ["DL3009", "catch", true, "FROM ubuntu as foo\nRUN apt-get update && apt-get install python\nFROM scratch\nRUN echo hey!\n"],
+  ["DL3009", "catch", false, "FROM ubuntu as foo\nRUN hey!\nFROM scratch\nRUN apt-get update && apt-get install python\n"],
+  ["DL3009", "catch", true, "FROM ubuntu as foo\nRUN hey!\nFROM scratch\nRUN apt-get update && apt-get install python\n"],
+  ["DL3009", "catch", false, "FROM ubuntu as foo\nRUN apt-get update && apt-get install python\nFROM foo\nRUN hey!\n"],
+  ["DL3009", "catch", true, "FROM ubuntu as foo\nRUN apt-get update && apt-get install python\nFROM foo\nRUN hey!\n"],
+  ["DL3009", "pass", false, "FROM ubuntu as foo\nRUN apt-get update && apt-get install python && rm -rf /var/lib/apt/lists/*\nFROM foo\nRUN hey!\n"],
+  ["DL3009", "pass", true, "FROM ubuntu as foo\nRUN apt-get update && apt-get install python && rm -rf /var/lib/apt/lists/*\nFROM foo\nRUN hey!\n"],
+  ["DL3009", "pass", false, "FROM ubuntu as foo\nRUN apt-get update && apt-get install python\nFROM scratch\nRUN hey!\n"],
+  ["DL3009", "catch", true, "FROM ubuntu as foo\nRUN apt-get update && apt-get install python\nFROM scratch\nRUN hey!\n"],
+  ["DL3009", "pass", false, "FROM scratch\nRUN apt-get update && apt-get install python && rm -rf /var/lib/apt/lists/*\n"],
+  ["DL3009", "pass", true, "FROM scratch\nRUN apt-get update && apt-get install python && rm -rf /var/lib/apt/lists/*\n"],
+  ["DL3009", "pass", false, "RUN --mount=type=cache,target=/var/lib/apt/lists \\    apt-get update && apt-get install python"],
+  ["DL3009", "pass", true, "RUN --mount=type=cache,target=/var/lib/apt/lists \\    apt-get update && apt-get install python"],
+  ["DL3009", "pass", false, "RUN --mount=type=cache,target=/var/lib/apt \\    --mount=type=cache,target=/var/cache/apt \\    rm -f /etc/apt/apt.conf.d/docker-clean && \\    apt-get update && apt-get install python"],
+  ["DL3009", "pass", true, "RUN --mount=type=cache,target=/var/lib/apt \\    --mount=type=cache,target=/var/cache/apt \\    rm -f /etc/apt/apt.conf.d/docker-clean && \\    apt-get update && apt-get install python"],
+  ["DL3009", "pass", false, "RUN rm -f /etc/apt/apt.conf.d/docker-clean\nRUN --mount=type=cache,target=/var/cache/apt \\\n    --mount=type=cache,target=/var/lib/apt \\\n    apt-get update && apt-get install foo\n"],
+  ["DL3009", "pass", true, "RUN rm -f /etc/apt/apt.conf.d/docker-clean\nRUN --mount=type=cache,target=/var/cache/apt \\\n    --mount=type=cache,target=/var/lib/apt \\\n    apt-get update && apt-get install foo\n"],
+  ["DL3009", "catch", false, "RUN --mount=type=cache,target=/var/cache/apt \\\n    rm -f /etc/apt/apt.conf.d/docker-clean && \\\n    apt-get update && apt-get install python\n"],
+  ["DL3009", "catch", true, "RUN --mount=type=cache,target=/var/cache/apt \\\n    rm -f /etc/apt/apt.conf.d/docker-clean && \\\n    apt-get update && apt-get install python\n"],
+  ["DL3009", "catch", false, "RUN rm -f /etc/apt/apt.conf.d/docker-clean\nRUN --mount=type=cache,target=/var/lib/apt \\\n    apt-get update && apt-get install python\n"],
+  ["DL3009", "catch", true, "RUN rm -f /etc/apt/apt.conf.d/docker-clean\nRUN --mount=type=cache,target=/var/lib/apt \\\n    apt-get update && apt-get install python\n"],
+  ["DL3009", "pass", false, "RUN \\\n  --mount=type=tmpfs,target=/var/cache/apt \\\n  --mount=type=tmpfs,target=/var/lib/apt \\\n  apt-get update\n"],
+  ["DL3009", "pass", true, "RUN \\\n  --mount=type=tmpfs,target=/var/cache/apt \\\n  --mount=type=tmpfs,target=/var/lib/apt \\\n  apt-get update\n"],
+  ["DL3009", "pass", false, "RUN \\\n  --mount=type=tmpfs,target=/var/cache/apt \\\n  --mount=type=cache,target=/var/lib/apt \\\n  apt-get update\n"],
+  ["DL3009", "pass", true, "RUN \\\n  --mount=type=tmpfs,target=/var/cache/apt \\\n  --mount=type=cache,target=/var/lib/apt \\\n  apt-get update\n"],
+  ["DL3009", "pass", false, "RUN \\\n  --mount=type=cache,target=/var/cache/apt \\\n  --mount=type=tmpfs,target=/var/lib/apt \\\n  apt-get update\n"],
+  ["DL3009", "pass", true, "RUN \\\n  --mount=type=cache,target=/var/cache/apt \\\n  --mount=type=tmpfs,target=/var/lib/apt \\\n  apt-get update\n"],
+  ["DL3009", "pass", false, "RUN \\\n  --mount=type=cache,target=/var/cache/apt \\\n  --mount=type=cache,target=/var/lib/apt \\\n  apt-get update\n"],
+  ["DL3009", "pass", true, "RUN \\\n  --mount=type=cache,target=/var/cache/apt \\\n  --mount=type=cache,target=/var/lib/apt \\\n  apt-get update\n"],
+  ["DL3009", "catch", false, "FROM scratch\nRUN apt update && apt install python\n"],
+  ["DL3009", "catch", true, "FROM scratch\nRUN apt update && apt install python\n"],
+  ["DL3009", "pass", false, "FROM scratch\nRUN apt update && apt install python && rm -rf /var/lib/apt/lists/*\n"],
+  ["DL3009", "pass", true, "FROM scratch\nRUN apt update && apt install python && rm -rf /var/lib/apt/lists/*\n"],
+  ["DL3009", "catch", false, "FROM scratch\nRUN aptitude update && aptitude install python\n"],
+  ["DL3009", "catch", true, "FROM scratch\nRUN aptitude update && aptitude install python\n"],
+  ["DL3009", "pass", false, "FROM scratch\nRUN aptitude update && aptitude install python && rm -rf /var/lib/apt/lists/*\n"],
+  ["DL3009", "pass", true, "FROM scratch\nRUN aptitude update && aptitude install python && rm -rf /var/lib/apt/lists/*\n"],
+  ["DL3015", "pass", false, "RUN apt-get install --no-install-recommends python"],
+  ["DL3015", "pass", true, "RUN apt-get install --no-install-recommends python"],
+  ["DL3015", "catch", false, "RUN apt-get install python"],
+  ["DL3015", "catch", true, "RUN apt-get install python"],
+  ["DL3015", "catch", false, "RUN apt-get -y install python"],
+  ["DL3015", "catch", true, "RUN apt-get -y install python"],
+  ["DL3015", "pass", false, "RUN apt-get -o APT::Install-Recommends=false install python"],
+  ["DL3015", "pass", true, "RUN apt-get -o APT::Install-Recommends=false install python"],
+  ["DL3019", "catch", false, "RUN apk add flex=2.6.4-r1"],
+  ["DL3019", "catch", true, "RUN apk add flex=2.6.4-r1"],
+  ["DL3019", "pass", false, "RUN apk add --no-cache flex=2.6.4-r1"],
+  ["DL3019", "pass", true, "RUN apk add --no-cache flex=2.6.4-r1"],
+  ["DL3019", "pass", false, "RUN --mount=type=cache,target=/var/cache/apk apk add -U curl=7.77.0"],
+  ["DL3019", "pass", true, "RUN --mount=type=cache,target=/var/cache/apk apk add -U curl=7.77.0"],
+  ["DL3019", "pass", false, "RUN --mount=type=tmpfs,target=/var/cache/apk apk add -U curl=7.77.0"],
+  ["DL3019", "pass", true, "RUN --mount=type=tmpfs,target=/var/cache/apk apk add -U curl=7.77.0"],
+  ["DL3019", "pass", false, "RUN --mount=type=cache,target=/var/cache/foo apk add --no-cache -U curl=7.77.0"],
+  ["DL3019", "pass", true, "RUN --mount=type=cache,target=/var/cache/foo apk add --no-cache -U curl=7.77.0"],
+  ["DL3019", "catch", false, "RUN --mount=type=cache,target=/var/cache/foo apk add -U curl=7.77.0"],
+  ["DL3019", "catch", true, "RUN --mount=type=cache,target=/var/cache/foo apk add -U curl=7.77.0"],
+  ["DL3019", "catch", false, "RUN --mount=type=tmpfs,target=/var/cache/foo apk add -U curl=7.77.0"],
+  ["DL3019", "catch", true, "RUN --mount=type=tmpfs,target=/var/cache/foo apk add -U curl=7.77.0"],
+  ["DL3042", "catch", false, "RUN pip2 install MySQL_python"],
+  ["DL3042", "catch", true, "RUN pip2 install MySQL_python"],
+  ["DL3042", "catch", false, "RUN pip3 install MySQL_python"],
+  ["DL3042", "catch", true, "RUN pip3 install MySQL_python"],
+  ["DL3042", "catch", false, "RUN pip install MySQL_python"],
+  ["DL3042", "catch", true, "RUN pip install MySQL_python"],
+  ["DL3042", "pass", false, "RUN pip2 install MySQL_python --no-cache-dir"],
+  ["DL3042", "pass", true, "RUN pip2 install MySQL_python --no-cache-dir"],
+  ["DL3042", "pass", false, "RUN pip3 install --no-cache-dir MySQL_python"],
+  ["DL3042", "pass", true, "RUN pip3 install --no-cache-dir MySQL_python"],
+  ["DL3042", "pass", false, "RUN pip install MySQL_python --no-cache-dir"],
+  ["DL3042", "pass", true, "RUN pip install MySQL_python --no-cache-dir"],
+  ["DL3042", "pass", false, "RUN pipx install software"],
+  ["DL3042", "pass", true, "Run pipx install software"],
+  ["DL3042", "pass", false, "RUN pipenv install library"],
+  ["DL3042", "pass", true, "RUN pipenv install library"],
+  ["DL3042", "pass", false, "ENV PIP_NO_CACHE_DIR=1\nRUN pip install MySQL_python"],
+  ["DL3042", "pass", false, "ENV PIP_NO_CACHE_DIR=on\nRUN pip install MySQL_python"],
+  ["DL3042", "pass", false, "ENV PIP_NO_CACHE_DIR=yes\nRUN pip install MySQL_python"],
+  ["DL3042", "pass", false, "ENV PIP_NO_CACHE_DIR=true\nRUN pip install MySQL_python"],
+  ["DL3042", "pass", false, "RUN PIP_NO_CACHE_DIR=1 pip install MySQL_python"],
+  ["DL3042", "pass", false, "RUN PIP_NO_CACHE_DIR=on pip install MySQL_python"],
+  ["DL3042", "pass", false, "RUN PIP_NO_CACHE_DIR=yes pip install MySQL_python"],
+  ["DL3042", "pass", false, "RUN PIP_NO_CACHE_DIR=true pip install MySQL_python"],
+  ["DL3042", "pass", false, "RUN export PIP_NO_CACHE_DIR=1 && pip install MySQL_python"],
+  ["DL3042", "pass", false, "RUN export PIP_NO_CACHE_DIR=on && pip install MySQL_python"],
+  ["DL3042", "pass", false, "RUN export PIP_NO_CACHE_DIR=yes && pip install MySQL_python"],
+  ["DL3042", "pass", false, "RUN export PIP_NO_CACHE_DIR=true && pip install MySQL_python"],
+  ["DL3042", "catch", false, "ENV PIP_NO_CACHE_DIR=0\nRUN pip install MySQL_python"],
+  ["DL3042", "catch", false, "ENV PIP_NO_CACHE_DIR=off\nRUN pip install MySQL_python"],
+  ["DL3042", "catch", false, "ENV PIP_NO_CACHE_DIR=no\nRUN pip install MySQL_python"],
+  ["DL3042", "catch", false, "ENV PIP_NO_CACHE_DIR=false\nRUN pip install MySQL_python"],
+  ["DL3042", "catch", false, "RUN PIP_NO_CACHE_DIR=0 pip install MySQL_python"],
+  ["DL3042", "catch", false, "RUN PIP_NO_CACHE_DIR=off pip install MySQL_python"],
+  ["DL3042", "catch", false, "RUN PIP_NO_CACHE_DIR=no pip install MySQL_python"],
+  ["DL3042", "catch", false, "RUN PIP_NO_CACHE_DIR=false pip install MySQL_python"],
+  ["DL3042", "catch", false, "RUN export PIP_NO_CACHE_DIR=0 && pip install MySQL_python"],
+  ["DL3042", "catch", false, "RUN export PIP_NO_CACHE_DIR=off && pip install MySQL_python"],
+  ["DL3042", "catch", false, "RUN export PIP_NO_CACHE_DIR=no && pip install MySQL_python"],
+  ["DL3042", "catch", false, "RUN export PIP_NO_CACHE_DIR=false && pip install MySQL_python"],
+  ["DL3042", "pass", false, "FROM debian:buster as base\nENV PIP_NO_CACHE_DIR=1\nFROM base\nRUN pip install six\n"],
+  ["DL3042", "catch", false, "FROM debian:buster as base\nENV PIP_NO_CACHE_DIR=1\nFROM debian:buster\nRUN pip install six\n"],
+  ["DL3042", "pass", false, "RUN --mount=type=cache,target=/root/.cache/pip pip install foobar"],
+  ["DL3042", "pass", true, "RUN --mount=type=cache,target=/root/.cache/pip pip install foobar"],
+  ["DL3042", "pass", false, "RUN --mount=type=tmpfs,target=/root/.cache/pip pip install foobar"],
+  ["DL3042", "pass", true, "RUN --mount=type=tmpfs,target=/root/.cache/pip pip install foobar"],
+  ["DL3060", "pass", false, "RUN foo"],
+  ["DL3060", "pass", true, "RUN foo"],
+  ["DL3060", "catch", false, "RUN yarn install foo"],
+  ["DL3060", "catch", true, "RUN yarn install foo"],
+  ["DL3060", "pass", false, "RUN yarn install bar && yarn cache clean"],
+  ["DL3060", "pass", true, "RUN yarn install bar && yarn cache clean"],
+  ["DL3060", "catch", false, "RUN yarn cache clean && yarn install foo"],
+  ["DL3060", "pass", false, "RUN --mount=type=cache,target=/root/.cache/yarn yarn install foobar"],
+  ["DL3060", "pass", true, "RUN --mount=type=cache,target=/root/.cache/yarn yarn install foobar"],
+  ["DL3060", "pass", false, "RUN --mount=type=tmpfs,target=/root/.cache/yarn yarn install foobar"],
+  ["DL3060", "pass", true, "RUN --mount=type=tmpfs,target=/root/.cache/yarn yarn install foobar"],
+  ["DL3060", "catch", false, "RUN --mount=type=cache,target=/var/lib/foobar yarn install foobar"],
+  ["DL3060", "catch", true, "RUN --mount=type=cache,target=/var/lib/foobar yarn install foobar"],
+  ["DL3060", "catch", false, "RUN --mount=type=tmpfs,target=/var/lib/foobar yarn install foobar"],
+  ["DL3060", "catch", true, "RUN --mount=type=tmpfs,target=/var/lib/foobar yarn install foobar"],
+  ["DL3060", "catch", false, "FROM node:lts-alpine as foo\nRUN hey!\nFROM scratch\nRUN yarn install\n"],
+  ["DL3060", "catch", true, "FROM node:lts-alpine as foo\nRUN hey!\nFROM scratch\nRUN yarn install\n"],
+  ["DL3060", "catch", false, "FROM node:lts-alpine as foo\nRUN yarn install\nFROM foo\nRUN hey!\n"],
+  ["DL3060", "catch", true, "FROM node:lts-alpine as foo\nRUN yarn install\nFROM foo\nRUN hey!\n"],
+  ["DL3060", "pass", false, "FROM node:lts-alpine as foo\nRUN yarn install && yarn cache clean\nFROM foo\nRUN hey!\n"],
+  ["DL3060", "pass", true, "FROM node:lts-alpine as foo\nRUN yarn install && yarn cache clean\nFROM foo\nRUN hey!\n"],
+  ["DL3060", "pass", false, "FROM node:lts-alpine as foo\nRUN yarn install foo\nFROM scratch\nRUN hey!\n"],
+  ["DL3060", "catch", true, "FROM node:lts-alpine as foo\nRUN yarn install foo\nFROM scratch\nRUN hey!\n"],
+  ["DL3032", "catch", false, "RUN yum install -y mariadb-10.4"],
+  ["DL3032", "catch", true, "RUN yum install -y mariadb-10.4"],
+  ["DL3032", "pass", false, "RUN yum install -y mariadb-10.4 && yum clean all"],
+  ["DL3032", "pass", false, "RUN bash -c `# not even a yum command`"],
+  ["DL3032", "pass", true, "RUN yum install -y mariadb-10.4 && yum clean all"],
+  ["DL3032", "pass", true, "RUN bash -c `# not even a yum command`"],
+  ["DL3032", "pass", false, "RUN yum install -y mariadb-10.4 && rm -rf /var/cache/yum/*"],
+  ["DL3032", "pass", true, "RUN yum install -y mariadb-10.4 && rm -rf /var/cache/yum/*"],
+  ["DL3032", "catch", false, "RUN yum clean all && yum install -y"],
+  ["DL3040", "catch", false, "RUN dnf install -y mariadb-10.4"],
+  ["DL3040", "catch", false, "RUN microdnf install -y mariadb-10.4"],
+  ["DL3040", "catch", false, "RUN dnf in -y mariadb-10.4"],
+  ["DL3040", "catch", true, "RUN dnf install -y mariadb-10.4"],
+  ["DL3040", "catch", true, "RUN dnf in -y mariadb-10.4"],
+  ["DL3040", "catch", true, "RUN dnf install -y mariadb-10.4 && microdnf clean all"],
+  ["DL3040", "catch", true, "RUN microdnf install -y mariadb-10.4"],
+  ["DL3040", "pass", false, "RUN dnf install -y mariadb-10.4 && dnf clean all"],
+  ["DL3040", "pass", false, "RUN dnf in -y mariadb-10.4 && dnf clean all"],
+  ["DL3040", "pass", false, "RUN microdnf install -y mariadb-10.4 && microdnf clean all"],
+  ["DL3040", "pass", false, "RUN notdnf install mariadb"],
+  ["DL3040", "pass", true, "RUN dnf install -y mariadb-10.4 && dnf clean all"],
+  ["DL3040", "pass", true, "RUN microdnf install -y mariadb-10.4 && microdnf clean all"],
+  ["DL3040", "pass", true, "RUN notdnf install mariadb"],
+  ["DL3040", "pass", false, "RUN dnf install -y mariadb-10.4 && rm -rf /var/cache/yum/*"],
+  ["DL3040", "pass", false, "RUN dnf in -y mariadb-10.4 && rm -rf /var/cache/yum/*"],
+  ["DL3040", "pass", false, "RUN microdnf install -y mariadb-10.4 && rm -rf /var/cache/yum/*"],
+  ["DL3040", "pass", true, "RUN dnf install -y mariadb-10.4 && rm -rf /var/cache/yum/*"],
+  ["DL3040", "pass", true, "RUN dnf in -y mariadb-10.4 && rm -rf /var/cache/yum/*"],
+  ["DL3040", "pass", true, "RUN microdnf install -y mariadb-10.4 && rm -rf /var/cache/yum/*"],
+  ["DL3040", "catch", false, "RUN microdnf clean all && dnf install -y mariadb-10.4"],
+  ["DL3040", "catch", false, "RUN microdnf clean all && dnf in -y mariadb-10.4"],
+  ["DL3040", "catch", false, "RUN rm -rf /var/cache/libdnf5 && dnf install -y mariadb-10.4"],
+  ["DL3040", "catch", false, "RUN rm -rf /var/cache/libdnf5 && dnf in -y mariadb-10.4"],
+  ["DL3040", "catch", false, "RUN rm -rf /var/cache/libdnf5 && microdnf install -y mariadb-10.4"],
+  ["DL3040", "catch", true, "RUN rm -rf /var/cache/libdnf5 && dnf install -y mariadb-10.4"],
+  ["DL3040", "catch", true, "RUN rm -rf /var/cache/libdnf5 && dnf in -y mariadb-10.4"],
+  ["DL3040", "catch", true, "RUN rm -rf /var/cache/libdnf5 && microdnf install -y mariadb-10.4"],
+  ["DL3040", "pass", false, "RUN --mount=type=cache,target=/var/cache/libdnf5 dnf install -y mariadb-10.4"],
+  ["DL3040", "pass", false, "RUN --mount=type=cache,target=/var/cache/libdnf5 dnf in -y mariadb-10.4"],
+  ["DL3040", "pass", false, "RUN --mount=type=cache,target=/var/cache/libdnf5 microdnf install -y mariadb-10.4"],
+  ["DL3040", "pass", true, "RUN --mount=type=cache,target=/var/cache/libdnf5 dnf install -y mariadb-10.4"],
+  ["DL3040", "pass", true, "RUN --mount=type=cache,target=/var/cache/libdnf5 dnf in -y mariadb-10.4"],
+  ["DL3040", "pass", true, "RUN --mount=type=cache,target=/var/cache/libdnf5 microdnf install -y mariadb-10.4"],
+  ["DL3040", "pass", false, "RUN --mount=type=tmpfs,target=/var/cache/libdnf5 dnf install -y mariadb-10.4"],
+  ["DL3040", "pass", false, "RUN --mount=type=tmpfs,target=/var/cache/libdnf5 dnf in -y mariadb-10.4"],
+  ["DL3040", "pass", false, "RUN --mount=type=tmpfs,target=/var/cache/libdnf5 microdnf install -y mariadb-10.4"],
+  ["DL3040", "pass", true, "RUN --mount=type=tmpfs,target=/var/cache/libdnf5 dnf install -y mariadb-10.4"],
+  ["DL3040", "pass", true, "RUN --mount=type=tmpfs,target=/var/cache/libdnf5 dnf in -y mariadb-10.4"],
+  ["DL3040", "pass", true, "RUN --mount=type=tmpfs,target=/var/cache/libdnf5 microdnf install -y mariadb-10.4"],
+  ["DL3040", "catch", false, "RUN dnf -y upgrade"],
+  ["DL3040", "catch", false, "RUN dnf -y up"],
+  ["DL3040", "catch", true, "RUN dnf -y upgrade"],
+  ["DL3040", "catch", true, "RUN dnf -y up"],
+  ["DL3040", "catch", false, "RUN dnf -y install"],
+  ["DL3040", "catch", false, "RUN dnf -y in"],
+  ["DL3040", "catch", false, "RUN dnf -y upgrade-minimal"],
+  ["DL3040", "catch", false, "RUN dnf -y up-min"],
+  ["DL3040", "catch", false, "RUN dnf -y reinstall"],
+  ["DL3040", "catch", false, "RUN dnf -y rei"],
+  ["DL3040", "pass", false, "RUN dnf -y install && dnf clean all"],
+  ["DL3040", "pass", false, "RUN dnf -y in && dnf clean all"],
+  ["DL3040", "pass", false, "RUN dnf -y upgrade && dnf clean all"],
+  ["DL3040", "pass", false, "RUN dnf -y up && dnf clean all"],
+  ["DL3040", "pass", false, "RUN dnf -y upgrade-minimal && dnf clean all"],
+  ["DL3040", "pass", false, "RUN dnf -y up-min && dnf clean all"],
+  ["DL3040", "pass", false, "RUN dnf -y reinstall && dnf clean all"],
+  ["DL3040", "pass", false, "RUN dnf -y rei && dnf clean all"],
+  ["DL3036", "catch", false, "RUN zypper install -y mariadb=10.4"],
+  ["DL3036", "catch", true, "RUN zypper install -y mariadb=10.4"],
+  ["DL3036", "pass", false, "RUN zypper install -y mariadb=10.4 && zypper clean"],
+  ["DL3036", "pass", false, "RUN zypper install -y mariadb=10.4 && zypper cc"],
+  ["DL3036", "pass", true, "RUN zypper install -y mariadb=10.4 && zypper clean"],
+  ["DL3036", "pass", true, "RUN zypper install -y mariadb=10.4 && zypper cc"],
+  ["DL3036", "catch", false, "RUN zypper clean && zypper install -y mariadb=10.4"],
+  ["DL3036", "pass", false, "RUN --mount=type=cache,target=/var/cache/zypp zypper install -y mariadb"],
+  ["DL3036", "pass", true, "RUN --mount=type=cache,target=/var/cache/zypp zypper install -y mariadb"],
+  ["DL3036", "pass", false, "RUN --mount=type=tmpfs,target=/var/cache/zypp zypper install -y mariadb"],
+  ["DL3036", "pass", true, "RUN --mount=type=tmpfs,target=/var/cache/zypp zypper install -y mariadb"],
+  ["DL3020", "pass", false, "ADD file.tar /usr/src/app/"],
+  ["DL3020", "pass", false, "ADD file.gz /usr/src/app/"],
+  ["DL3020", "pass", false, "ADD file.bz2 /usr/src/app/"],
+  ["DL3020", "pass", false, "ADD file.xz /usr/src/app/"],
+  ["DL3020", "pass", false, "ADD file.tgz /usr/src/app/"],
+  ["DL3020", "pass", false, "ADD http://file.com /usr/src/app/"],
+  ["DL3020", "catch", false, "ADD file /usr/src/app/"],
+  ["DL3020", "catch", false, "ADD file.zip /usr/src/app/"],
+  ["DL3020", "pass", false, "ADD \"file.tgz\" /usr/src/app/"],
+  ["DL3020", "pass", false, "ADD \"http://file.com\" /usr/src/app/"],
+  ["DL3020", "catch", false, "ADD \"file.zip\" /usr/src/app/"],
+];
+
+interface Difference {
+  rule: string;
+  /** Which vectors: hadolint expects `expect`, shale the opposite. */
+  matches: (v: { dockerfile: string; onbuild: boolean; expect: 'catch' | 'pass' }) => boolean;
+  why: string;
+}
+
+/** A file whose stage `foo` installs and no later stage is built FROM it. */
+const unusedStage = (text: string): boolean => / as foo\n(ONBUILD )?RUN (apt-get|yarn) /i.test(text) && !/^FROM foo\b/im.test(text);
+
+const DIFFERENCES: Difference[] = [
+  {
+    rule: 'DL3059',
+    matches: (v) => v.expect === 'pass' && /&&|;/.test(v.dockerfile),
+    why: 'hadolint lets two consecutive RUNs pass when either has more than one command; each RUN is still its own layer, and what the first writes and the second deletes stays in the image, so SL1001 reports every run of consecutive RUNs',
+  },
+  {
+    rule: 'DL3009',
+    matches: (v) => v.onbuild && v.expect === 'catch' && unusedStage(v.dockerfile),
+    why: 'an ONBUILD trigger of a stage no shipping stage is built FROM never runs: that stage is not the image, and no image is built FROM it',
+  },
+  {
+    rule: 'DL3060',
+    matches: (v) => v.onbuild && v.expect === 'catch' && unusedStage(v.dockerfile),
+    why: 'an ONBUILD trigger of a stage no shipping stage is built FROM never runs',
+  },
+  {
+    rule: 'DL3009',
+    matches: (v) => v.expect === 'catch' && v.dockerfile.includes('--mount=type=cache,target=/var/lib/apt ') && !v.dockerfile.includes('/var/cache/apt'),
+    why: 'a cache mount on /var/lib/apt holds /var/lib/apt/lists: the lists never reach the layer (hadolint also wants /var/cache/apt mounted, which is about .deb files, not the lists)',
+  },
+  {
+    rule: 'DL3042',
+    matches: (v) => v.expect === 'catch' && /PIP_NO_CACHE_DIR=(0|off|no|false)\b/.test(v.dockerfile),
+    why: 'pip disables its cache for any non-empty PIP_NO_CACHE_DIR, falsy values included (pip keeps that reading for backward compatibility: see the pip test in lint-rules.test.ts)',
+  },
+];
+
+/** Wraps every RUN in ONBUILD (as hadolint's onBuild helpers do) and puts a fragment under a FROM. */
+function dockerfileOf(text: string, onbuild: boolean): string {
+  const wrapped = onbuild ? text.split('\n').map((l) => (/^RUN\b/i.test(l) ? `ONBUILD ${l}` : l)).join('\n') : text;
+  return /^\s*FROM\b/im.test(wrapped) ? wrapped : `FROM scratch\n${wrapped}`;
+}
+
+describe("hadolint's rule specs replayed against shale's mapped rules", () => {
+  const used = new Set<Difference>();
+  for (const rule of [...new Set(VECTORS.map((v) => v[0]))]) {
+    test(rule, () => {
+      for (const [, expect, onbuild, text] of VECTORS.filter((v) => v[0] === rule)) {
+        const found = lintDockerfile(dockerfileOf(text, onbuild)).filter((f) => f.hadolint === rule);
+        const difference = DIFFERENCES.find((d) => d.rule === rule && d.matches({ dockerfile: dockerfileOf(text, onbuild), onbuild, expect }));
+        if (difference) used.add(difference);
+        const shaleCatches = difference ? expect === 'pass' : expect === 'catch';
+        const what = `${onbuild ? 'onbuild ' : ''}${JSON.stringify(text)}${difference ? ` (differs: ${difference.why})` : ''}`;
+        if (!shaleCatches) assert.equal(found.length, 0, `${rule} should pass ${what}`);
+        else if (onbuild && !difference) assert.equal(found.length, 1, `${rule} should catch exactly once ${what}`);
+        else assert.ok(found.length >= 1, `${rule} should catch ${what}`);
+        for (const f of found) assert.ok(f.line >= 1);
+      }
+    });
+  }
+  test('every documented difference is met by a vector', () => {
+    assert.deepEqual(DIFFERENCES.filter((d) => !used.has(d)).map((d) => d.why), []);
+  });
+});
