@@ -178,6 +178,21 @@ test('a cached COPY <<EOF leaves no temp directory behind', { timeout: 120_000 }
   assertNoLeftovers(s.root, 'after the cached build');
 });
 
+test('FROM scratch then COPY, in a new store: one layer holding just what was copied', { timeout: 120_000 }, async (t) => {
+  const root = tempStore(t);
+  const ctx = writeContext(join(tempDir(t), 'scratch'), { Dockerfile: 'FROM scratch\nCOPY a.txt /app/a.txt\n', 'a.txt': 'hi\n' });
+  const { id } = shaleBuild(root, ctx, ['-t', 'scratch-copy:1']);
+  const layers = await shaleImageLayers(root, id);
+  assert.equal(layers.length, 1, 'one layer');
+  const out = join(tempDir(t), 'rootfs.tar');
+  shaleOk(['export', 'scratch-copy:1', '-o', out], { root });
+  const tree = join(tempDir(t), 'tree');
+  extractTar(out, tree);
+  assert.deepEqual(readdirSync(tree), ['app']);
+  assert.equal(readFileSync(join(tree, 'app', 'a.txt'), 'utf8'), 'hi\n');
+  assertNoLeftovers(root, 'after the build');
+});
+
 test('a failing RUN: exit 2, the error names the Dockerfile line and exit code, the step output is shown', { timeout: 120_000 }, async (t) => {
   const s = setup(t);
   if (!s) return;

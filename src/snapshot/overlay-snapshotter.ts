@@ -107,6 +107,7 @@ class OverlaySnapshot implements ActiveSnapshot {
     });
     const dest = join(this.layersDir, digestHex(parseDigest(diffId, 'layer diffId')));
     if (!(await stat(dest).then(() => true, () => false))) {
+      await mkdir(this.layersDir, { recursive: true }); // a stack of no layers (FROM scratch) made none yet
       await rename(join(this.dir, 'upper'), dest).catch((e: unknown) => {
         if (!hasErrno(e, 'ENOTEMPTY') && !hasErrno(e, 'EEXIST')) throw e; // another process unpacked it first
       });
