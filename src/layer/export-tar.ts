@@ -1,7 +1,7 @@
 import { MergedTree, type EntrySource, type TarSource } from './merged-tree.js';
 import { readTar } from './tar-reader.js';
 import { writeTar, makeHeader, type TarWriteEntry } from './tar-writer.js';
-import { cleanEntryPath } from './path-safety.js';
+import { cleanEntryPath, cleanLinkTarget } from './path-safety.js';
 
 const key = (s: EntrySource): string => `${s.layer}:${s.index}`;
 
@@ -42,7 +42,7 @@ export async function* exportMergedTar(layers: readonly TarSource[]): AsyncGener
         if (!kept && links.length === 0) continue;
         const path = cleanEntryPath(e.header.name);
         const header = { ...e.header, name: e.header.type === 'dir' ? `${path}/` : path };
-        if (header.type === 'hardlink') header.linkname = cleanEntryPath(header.linkname);
+        if (header.type === 'hardlink') header.linkname = cleanLinkTarget(header.linkname, path);
         // An entry with orphaned links is never itself a hard link (links resolve to the file they share).
         const [first, ...rest] = kept ? [path, ...links] : links;
         yield { header: { ...header, name: kept ? header.name : first! }, body: e.body };

@@ -62,7 +62,8 @@ describe('cleanEntryPath', () => {
   test('cleanLinkTarget applies the same rules to hard link targets', () => {
     assert.equal(cleanLinkTarget('./usr/bin/x', 'l'), 'usr/bin/x');
     throwsWithCode(() => cleanLinkTarget('../outside', 'l'), 'UNSAFE_PATH');
-    throwsWithCode(() => cleanLinkTarget('/etc/passwd', 'l'), 'UNSAFE_PATH');
+    assert.equal(cleanLinkTarget('/etc/passwd', 'l'), 'etc/passwd', 'an absolute target is read from the root, as Docker and containerd join it');
+    throwsWithCode(() => cleanLinkTarget('/../etc/passwd', 'l'), 'UNSAFE_PATH');
     for (const root of ['/', './', '.']) throwsWithCode(() => cleanLinkTarget(root, 'l'), 'CORRUPT_INPUT');
   });
 
@@ -86,7 +87,7 @@ const hostile: { why: string; entries: TarWriteEntry[] }[] = [
   { why: 'an absolute directory name', entries: [dir('/tmp/evil')] },
   { why: 'a NUL byte in a name (via PAX path)', entries: [file(`a\0/${'x'.repeat(200)}`, 'x')] },
   { why: 'a hard link to ../outside', entries: [file('a', 'x'), hardlink('link', '../outside')] },
-  { why: 'a hard link to /etc/passwd', entries: [hardlink('passwd', '/etc/passwd')] },
+  { why: 'a hard link to /../etc/passwd', entries: [hardlink('passwd', '/../etc/passwd')] },
   { why: 'a symlink to /tmp, then a file written through it', entries: [symlink('evil', '/tmp'), file('evil/x', 'pwned')] },
   { why: 'a symlink to ../../.., then a file through it', entries: [symlink('evil', '../../..'), file('evil/x', 'pwned')] },
   { why: 'a symlink to /, then a deeper write through it', entries: [dir('d'), symlink('d/evil', '/'), file('d/evil/etc/x', 'x')] },
@@ -126,6 +127,7 @@ describe('what is not an escape is accepted', () => {
     { why: 'symlinks with absolute and ".." targets that nothing is written through', entries: [symlink('a', '/etc/passwd'), symlink('b', '../../..')] },
     { why: 'the root entry "./" and "./"-prefixed names', entries: [dir('./'), file('./a/b', 'x'), hardlink('./c', './a/b')] },
     { why: 'the root entry "/" (kaniko) before ordinary names', entries: [dir('/'), dir('etc/'), file('etc/x', 'x'), hardlink('etc/y', 'etc/x')] },
+    { why: 'a hard link with an absolute target (kaniko), read from the root', entries: [dir('app'), file('app/run', 'x'), hardlink('app/run2', '/app/run')] },
     { why: 'the root entry "." and a root opaque marker', entries: [dir('.'), file('.wh..wh..opq'), file('a', 'x')] },
   ];
   for (const { why, entries } of benign) {
@@ -157,6 +159,7 @@ describe('hard links that name nothing', () => {
     { why: 'a target that no layer has', layers: async () => [await base(), await layer('L2', [hardlink('l', 'missing')])] },
     { why: 'a target deleted by a whiteout of the same layer', layers: async () => [await base(), await layer('L2', [file('etc/.wh.hosts'), hardlink('l', 'etc/hosts')])] },
     { why: 'a target that only comes later in the tar', layers: async () => [await layer('L1', [hardlink('l', 'f'), file('f', 'x')])] },
+    { why: 'an absolute target that no layer has', layers: async () => [await base(), await layer('L2', [hardlink('l', '/etc/shadow')])] },
     { why: 'a directory as target', layers: async () => [await base(), await layer('L2', [hardlink('l', 'etc')])] },
     { why: 'a target reached through a symlink', layers: async () => [await layer('L1', [symlink('evil', '/etc'), hardlink('l', 'evil/passwd')])] },
   ];

@@ -42,11 +42,12 @@ export function cleanHeaderPath(header: { name: string; type: EntryType }, what 
 }
 
 /**
- * Hard link targets name another entry of the same tree; they follow the same rules, and the root (a
- * directory) is no target.
+ * Hard link targets name another entry of the same tree; they follow the same rules, except that an
+ * absolute target is read from the tree's root (kaniko writes `/usr/bin/x`; Docker and containerd join
+ * it to the root, so it stays inside). The root (a directory) is no target.
  */
 export function cleanLinkTarget(target: string, entry: string, what = 'tar'): string {
-  const clean = cleanEntryPath(target, `${what}: hard link "${entry}" target`);
+  const clean = cleanEntryPath(target.replace(/^\/+/, ''), `${what}: hard link "${entry}" target`);
   if (clean === '') throw new ShaleError('CORRUPT_INPUT', `${what}: hard link "${entry}" points to the root directory ("${target}")`);
   return clean;
 }
