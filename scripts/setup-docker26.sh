@@ -32,7 +32,7 @@ if [ ! -x "$PREFIX/usr/sbin/dockerd" ] || [ ! -x "$PREFIX/usr/bin/docker" ] ||
   if [ -z "$uri" ]; then
     uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' /etc/apt/sources.list 2>/dev/null || true)
   fi
-  uri="${uri:-http://deb.debian.org/debian}"
+  if [ -z "$uri" ]; then echo "setup: no Debian archive address found in the machine's apt sources" >&2; exit 1; fi
   apt_dir="$CACHE/apt"
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie main" >"$apt_dir/sources.list"
