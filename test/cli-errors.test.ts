@@ -50,6 +50,8 @@ interface ErrorCase {
   argv: string[];
   /** What the one error line must say. */
   says: RegExp;
+  /** What the hint line must say, where one is owed. */
+  hint?: RegExp;
   wrapper?: string[];
 }
 
@@ -70,6 +72,7 @@ async function expectErrors(t: TestContext, cases: ErrorCase[]): Promise<void> {
         const line = assertCliError({ ...r, stderr: rest }, c.name);
         assert.ok(progress.length === 0 || c.argv.includes('build'), `${c.name}: progress lines outside a build\n${r.stderr}`);
         assert.match(line, c.says, c.name);
+        if (c.hint) assert.match(rest, new RegExp(`^hint: ${c.hint.source}`, 'm'), `${c.name}: the hint`);
         t.diagnostic(`${c.name}: ${took} ms: ${line}`);
       } catch (e) {
         failures.push((e as Error).message);
@@ -188,8 +191,8 @@ test('CLI errors: a build by an unprivileged user with COPY or RUN fails and end
     return dir;
   };
   await expectErrors(t, [
-    { name: 'COPY as an unprivileged user', argv: ['--root', store, 'build', context('copy', 'FROM bb:1\nCOPY a.txt /a.txt\n')], says: /\S/, wrapper: nobody },
-    { name: 'RUN as an unprivileged user', argv: ['--root', store, 'build', context('run', 'FROM bb:1\nRUN echo hi\n')], says: /\S/, wrapper: nobody },
+    { name: 'COPY as an unprivileged user', argv: ['--root', store, 'build', context('copy', 'FROM bb:1\nCOPY a.txt /a.txt\n')], says: /EPERM: operation not permitted, lchown '.*'/, hint: /.*need root/, wrapper: nobody },
+    { name: 'RUN as an unprivileged user', argv: ['--root', store, 'build', context('run', 'FROM bb:1\nRUN echo hi\n')], says: /EPERM: operation not permitted, lchown '.*'/, hint: /.*need root/, wrapper: nobody },
   ]);
 });
 

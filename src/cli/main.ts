@@ -285,6 +285,9 @@ function reportError(e: unknown): void {
   } else if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
     const err = e as NodeJS.ErrnoException;
     process.stderr.write(`error: ${oneLine(err.message)}\n`);
+    if (err.code === 'EPERM' && process.getuid?.() !== 0) {
+      process.stderr.write('hint: setting file owners and mounting snapshots need root; run this command as root\n');
+    }
   } else {
     process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   }
