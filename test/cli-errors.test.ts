@@ -11,6 +11,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { writeContext } from './support/build.js';
 import { makeBusyboxRootfs, tarDir } from './support/rootfs.js';
 import { assertCliError, REPO_ROOT, SHALE_BIN, shaleOk, tempDir, tempStore, type ShaleResult } from './support/shale.js';
 
@@ -124,13 +125,7 @@ test('CLI errors: every error path the suite knows ends at once with exit 2 and 
   const truncated = join(work, 'truncated.tar');
   writeFileSync(truncated, readFileSync(saved));
   truncateSync(truncated, Math.floor(readFileSync(saved).length / 2));
-  const context = (name: string, dockerfile: string) => {
-    const dir = join(work, name);
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'Dockerfile'), dockerfile);
-    writeFileSync(join(dir, 'a.txt'), 'a\n');
-    return dir;
-  };
+  const context = (name: string, dockerfile: string) => writeContext(join(work, name), { Dockerfile: dockerfile, 'a.txt': 'a\n' });
   await expectErrors(t, [
     { name: 'an invalid reference', argv: at('inspect', 'Bad:REF!'), says: /invalid image reference "Bad:REF!"/ },
     { name: 'an image not in the store', argv: at('history', 'nosuch:1'), says: /nosuch/ },
@@ -183,13 +178,7 @@ test('CLI errors: a build by an unprivileged user with COPY or RUN fails and end
   chownSync(store, 65534, 65534);
   const imported = await runBounded(['--root', store, 'import', rootfsTar, 'bb:1'], { wrapper: nobody });
   assert.equal(imported.status, 0, `import as nobody: ${imported.stderr}`);
-  const context = (name: string, dockerfile: string) => {
-    const dir = join(work, name);
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'Dockerfile'), dockerfile);
-    writeFileSync(join(dir, 'a.txt'), 'a\n');
-    return dir;
-  };
+  const context = (name: string, dockerfile: string) => writeContext(join(work, name), { Dockerfile: dockerfile, 'a.txt': 'a\n' });
   await expectErrors(t, [
     { name: 'COPY as an unprivileged user', argv: ['--root', store, 'build', context('copy', 'FROM bb:1\nCOPY a.txt /a.txt\n')], says: /EPERM: operation not permitted, lchown '.*'/, hint: /.*need root/, wrapper: nobody },
     { name: 'RUN as an unprivileged user', argv: ['--root', store, 'build', context('run', 'FROM bb:1\nRUN echo hi\n')], says: /EPERM: operation not permitted, lchown '.*'/, hint: /.*need root/, wrapper: nobody },
