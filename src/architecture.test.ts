@@ -14,9 +14,10 @@ const ALLOWED: Record<string, string[]> = {
   registry: ['image', 'layer', 'oci', 'internal'],
   snapshot: ['layer', 'oci', 'internal'],
   runtime: ['snapshot', 'store', 'image', 'layer', 'oci', 'internal'],
-  build: ['runtime', 'snapshot', 'store', 'image', 'layer', 'oci', 'internal'],
+  dockerfile: ['oci', 'internal'],
+  build: ['dockerfile', 'runtime', 'snapshot', 'store', 'image', 'layer', 'oci', 'internal'],
   analyze: ['image', 'layer', 'oci', 'internal'],
-  optimize: ['analyze', 'build', 'runtime', 'snapshot', 'store', 'image', 'layer', 'oci', 'internal'],
+  optimize: ['analyze', 'build', 'dockerfile', 'runtime', 'snapshot', 'store', 'image', 'layer', 'oci', 'internal'],
   report: ['analyze', 'oci', 'internal'],
   cli: ['*'],
 };

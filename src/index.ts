@@ -8,6 +8,7 @@ export * from './registry/index.js';
 export * from './report/index.js';
 export * from './snapshot/index.js';
 export * from './runtime/index.js';
+export * from './dockerfile/index.js';
 export * from './build/index.js';
 export * from './analyze/index.js';
 export * from './optimize/index.js';

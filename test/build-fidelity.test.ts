@@ -25,7 +25,7 @@ import {
   type ContextFile,
   type ImageConfigJson,
 } from './support/build.js';
-import { dockerignoreContext, referenceDockerfile } from '../src/build/build-fixtures.js';
+import { dockerignoreContext, referenceDockerfile } from '../src/dockerfile/dockerfile-fixtures.js';
 import { dockerOk } from './support/docker.js';
 import { shaleJson, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';

@@ -10,18 +10,18 @@ import { createdNow, hostPlatform, type Image } from '../image/index.js';
 import { putImage, putLayer, type Store } from '../store/index.js';
 import { chooseSnapshotter, cleanupStale, unpackLayer, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
 import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
-import { parseDockerfile, parseTrigger } from './dockerfile.js';
-import type { BuildArgValues } from './expand.js';
-import { planBuild, stageLabel, type Stage } from './plan.js';
-import { StageSteps, type PreparedStep } from './stage-steps.js';
-import { toDockerConfigJson, type ContainerConfig } from './apply-instruction.js';
+import { parseDockerfile, parseTrigger } from '../dockerfile/dockerfile.js';
+import type { BuildArgValues } from '../dockerfile/expand.js';
+import { planBuild, stageLabel, type Stage } from '../dockerfile/plan.js';
+import { StageSteps, type PreparedStep } from '../dockerfile/stage-steps.js';
+import { toDockerConfigJson, type ContainerConfig } from '../dockerfile/apply-instruction.js';
 import { BuildCache, type CachedStep } from './build-cache.js';
 import { SourceTree } from './build-context.js';
 import { copyIntoRootfs, type SourcePath } from './copy-files.js';
 import { resolveInRoot } from '../snapshot/index.js';
 import type { BuildListener } from './build-progress.js';
-import type { Instruction } from './instructions.js';
-import { heredocBody } from './instructions.js';
+import type { Instruction } from '../dockerfile/instructions.js';
+import { heredocBody } from '../dockerfile/instructions.js';
 
 export interface BuildOptions {
   contextDir: string;

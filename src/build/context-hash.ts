@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { copySourceName } from './history.js';
+import { copySourceName } from '../dockerfile/history.js';
 
 /** The tar header fields tarsum v1 hashes, in its order (mtime is not among them). */
 export interface TarsumHeader {

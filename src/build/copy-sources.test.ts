@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { throwsShale } from './build-fixtures.js';
+import { throwsShale } from '../dockerfile/dockerfile-fixtures.js';
 import { copySelector, expandCopySources, hasWildcards, splitParentsSource, trimSourcePath } from './copy-sources.js';
 
 const context = ['a.txt', 'b.txt', 'c.md', 'd', 'd/x', 'd/y.txt', 'd/e', 'd/e/z.txt', 'file[1].txt', 'star*name'];

@@ -1,7 +1,7 @@
 import { ShaleError } from '../internal/errors.js';
 import type { EntrySelector } from './copy-files.js';
-import { compareWalkOrder, DockerignoreMatcher } from './dockerignore.js';
-import { BadPatternError, cleanPath, filepathMatch } from './go-path.js';
+import { compareWalkOrder, DockerignoreMatcher } from '../dockerfile/dockerignore.js';
+import { BadPatternError, cleanPath, filepathMatch } from '../dockerfile/go-path.js';
 
 /** Docker's containsWildcards: an unescaped `*`, `?` or `[`. */
 export function hasWildcards(source: string): boolean {

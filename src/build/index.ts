@@ -1,16 +1,5 @@
-export * from './instructions.js';
-export * from './dockerfile.js';
-export * from './shell-lexer.js';
-export * from './expand.js';
-export * from './plan.js';
-export * from './history.js';
-export * from './apply-instruction.js';
-export * from './dockerignore.js';
 export * from './copy-sources.js';
-export { cleanPath, joinPath, filepathMatch, BadPatternError } from './go-path.js';
-export { goDuration, parseGoDuration, goQuote, goQuoteSlice } from './go-format.js';
 export * from './context-hash.js';
-export * from './stage-steps.js';
 export * from './build-image.js';
 export * from './build-progress.js';
 export * from './build-cache.js';

@@ -3,7 +3,7 @@ import { chmod, link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { dockerignoreContext } from './build-fixtures.js';
+import { dockerignoreContext } from '../dockerfile/dockerfile-fixtures.js';
 import { SourceTree } from './build-context.js';
 import { RootfsSums } from './source-sums.js';
 

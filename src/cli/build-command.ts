@@ -1,4 +1,5 @@
-import { buildImage, parseBuildArgList, progressStatusLine, type BuildEvent } from '../build/index.js';
+import { buildImage, progressStatusLine, type BuildEvent } from '../build/index.js';
+import { parseBuildArgList } from '../dockerfile/index.js';
 import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';
 import type { CommandResult } from './output.js';

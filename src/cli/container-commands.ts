@@ -1,6 +1,6 @@
 import { isShaleError, ShaleError } from '../internal/errors.js';
 import type { ImageConfig } from '../oci/index.js';
-import { applyInstruction, parseTrigger, startStage, toDockerConfigJson, type ContainerConfig } from '../build/index.js';
+import { applyInstruction, parseTrigger, startStage, toDockerConfigJson, type ContainerConfig } from '../dockerfile/index.js';
 import { Containers, type RunOptions } from '../runtime/index.js';
 import { humanSize, renderTable, timeAgo } from '../report/index.js';
 import type { Store } from '../store/index.js';

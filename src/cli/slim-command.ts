@@ -1,4 +1,4 @@
-import { parseBuildArgList } from '../build/index.js';
+import { parseBuildArgList } from '../dockerfile/index.js';
 import { slimDockerfile, type SlimReport } from '../optimize/index.js';
 import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import type { AddInstruction, CopyInstruction, Dockerfile, FromInstruction, Instruction, RunInstruction } from '../build/index.js';
-import { expandWord, lexWord } from '../build/index.js';
+import type { AddInstruction, CopyInstruction, Dockerfile, FromInstruction, Instruction, RunInstruction } from '../dockerfile/index.js';
+import { expandWord, lexWord } from '../dockerfile/index.js';
 import { commandName, parseShellCommands, type SimpleCommand } from './shell-commands.js';
 
 /** A simple command of a RUN with the directory it runs in (WORKDIR, then any `cd` before it) and its environment. */

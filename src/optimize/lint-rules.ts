@@ -5,7 +5,7 @@
  * cache-busting rule (SL1013) looks at every stage.
  */
 import { posix } from 'node:path';
-import type { AddInstruction, CopyInstruction, Instruction, RunInstruction } from '../build/index.js';
+import type { AddInstruction, CopyInstruction, Instruction, RunInstruction } from '../dockerfile/index.js';
 import { isUnder, resolveIn, type CommandAt, type LintModel, type StageModel, type Step } from './lint-model.js';
 import { commandName, hasFlag, operandsOf, subcommandOf, type SimpleCommand } from './shell-commands.js';
 import {

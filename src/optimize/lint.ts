@@ -1,5 +1,5 @@
 import { compareStrings } from '../internal/compare.js';
-import { parseDockerfile } from '../build/index.js';
+import { parseDockerfile } from '../dockerfile/index.js';
 import { buildLintModel } from './lint-model.js';
 import { LINT_RULES, type Finding, type Severity } from './lint-rules.js';
 

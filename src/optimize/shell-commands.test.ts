@@ -5,7 +5,7 @@ import { lintDockerfile } from './lint.js';
 import { readShellScript } from './shell-commands.js';
 import { changesShellState, splitShellScript } from './shell-script.js';
 import { rewriteDockerfile } from './slim-rewrite.js';
-import { parseDockerfile } from '../build/index.js';
+import { parseDockerfile } from '../dockerfile/index.js';
 
 describe('readShellScript', () => {
   test('top-level items keep their text and operator; fd duplications and &> are redirections, not operators', () => {

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { parseDockerfile, type Instruction } from '../build/index.js';
+import { parseDockerfile, type Instruction } from '../dockerfile/index.js';
 import { aptSub, isApkAdd, isNpmInstall, isRpmInstall, isYarnInstall, pipInstall } from './package-commands.js';
 import { commandName, hasFlag, type SimpleCommand } from './shell-commands.js';
 import { changesShellState, hasListOperators, shellQuote, splitShellScript, type ShellCommand } from './shell-script.js';

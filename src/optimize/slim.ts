@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { buildImage, type BuildArgValues, type BuildListener } from '../build/index.js';
+import { buildImage, type BuildListener } from '../build/index.js';
+import type { BuildArgValues } from '../dockerfile/index.js';
 import { ShaleError } from '../internal/errors.js';
 import type { Store } from '../store/index.js';
 import { rewriteDockerfile, type SlimChange } from './slim-rewrite.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { throwsShale } from './build-fixtures.js';
+import { throwsShale } from './dockerfile-fixtures.js';
 import { parseDockerfile } from './dockerfile.js';
 import type { InstructionOf } from './instructions.js';
 import { planBuild, stageLabel, type PlanOptions } from './plan.js';

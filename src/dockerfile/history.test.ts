@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { toDockerConfigJson } from './apply-instruction.js';
-import { contextEntryHasher, dirSourceName } from './context-hash.js';
+import { contextEntryHasher, dirSourceName } from '../build/context-hash.js';
 import { parseDockerfile } from './dockerfile.js';
 import {
   combinedSourceName,
@@ -18,7 +18,7 @@ import {
 import type { InstructionOf } from './instructions.js';
 import { planBuild } from './plan.js';
 import { StageSteps } from './stage-steps.js';
-import { referenceDockerfile } from './build-fixtures.js';
+import { referenceDockerfile } from './dockerfile-fixtures.js';
 
 const REFERENCE = referenceDockerfile('busybox:bars');
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseDockerfile, parseTrigger } from './dockerfile.js';
 import { heredocBody, type Instruction, type InstructionOf } from './instructions.js';
-import { throwsShale } from './build-fixtures.js';
+import { throwsShale } from './dockerfile-fixtures.js';
 
 const parse = (text: string) => parseDockerfile(text);
 const only = <K extends Instruction['kind']>(text: string, kind: K, index = 1): InstructionOf<K> => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { throwsShale } from './build-fixtures.js';
+import { throwsShale } from './dockerfile-fixtures.js';
 import { expandWord, expandWords, lexWord, lookupFromList } from './shell-lexer.js';
 
 const env = lookupFromList(['PWD=/home', 'EMPTY=', 'V=x y', 'PATHV=/usr/local/bin/app.tar.gz', 'Q="quoted"']);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { applyInstruction, DEFAULT_PATH, isValidSignal, parsePortSpec, resolveWorkdir, startStage, toDockerConfigJson, type StageConfig } from './apply-instruction.js';
-import { throwsShale } from './build-fixtures.js';
+import { throwsShale } from './dockerfile-fixtures.js';
 import { parseDockerfile } from './dockerfile.js';
 import type { Instruction } from './instructions.js';
 

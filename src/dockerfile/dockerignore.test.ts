@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { throwsShale } from './build-fixtures.js';
+import { throwsShale } from './dockerfile-fixtures.js';
 import { compareWalkOrder, DockerignoreMatcher, filterContext, parseDockerignore } from './dockerignore.js';
 
 const matcher = (text: string) => new DockerignoreMatcher(parseDockerignore(text));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { throwsShale } from './build-fixtures.js';
+import { throwsShale } from './dockerfile-fixtures.js';
 import { parseDockerfile } from './dockerfile.js';
 import { BuildArgs, expandInstruction, parseBuildArgList } from './expand.js';
 import { heredocBody, type Instruction, type InstructionOf } from './instructions.js';

@@ -1,0 +1,11 @@
+export * from './instructions.js';
+export * from './dockerfile.js';
+export * from './shell-lexer.js';
+export * from './expand.js';
+export * from './plan.js';
+export * from './history.js';
+export * from './apply-instruction.js';
+export * from './dockerignore.js';
+export * from './stage-steps.js';
+export { cleanPath, joinPath, filepathMatch, BadPatternError } from './go-path.js';
+export { goDuration, parseGoDuration, goQuote, goQuoteSlice } from './go-format.js';
