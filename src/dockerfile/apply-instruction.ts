@@ -2,6 +2,7 @@ import { ShaleError } from '../internal/errors.js';
 import { joinPath } from './go-path.js';
 import { DEFAULT_SHELL, isMetadataInstruction, metadataCreatedBy, resolveCommand, workdirCreatedBy } from './history.js';
 import type { HealthConfig, Instruction } from './instructions.js';
+import { DockerfileSyntaxError } from './syntax-error.js';
 
 /** Docker's default PATH, added when the base image's Env has none. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -101,7 +102,7 @@ export interface Applied {
  */
 export function applyInstruction(state: StageConfig, inst: Instruction, options: ApplyOptions = {}): Applied {
   const fail = (message: string): never => {
-    throw new ShaleError('DOCKERFILE_SYNTAX', `${options.file ?? 'Dockerfile'}:${inst.line}: ${message}`);
+    throw new DockerfileSyntaxError(options.file ?? 'Dockerfile', inst.line, message);
   };
   const next: StageConfig = { ...state, config: structuredClone(state.config) };
   const c = next.config;

@@ -1,6 +1,7 @@
 import { isShaleError, ShaleError } from '../internal/errors.js';
 import { heredocBody, type ArgDeclaration, type Heredoc, type Instruction, type KeyValue } from './instructions.js';
 import { expandWord, expandWords, lexWord, lookupFromList, type EnvLookup, type EscapeChar } from './shell-lexer.js';
+import { DockerfileSyntaxError } from './syntax-error.js';
 
 /**
  * Build args Docker passes through without an ARG declaration (to RUN's environment, never recorded
@@ -227,7 +228,7 @@ export function expandInstruction<T extends Instruction>(inst: T, lookup: EnvLoo
     }
   } catch (e) {
     if (isShaleError(e, 'INVALID_ARGUMENT')) {
-      throw new ShaleError('DOCKERFILE_SYNTAX', `${options.file ?? 'Dockerfile'}:${inst.line}: ${inst.kind}: ${e.message}`);
+      throw new DockerfileSyntaxError(options.file ?? 'Dockerfile', inst.line, `${inst.kind}: ${e.message}`);
     }
     throw e;
   }

@@ -1,5 +1,7 @@
 export * from './instructions.js';
 export * from './dockerfile.js';
+export { DockerfileSyntaxError } from './syntax-error.js';
+export { parseWords } from './words.js';
 export * from './shell-lexer.js';
 export * from './expand.js';
 export * from './plan.js';

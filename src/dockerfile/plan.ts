@@ -3,6 +3,7 @@ import type { Dockerfile } from './dockerfile.js';
 import { BuildArgs, expandInstruction, type BuildArgValues } from './expand.js';
 import type { ArgDeclaration, CopyInstruction, FromInstruction, Instruction, InstructionOf } from './instructions.js';
 import { expandWord } from './shell-lexer.js';
+import { DockerfileSyntaxError } from './syntax-error.js';
 
 /** What a stage starts from. */
 export type StageBase = { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
@@ -65,7 +66,7 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
   const metaArgs: ArgDeclaration[] = [];
   const stages: Stage[] = [];
   const fail = (line: number, message: string): never => {
-    throw new ShaleError('DOCKERFILE_SYNTAX', `${file}:${line}: ${message}`);
+    throw new DockerfileSyntaxError(file, line, message);
   };
 
   for (const inst of dockerfile.instructions) {
@@ -165,11 +166,11 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
 function refuseChecksum(inst: InstructionOf<'ADD'>, file: string): never {
   const where = `${file}:${inst.line}`;
   if (inst.sources.length + inst.heredocs.length !== 1) {
-    throw new ShaleError('DOCKERFILE_SYNTAX', `${where}: ADD --checksum can't be specified for multiple sources`);
+    throw new DockerfileSyntaxError(file, inst.line, "ADD --checksum can't be specified for multiple sources");
   }
   const src = inst.sources[0];
   if (src === undefined || !isRemoteSource(src)) {
-    throw new ShaleError('DOCKERFILE_SYNTAX', `${where}: ADD --checksum requires HTTP(S) or Git sources`, { hint: 'for a file in the build context, drop --checksum' });
+    throw new DockerfileSyntaxError(file, inst.line, 'ADD --checksum requires HTTP(S) or Git sources', { hint: 'for a file in the build context, drop --checksum' });
   }
   throw new ShaleError('UNSUPPORTED', `${where}: ADD --checksum is not supported: shale does not fetch URLs or Git repositories during builds`, {
     hint: 'download and verify the file before the build, then COPY it from the context',
