@@ -94,12 +94,19 @@ export const parseWords = (rest: string, escape: EscapeChar): string[] => Array.
  */
 export function extractBuilderFlags(line: string): { flags: string[]; rest: string } {
   const flags: string[] = [];
-  for (const w of lexWords(line, { unquote: true })) {
-    if (!line.startsWith('--', w.start)) return { flags, rest: line.slice(w.start) };
+  const words = lexWords(line, { unquote: true });
+  const blanks = /\s*/uy;
+  for (;;) {
+    // decided on the raw text: a word that is not a flag may lex to nothing (a lone `\`)
+    blanks.exec(line);
+    const start = blanks.lastIndex;
+    if (start === line.length) return { flags, rest: '' };
+    if (!line.startsWith('--', start)) return { flags, rest: line.slice(start) };
+    const w = words.next().value!; // the word at `start`: it holds `--`, so it is never empty
     if (w.text === '--') return { flags, rest: line.slice(w.end) };
     flags.push(w.text);
+    blanks.lastIndex = w.end;
   }
-  return { flags, rest: '' };
 }
 
 /** Whitespace-separated fields, no quoting (BuildKit's parseStringsWhitespaceDelimited). */
