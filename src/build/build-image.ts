@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile, chmod, lstat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile, chmod, chown, lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -130,7 +130,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       step++;
       emit({ type: 'step', step, stage: stageLabel(stage), line: inst.line, text: inst.original.split('\n')[0]! });
       const started = Date.now();
-      const sources = prepared.kind === 'copy' ? await copySources(prepared, inst, context, results, plan.stages, store, runner, stage) : undefined;
+      const sources = prepared.kind === 'copy' ? await copySources(prepared, inst, context, results, plan.stages, store, runner, stage, mode) : undefined;
       let result: CachedStep;
       let key: string;
       try {
@@ -231,6 +231,7 @@ async function copySources(
   store: Store,
   runner: StepRunner,
   stage: Stage,
+  mode: BuildMode,
 ): Promise<{ tree: SourceTree; list: SourcePath[]; release: () => Promise<void> }> {
   const inst = prepared.instruction;
   let tree = context;
@@ -251,7 +252,7 @@ async function copySources(
   }
   let list: SourcePath[];
   try {
-    list = await tree.resolve(inst.sources, { parents: inst.kind === 'COPY' && inst.parents, exclude: inst.exclude });
+    list = await tree.resolve(inst.sources, { parents: inst.kind === 'COPY' && inst.parents, exclude: inst.exclude, allowEmptyWildcard: mode === 'buildkit' });
   } catch (e) {
     await release();
     throw e;
@@ -317,7 +318,11 @@ class StepRunner {
     const snap = await (await this.snapshotter()).prepare(key, lowers);
     try {
       if (prepared.kind === 'workdir') {
-        await mkdir(await resolveInRoot(snap.rootfs, prepared.workingDir), { recursive: true, mode: 0o755 });
+        const dir = await resolveInRoot(snap.rootfs, prepared.workingDir);
+        const first = await mkdir(dir, { recursive: true, mode: 0o755 });
+        // BuildKit makes the directories as the USER (when it resolves in the image)
+        const owner = this.mode === 'buildkit' && first && config.User ? await resolveUser(snap.rootfs, config.User).catch(() => undefined) : undefined;
+        for (let d = dir; owner && first && d.length >= first.length; d = posix.dirname(d)) await chown(d, owner.uid, owner.gid);
       } else if (prepared.kind === 'copy') {
         const inst = prepared.instruction;
         const dest = inst.dest.startsWith('/') ? inst.dest : posix.join(config.WorkingDir || '/', inst.dest) + (inst.dest.endsWith('/') ? '/' : '');
@@ -386,7 +391,7 @@ class StepRunner {
       }
       const user = await resolveUser(rootfs, config.User ?? '');
       const etcBinds = binds.map((b) => b.destination).filter((d) => d.startsWith('/etc/'));
-      cleanupMountPoints = this.mode === 'buildkit' ? await prepareRunMountPoints(rootfs, etcBinds) : undefined;
+      cleanupMountPoints = this.mode === 'buildkit' ? await prepareRunMountPoints(rootfs, etcBinds, prepared.inlineFiles.length > 0) : undefined;
       const spec = makeRuntimeSpec({
         rootfs,
         args: prepared.argv,

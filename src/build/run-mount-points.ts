@@ -2,29 +2,29 @@ import { chmod, lstat, mkdir, rm, rmdir, writeFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { resolveInRoot } from '../snapshot/index.js';
 
-/** The directories runc makes for its mounts; under BuildKit they stay in a RUN's layer (measured). */
-const RUNTIME_DIRS = ['/dev', '/proc', '/sys'];
-
 const exists = (path: string): Promise<boolean> => lstat(path).then(() => true, () => false);
 
 /**
  * Lays out a RUN's mount points in its root filesystem the way a BuildKit RUN leaves them (Docker 26,
- * measured): /dev, /proc and /sys are made (0755) when missing and stay in the layer; a missing file a
- * bind mount needs (`files`, e.g. /etc/hosts) is made as an empty stub, and the returned cleanup removes
- * the stubs and the directories made for them, so the only trace is the parent directory touched.
+ * measured): /proc, /sys and /dev, which runc makes, are made (0755) when missing and stay in the layer,
+ * except /dev when BuildKit itself mounts below it (`devStub`, a `#!` heredoc under /dev/pipes/). A
+ * missing file a bind mount needs (`files`, e.g. /etc/hosts) is made as an empty stub. The returned
+ * cleanup removes the stubs and the directories made for them, so the only trace of those is their
+ * parent directory touched.
  */
-export async function prepareRunMountPoints(rootfs: string, files: readonly string[]): Promise<() => Promise<void>> {
-  for (const dir of RUNTIME_DIRS) {
+export async function prepareRunMountPoints(rootfs: string, files: readonly string[], devStub: boolean): Promise<() => Promise<void>> {
+  const made: { path: string; dir: boolean }[] = [];
+  for (const dir of ['/proc', '/sys', '/dev']) {
     const host = await resolveInRoot(rootfs, dir);
     if (await exists(host)) continue;
     await mkdir(host);
     await chmod(host, 0o755);
+    if (dir === '/dev' && devStub) made.push({ path: host, dir: true });
   }
-  const made: { path: string; dir: boolean }[] = [];
   for (const file of files) {
     const parent = await resolveInRoot(rootfs, posix.dirname(file));
     if (!(await exists(parent))) {
-      await mkdir(parent, { recursive: true, mode: 0o755 });
+      await mkdir(parent, { mode: 0o755 });
       made.push({ path: parent, dir: true });
     }
     const host = await resolveInRoot(rootfs, file);

@@ -134,8 +134,6 @@ export function applyInstruction(state: StageConfig, inst: Instruction, options:
       break;
     case 'WORKDIR':
       c.WorkingDir = resolveWorkdir(c.WorkingDir ?? '', inst.path, fail);
-      // BuildKit cleans the path (`/a/b/` -> `/a/b`)
-      if (buildkit) c.WorkingDir = joinPath('/', c.WorkingDir);
       break;
     case 'EXPOSE':
       c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };

@@ -77,9 +77,9 @@ describe('runArgv: heredocs as BuildKit runs them', () => {
     assert.deepEqual(runArgv(run('RUN << EOF sh -x\necho a\nEOF\n'), sh).argv, ['/bin/sh', '-c', '<< EOF sh -x\necho a\nEOF']);
   });
 
-  test('a #! body becomes an executable file that is run', () => {
+  test('a #! body becomes an executable file that the shell runs (BuildKit: `/bin/sh -c /dev/pipes/EOF`)', () => {
     assert.deepEqual(runArgv(run('RUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n'), sh), {
-      argv: ['/dev/pipes/EOF'],
+      argv: ['/bin/sh', '-c', '/dev/pipes/EOF'],
       inlineFiles: [{ path: '/dev/pipes/EOF', data: '#!/usr/bin/env python3\nprint(1)\n', mode: 0o755 }],
     });
   });

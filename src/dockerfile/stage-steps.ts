@@ -42,7 +42,7 @@ export interface InlineFile {
 
 /**
  * How BuildKit runs a RUN with heredocs: a script that is just `<<EOF` runs its body with the shell
- * (or, when the body starts with `#!`, as an executable file under /dev/pipes/); any other use gets
+ * (or, when the body starts with `#!`, as an executable file under /dev/pipes/ that the shell runs); any other use gets
  * the whole text, bodies and delimiters included, for the shell to interpret. Without heredocs,
  * shell form runs as `[...shell, script]` and exec form as written.
  */
@@ -54,7 +54,7 @@ export function runArgv(inst: RunInstruction, shell: readonly string[]): { argv:
     const body = heredocBody(inst.heredocs[0]!);
     if (body.startsWith('#!')) {
       const path = `/dev/pipes/${inst.heredocs[0]!.name}`;
-      return { argv: [path], inlineFiles: [{ path, data: body, mode: 0o755 }] };
+      return { argv: [...shell, path], inlineFiles: [{ path, data: body, mode: 0o755 }] };
     }
     return { argv: [...shell, body], inlineFiles: [] };
   }
