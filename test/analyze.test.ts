@@ -380,8 +380,8 @@ test('analyze the seed example: split hides 52,428,800 bytes, chained nothing; C
   const name = `shale-analyze-${uniqueSuffix()}`;
   const base = busyboxBase(t, work, root, `${name}:base`);
   const buildArgs = ['--build-arg', `BASE=${base.ref}`];
-  const split = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.split'), '-t', `${name}:split`, ...buildArgs]).id;
-  shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.chained'), '-t', `${name}:chained`, ...buildArgs]);
+  const split = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.split'), '-t', `${name}:split`, ...buildArgs], undefined, { classic: true }).id;
+  shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.chained'), '-t', `${name}:chained`, ...buildArgs], undefined, { classic: true });
   const B = treeBytes(base.rootfs).files; // the base layer's header sizes: its regular files
   const analyzeRun = (args: string[], cwd?: string) => {
     const r = shale(['analyze', ...args, '--format', 'json'], { root, cwd });

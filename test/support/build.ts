@@ -80,9 +80,18 @@ export function lastLine(stdout: string): string {
   return lines[lines.length - 1] ?? '';
 }
 
-/** `shale build ARGS... CONTEXT`; asserts success and that stdout ends with the image ID. */
-export function shaleBuild(root: string, context: string, args: readonly string[] = [], timeoutMs = 300_000): { id: string; result: ShaleResult } {
-  const result = shale(['build', ...args, context], { root, timeoutMs });
+/**
+ * `shale build ARGS... CONTEXT`; asserts success and that stdout ends with the image ID. `classic`: the
+ * classic builder's output (`--classic`), for tests that compare with Docker 20.10 or pin its history.
+ */
+export function shaleBuild(
+  root: string,
+  context: string,
+  args: readonly string[] = [],
+  timeoutMs = 300_000,
+  options: { classic?: boolean } = {},
+): { id: string; result: ShaleResult } {
+  const result = shale(['build', ...(options.classic ? ['--classic'] : []), ...args, context], { root, timeoutMs });
   assert.equal(result.status, 0, `shale build ${args.join(' ')} ${context} -> ${result.status}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
   const id = lastLine(result.stdout);
   assert.match(id, /^sha256:[a-f0-9]{64}$/, `the last line of stdout is the image ID:\n${result.stdout}`);
