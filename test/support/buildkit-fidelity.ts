@@ -90,8 +90,9 @@ export async function saveShaleImage(root: string, ref: string, archive: string)
 }
 
 /**
- * Makes the bases in the shale store `root` and loads them into Docker 26 (removed from it when `t`
- * ends); `busybox-etc` is `busybox-base` plus the two /etc files.
+ * Makes the bases in the shale store `root` and loads them into Docker 26; `busybox-etc` is
+ * `busybox-base` plus the two /etc files. They stay in Docker 26: other runs of the suite (other
+ * worktrees share the engine) use the same names, and every run's bases have the same contents.
  */
 export function makeFidelityBases(t: Pick<TestContext, 'after'>, d: Docker26, work: string, root: string): void {
   for (const ref of FIDELITY_BASES) {
@@ -100,7 +101,6 @@ export function makeFidelityBases(t: Pick<TestContext, 'after'>, d: Docker26, wo
     });
     const archive = join(work, `${ref}.tar`);
     execFileSyncQuiet(process.execPath, [SHALE_BIN, '--root', root, 'save', '-o', archive, ref]);
-    t.after(() => runAsync(d.cli, ['rmi', ref], { env: { ...process.env, ...d.env } }));
     docker26Ok(d, ['load', '-i', archive]);
     rmSync(archive, { force: true });
     assert.equal(docker26Ok(d, ['image', 'inspect', '--format', '{{.Id}}', ref]).trim(), base.id, `Docker 26 has ${ref} under the ID shale gave it`);
