@@ -380,8 +380,8 @@ test('analyze the seed example: split hides 52,428,800 bytes, chained nothing; C
   const name = `shale-analyze-${uniqueSuffix()}`;
   const base = busyboxBase(t, work, root, `${name}:base`);
   const buildArgs = ['--build-arg', `BASE=${base.ref}`];
-  const split = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.split'), '-t', `${name}:split`, ...buildArgs]).id;
-  shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.chained'), '-t', `${name}:chained`, ...buildArgs]);
+  const split = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.split'), '-t', `${name}:split`, ...buildArgs], undefined, { classic: true }).id;
+  shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.chained'), '-t', `${name}:chained`, ...buildArgs], undefined, { classic: true });
   const B = treeBytes(base.rootfs).files; // the base layer's header sizes: its regular files
   const analyzeRun = (args: string[], cwd?: string) => {
     const r = shale(['analyze', ...args, '--format', 'json'], { root, cwd });
@@ -414,6 +414,23 @@ test('analyze the seed example: split hides 52,428,800 bytes, chained nothing; C
     assert.equal(a.dive.userWastedPercent, 1);
     const table = shaleOk(['analyze', `${name}:split`], o).stdout;
     assert.match(table, /52\.4MB\s+deleted\s+\/home\/50M\.file/);
+  });
+
+  await t.test('the Dockerfile lines of both builds (classic and BuildKit output) name the steps, kept beside the image', () => {
+    shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.split'), '-t', `${name}:split-buildkit`, ...buildArgs]);
+    for (const [ref, createdBy, hiddenBy] of [
+      [`${name}:split`, DD, RM],
+      [`${name}:split-buildkit`, `RUN ${DD} # buildkit`, `RUN ${RM} # buildkit`],
+    ] as const) {
+      const a = shaleJson<{ waste: { items: { createdBy: string; hiddenBy: string; createdLine?: string; hiddenLine?: string }[] }; layers: { line?: string }[] }>(['analyze', ref], o);
+      assert.deepEqual(
+        a.waste.items.map((i) => [i.createdBy, i.createdLine, i.hiddenBy, i.hiddenLine]),
+        [[createdBy, 'Dockerfile.split:5', hiddenBy, 'Dockerfile.split:6']],
+        ref,
+      );
+      assert.deepEqual(a.layers.map((l) => l.line), [undefined, 'Dockerfile.split:4', 'Dockerfile.split:5', 'Dockerfile.split:6'], ref);
+      assert.match(shaleOk(['analyze', ref], o).stdout, /made by +layer 2: RUN dd if=\/dev\/zero of=50M\.file bs=1M count=50 \(Dockerfile\.split:5\)/, ref);
+    }
   });
 
   await t.test('chained: nothing hidden, dive finds nothing wasted', () => {

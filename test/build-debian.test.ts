@@ -56,7 +56,7 @@ test('a Debian build (apt-get update, apt-get install curl) by shale and by dock
   assert.equal(dockerImageId(`${name}:base`), baseId);
 
   const ctx = writeContext(join(work, 'ctx'), { Dockerfile: DOCKERFILE(`${name}:base`) });
-  const { id, result } = shaleBuild(root, ctx, ['--progress', 'plain', '-t', `${name}:shale`], 600_000);
+  const { id, result } = shaleBuild(root, ctx, ['--progress', 'plain', '-t', `${name}:shale`], 600_000, { classic: true });
   assert.match(result.stderr, /Setting up curl /, 'apt installed curl in the shale build');
   // shale's RUN uses the host network by default; the classic builder's default bridge may not resolve
   // names here, so Docker gets the host network too (the same setup on both sides)

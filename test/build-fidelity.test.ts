@@ -537,7 +537,7 @@ test('build fidelity: shale and the classic builder make the same images from th
       writeFileSync(join(dir, 'Dockerfile.docker'), c.dockerDockerfile.replaceAll('{{base}}', base.ref));
       dockerArgs.push('-f', join(dir, 'Dockerfile.docker'));
     }
-    const { id } = shaleBuild(root, ctx, args);
+    const { id } = shaleBuild(root, ctx, args, undefined, { classic: true });
     const shaleRef = `${prefix}-${index}:shale`;
     const dockerRef = `${prefix}-${index}:docker`;
     loadIntoDocker(st, root, id, shaleRef, dir);
@@ -564,7 +564,7 @@ test('build fidelity: shale and the classic builder make the same images from th
 
   await t.test('the reference Dockerfile: history created_by and config fields equal Docker\'s', async (st) => {
     const ctx = writeContext(join(work, 'reference'), { ...REFERENCE_FILES, Dockerfile: REFERENCE_DOCKERFILE.replaceAll('{{base}}', base.ref) });
-    const { id } = shaleBuild(root, ctx);
+    const { id } = shaleBuild(root, ctx, [], undefined, { classic: true });
     dockerBuild(st, ctx, `${prefix}-reference:docker`);
     const theirs = (await dockerSavedImage(`${prefix}-reference:docker`)).config;
     const mine = shaleJson<{ config: ImageConfigJson }>(['inspect', id], { root }).config;

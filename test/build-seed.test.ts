@@ -29,6 +29,7 @@ interface HistoryRow {
   size: number;
   emptyLayer: boolean;
   comment: string;
+  line?: string;
 }
 
 /** History oldest first, as `created_by` / size / empty-layer triples. */
@@ -49,8 +50,8 @@ test('seed example: split RUN dd / RUN rm is base + 52,428,800 bytes in 4 layers
   const base = busyboxBase(t, work, root, `${name}:base`, { docker: probeTool('docker').ok });
   const buildArgs = ['--build-arg', `BASE=${base.ref}`];
 
-  const split = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.split'), '-t', `${name}:split`, ...buildArgs]).id;
-  const chained = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.chained'), '-t', `${name}:chained`, ...buildArgs]).id;
+  const split = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.split'), '-t', `${name}:split`, ...buildArgs], undefined, { classic: true }).id;
+  const chained = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.chained'), '-t', `${name}:chained`, ...buildArgs], undefined, { classic: true }).id;
 
   await t.test('shale: image sizes and layer counts, exactly', () => {
     const rows = shaleJson<ImageRow[]>(['images'], { root });
@@ -86,8 +87,9 @@ test('seed example: split RUN dd / RUN rm is base + 52,428,800 bytes in 4 layers
       { createdBy: WORKDIR, size: 0, emptyLayer: false },
       { createdBy: CHAINED, size: 0, emptyLayer: false },
     ]);
-    const comments = shaleJson<HistoryRow[]>(['history', `${name}:split`], { root }).map((h) => h.comment).reverse();
-    assert.deepEqual(comments.slice(1), ['Dockerfile.split:3', 'Dockerfile.split:4', 'Dockerfile.split:5', 'Dockerfile.split:6'], 'each step names its Dockerfile line');
+    const rows = shaleJson<HistoryRow[]>(['history', `${name}:split`], { root }).reverse();
+    assert.deepEqual(rows.slice(1).map((h) => h.line), ['Dockerfile.split:3', 'Dockerfile.split:4', 'Dockerfile.split:5', 'Dockerfile.split:6'], 'each step names its Dockerfile line');
+    assert.deepEqual(rows.slice(1).map((h) => h.comment), ['', '', '', ''], 'the line is kept beside the image, not in its history');
     const config = shaleJson<{ config: { author?: string; config: { WorkingDir?: string } } }>(['inspect', split], { root }).config;
     assert.equal(config.author, 'ailala', 'MAINTAINER sets the author');
     assert.equal(config.config.WorkingDir, '/home');

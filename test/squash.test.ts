@@ -56,7 +56,7 @@ test('squash of the seed split image drops the hidden 50 MiB, keeps the base lay
   const root = tempStore(t);
   const name = `shale-squash-${uniqueSuffix()}`;
   const base = busyboxBase(t, work, root, `${name}:base`);
-  const split = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.split'), '-t', `${name}:split`, '--build-arg', `BASE=${base.ref}`]).id;
+  const split = shaleBuild(root, SEED, ['-f', join(SEED, 'Dockerfile.split'), '-t', `${name}:split`, '--build-arg', `BASE=${base.ref}`], undefined, { classic: true }).id;
 
   const r = shaleJson<SquashJson>(['squash', `${name}:split`, '-t', `${name}:squashed`], { root });
   const original = inspect(root, split);

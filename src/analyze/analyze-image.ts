@@ -15,15 +15,16 @@ export interface AnalyzeOptions {
   baseLayers?: number;
   /** Keep each layer's entries (for the HTML file tree). */
   files?: boolean;
+  /** The Dockerfile line of each history entry, when shale built the image (see readBuildLines). */
+  lines?: readonly (string | null)[];
 }
 
-/** What history says made each layer: the non-empty entries, in order. */
-function layerSteps(image: Image): { createdBy: string; line?: string }[] {
-  const steps = (image.config.history ?? []).filter((h) => !h.empty_layer);
+/** What history says made each layer: the non-empty entries, in order, with their Dockerfile lines. */
+function layerSteps(image: Image, lines: readonly (string | null)[]): { createdBy: string; line?: string }[] {
+  const steps = (image.config.history ?? []).map((h, i) => ({ h, line: lines[i] ?? undefined })).filter((s) => !s.h.empty_layer);
   return image.layers.map((_, i) => {
-    const h = steps.length === image.layers.length ? steps[i] : undefined;
-    const line = h?.comment && /^\S+:\d+$/.test(h.comment) ? h.comment : undefined;
-    return { createdBy: h?.created_by ?? '', line };
+    const s = steps.length === image.layers.length ? steps[i] : undefined;
+    return { createdBy: s?.h.created_by ?? '', line: s?.line };
   });
 }
 
@@ -61,7 +62,7 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
   const sameCopies = new Set(compared.filter((_, i) => same[i]));
   const sameContent = (c: HiddenCopy): boolean => sameCopies.has(c);
 
-  const steps = layerSteps(image);
+  const steps = layerSteps(image, options.lines ?? []);
   const baseLayers = Math.min(options.baseLayers ?? 0, image.layers.length);
   const items = new Map<string, WasteItem>();
   const hiddenPerLayer = image.layers.map(() => 0);

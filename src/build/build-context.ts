@@ -80,9 +80,9 @@ export class SourceTree {
    * `exclude` (`--exclude`) filters what is below each directory source. With `parents`
    * (`COPY --parents`) each source becomes the directory its `/./` pivot names (the root without
    * one) with a selector for its pattern; a pattern without wildcards must name something, one
-   * with wildcards may match nothing (BuildKit's rules).
+   * with wildcards may match nothing (BuildKit's rules; without `parents` only with `allowEmptyWildcard`).
    */
-  async resolve(sources: string[], options: { parents?: boolean; exclude?: readonly string[] } = {}): Promise<SourcePath[]> {
+  async resolve(sources: string[], options: { parents?: boolean; exclude?: readonly string[]; allowEmptyWildcard?: boolean } = {}): Promise<SourcePath[]> {
     const exclude = options.exclude ?? [];
     const out: SourcePath[] = [];
     for (const src of sources) {
@@ -91,6 +91,8 @@ export class SourceTree {
         continue;
       }
       const rels = expandCopySources(src, this.paths);
+      // only a wildcard matches nothing: BuildKit copies nothing, the classic builder fails
+      if (rels.length === 0 && options.allowEmptyWildcard) continue;
       if (rels.length === 0) throw new ShaleError('NOT_FOUND', `COPY failed: no source files were specified by "${src}" in the ${this.what}`);
       const select = copySelector({ exclude });
       for (const rel of rels) out.push({ hostPath: await this.existing(rel), rel, ...(select ? { select } : {}) });

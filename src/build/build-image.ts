@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile, chmod, lstat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile, chmod, chown, lstat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { decompress } from '../layer/index.js';
 import { ShaleError } from '../internal/errors.js';
 import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, normalizeReference, type Descriptor, type Digest, type History, type ImageConfig } from '../oci/index.js';
 import { createdNow, hostPlatform, type Image } from '../image/index.js';
-import { putImage, putLayer, type Store } from '../store/index.js';
+import { putImage, putLayer, writeBuildLines, type Store } from '../store/index.js';
 import { chooseSnapshotter, cleanupStale, unpackLayer, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
 import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
 import { parseDockerfile, parseTrigger } from '../dockerfile/dockerfile.js';
@@ -15,11 +15,13 @@ import type { BuildArgValues } from '../dockerfile/expand.js';
 import { planBuild, stageLabel, type Stage } from '../dockerfile/plan.js';
 import { StageSteps, type PreparedStep } from '../dockerfile/stage-steps.js';
 import { toDockerConfigJson, type ContainerConfig } from '../dockerfile/apply-instruction.js';
+import { fillBuildkitCreated, toBuildkitConfigJson, type BuildMode } from '../dockerfile/buildkit-output.js';
 import { BuildCache, type CachedStep } from './build-cache.js';
 import { SourceTree } from './build-context.js';
 import { copyIntoRootfs, type SourcePath } from './copy-files.js';
 import { resolveInRoot } from '../snapshot/index.js';
 import type { BuildListener } from './build-progress.js';
+import { prepareRunMountPoints } from './run-mount-points.js';
 import type { Instruction } from '../dockerfile/instructions.js';
 import { heredocBody } from '../dockerfile/instructions.js';
 
@@ -35,6 +37,8 @@ export interface BuildOptions {
   snapshotter?: SnapshotterPreference;
   onEvent?: BuildListener;
   signal?: AbortSignal;
+  /** The classic builder's output (Docker 20.10) instead of BuildKit's. */
+  classic?: boolean;
 }
 
 export interface BuildResult {
@@ -52,12 +56,15 @@ interface StageImage {
   parentId?: string;
   /** The store image the stage's chain of FROMs starts at: recorded as the manifest's base annotations. */
   base?: { name: string; manifestDigest: Digest };
+  /** The Dockerfile line of each history entry this build added, by history index. */
+  lines: Map<number, string>;
 }
 
 const emptyImage = (): StageImage => ({
   config: { ...hostPlatform(), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
   layers: [],
   cacheKey: 'scratch',
+  lines: new Map(),
 });
 
 const fromStoreImage = (image: Image, ref?: string): StageImage => ({
@@ -66,13 +73,15 @@ const fromStoreImage = (image: Image, ref?: string): StageImage => ({
   layers: image.layers.map((l) => ({ descriptor: l.descriptor, diffId: l.diffId })),
   cacheKey: image.id,
   parentId: image.id,
+  lines: new Map(),
 });
 
 /**
- * Builds a Dockerfile as Docker's classic builder does: each RUN runs in runc over a snapshot of the
- * image so far, each RUN/COPY/ADD/WORKDIR that changes files becomes one layer, metadata instructions
- * become empty-layer history entries; only the stages the target needs are built; steps are reused
- * from the cache when their parent chain, instruction and sources are the same.
+ * Builds a Dockerfile as `docker build` does (BuildKit's output; with `classic`, the classic builder's):
+ * each RUN runs in runc over a snapshot of the image so far, each RUN/COPY/ADD/WORKDIR becomes one layer
+ * (classic: only when it changes files), metadata instructions become empty-layer history entries; only
+ * the stages the target needs are built; steps are reused from the cache when their parent chain,
+ * instruction and sources are the same. Each entry's Dockerfile line is kept beside the image.
  */
 export async function buildImage(store: Store, options: BuildOptions): Promise<BuildResult> {
   const emit = options.onEvent ?? (() => undefined);
@@ -89,13 +98,15 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const snapshotter = () =>
     (chosen ??= cleanupStale(snapshotsRoot).then(() => chooseSnapshotter(snapshotsRoot, options.snapshotter ?? 'auto')));
   const cache = new BuildCache(join(store.root, 'shale', 'build-cache'));
-  const runner = new StepRunner(store, snapshotter, options, emit);
+  const mode: BuildMode = options.classic ? 'classic' : 'buildkit';
+  const runner = new StepRunner(store, snapshotter, options, emit, mode);
   const results = new Map<number, StageImage>();
   let step = 0;
 
   for (const stage of plan.order) {
     let image = await baseImage(store, stage, results);
-    const steps = new StageSteps({ buildArgs: plan.buildArgs, baseConfig: image.config.config as ContainerConfig, escape: dockerfile.escape, file: dockerfile.file });
+    const baseConfig = stage.base.kind === 'scratch' ? undefined : (image.config.config as ContainerConfig);
+    const steps = new StageSteps({ buildArgs: plan.buildArgs, baseConfig, escape: dockerfile.escape, file: dockerfile.file, mode });
     emit({ type: 'step', step: ++step, stage: stageLabel(stage), line: stage.from.line, text: stage.from.original.split('\n')[0]! });
     // ONBUILD triggers come from the base image, not from a line of this Dockerfile
     const sourceLine = (inst: Instruction): string | undefined => (stage.instructions.includes(inst) ? `${dockerfile.file}:${inst.line}` : undefined);
@@ -106,18 +117,20 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       const config = { ...image.config, author: steps.state.author ?? image.config.author, config: steps.state.config as Record<string, unknown> };
       image = { ...image, config };
       if (prepared.kind === 'metadata') {
-        // cached too, so a rebuild keeps each entry's time and so the image ID
+        if (!prepared.history) continue;
+        // classic: cached too, so a rebuild keeps each entry's time and so the image ID (BuildKit's
+        // entries take their time from the layers around them at the end)
         const key = BuildCache.key(image.cacheKey, 'meta', JSON.stringify(prepared.history), JSON.stringify(steps.state.config));
-        const hit = options.noCache ? undefined : await cache.get(key);
-        const result = hit ?? { history: { created: createdNow(), ...prepared.history } };
-        if (!hit) await cache.put(key, result);
+        const hit = options.noCache || mode === 'buildkit' ? undefined : await cache.get(key);
+        const result = hit ?? { history: mode === 'buildkit' ? prepared.history : { created: createdNow(), ...prepared.history } };
+        if (!hit && mode === 'classic') await cache.put(key, result);
         image = applyStep(image, result, key, sourceLine(inst));
         continue;
       }
       step++;
       emit({ type: 'step', step, stage: stageLabel(stage), line: inst.line, text: inst.original.split('\n')[0]! });
       const started = Date.now();
-      const sources = prepared.kind === 'copy' ? await copySources(prepared, inst, context, results, plan.stages, store, runner, stage) : undefined;
+      const sources = prepared.kind === 'copy' ? await copySources(prepared, inst, context, results, plan.stages, store, runner, stage, mode) : undefined;
       let result: CachedStep;
       let key: string;
       try {
@@ -125,7 +138,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
         const history = prepared.kind === 'copy' ? prepared.history(sourceName) : prepared.history;
         // COPY/ADD flags change the files but not created_by: they are part of the key
         const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : '';
-        key = BuildCache.key(image.cacheKey, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName, copyFlags);
+        key = BuildCache.key(image.cacheKey, mode, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName, copyFlags);
         const cached = options.noCache ? undefined : await usableCache(store, cache, key);
         if (cached) {
           emit({ type: 'cached', step });
@@ -147,20 +160,23 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
 
   const final = results.get(plan.target.index)!;
   const c = final.config;
-  const containerConfig = toDockerConfigJson({ ...(c.config as ContainerConfig), Image: final.parentId ?? '' });
+  const history = mode === 'buildkit' ? fillBuildkitCreated(c.history ?? []) : c.history;
+  const containerConfig =
+    mode === 'buildkit' ? toBuildkitConfigJson(c.config as ContainerConfig) : toDockerConfigJson({ ...(c.config as ContainerConfig), Image: final.parentId ?? '' });
   const config: ImageConfig = {
     architecture: c.architecture,
     ...(c.author ? { author: c.author } : {}),
     config: containerConfig as Record<string, unknown>,
     // the last step's time: a fully cached rebuild gives the same image ID
-    created: c.history?.[c.history.length - 1]?.created ?? createdNow(),
-    history: c.history,
+    created: history?.[history.length - 1]?.created ?? createdNow(),
+    history,
     os: c.os,
     rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
   };
   const tags = options.tags ?? [];
   const annotations = final.base ? { [BASE_NAME_ANNOTATION]: final.base.name, [BASE_DIGEST_ANNOTATION]: final.base.manifestDigest } : undefined;
   const { id, manifestDigest } = await putImage(store, config, final.layers.map((l) => l.descriptor), tags, annotations);
+  await writeBuildLines(store, id, (history ?? []).map((_, i) => final.lines.get(i) ?? null));
   emit({ type: 'image', id, tags });
   return { id, manifestDigest, tags };
 }
@@ -186,12 +202,14 @@ const withHistory = (image: StageImage, h: History): StageImage => ({
 });
 
 /**
- * Adds the step's history entry, its comment naming the Dockerfile line (`Dockerfile:7`) so analysis can
- * point at it. The line is not part of the cache key: a moved line reuses the step.
+ * Adds the step's history entry and notes its Dockerfile line (`Dockerfile:7`) so analysis can point at
+ * it. The line is not part of the cache key: a moved line reuses the step.
  */
 function applyStep(image: StageImage, step: CachedStep, key: string, line: string | undefined): StageImage {
-  const next = withHistory(image, line ? { ...step.history, comment: line } : step.history);
-  return { ...next, layers: step.layer ? [...image.layers, step.layer] : image.layers, cacheKey: key };
+  const next = withHistory(image, step.history);
+  const lines = new Map(image.lines);
+  if (line) lines.set((next.config.history ?? []).length - 1, line);
+  return { ...next, layers: step.layer ? [...image.layers, step.layer] : image.layers, cacheKey: key, lines };
 }
 
 /** A cached step whose layer is still in the store (a prune may have taken it). */
@@ -213,6 +231,7 @@ async function copySources(
   store: Store,
   runner: StepRunner,
   stage: Stage,
+  mode: BuildMode,
 ): Promise<{ tree: SourceTree; list: SourcePath[]; release: () => Promise<void> }> {
   const inst = prepared.instruction;
   let tree = context;
@@ -233,7 +252,7 @@ async function copySources(
   }
   let list: SourcePath[];
   try {
-    list = await tree.resolve(inst.sources, { parents: inst.kind === 'COPY' && inst.parents, exclude: inst.exclude });
+    list = await tree.resolve(inst.sources, { parents: inst.kind === 'COPY' && inst.parents, exclude: inst.exclude, allowEmptyWildcard: mode === 'buildkit' });
   } catch (e) {
     await release();
     throw e;
@@ -263,6 +282,7 @@ class StepRunner {
     private readonly snapshotter: () => Promise<Snapshotter>,
     private readonly options: BuildOptions,
     private readonly emit: BuildListener,
+    private readonly mode: BuildMode,
   ) {}
 
   private layerRefs(image: StageImage): LayerRef[] {
@@ -292,12 +312,17 @@ class StepRunner {
     config: ContainerConfig,
   ): Promise<{ descriptor: Descriptor; diffId: Digest } | undefined> {
     const lowers = this.layerRefs(image);
-    if (prepared.kind === 'run') lowers.push(await this.init());
+    // BuildKit runs over the image itself: no init layer (see runMountPoints)
+    if (prepared.kind === 'run' && this.mode === 'classic') lowers.push(await this.init());
     const key = `build-${randomBytes(6).toString('hex')}`;
     const snap = await (await this.snapshotter()).prepare(key, lowers);
     try {
       if (prepared.kind === 'workdir') {
-        await mkdir(await resolveInRoot(snap.rootfs, prepared.workingDir), { recursive: true, mode: 0o755 });
+        const dir = await resolveInRoot(snap.rootfs, prepared.workingDir);
+        const first = await mkdir(dir, { recursive: true, mode: 0o755 });
+        // BuildKit makes the directories as the USER (when it resolves in the image)
+        const owner = this.mode === 'buildkit' && first && config.User ? await resolveUser(snap.rootfs, config.User).catch(() => undefined) : undefined;
+        for (let d = dir; owner && first && d.length >= first.length; d = posix.dirname(d)) await chown(d, owner.uid, owner.gid);
       } else if (prepared.kind === 'copy') {
         const inst = prepared.instruction;
         const dest = inst.dest.startsWith('/') ? inst.dest : posix.join(config.WorkingDir || '/', inst.dest) + (inst.dest.endsWith('/') ? '/' : '');
@@ -320,12 +345,15 @@ class StepRunner {
           await unpackLayer(decompress(createReadStream(src.hostPath), { what: `ADD ${src.rel}` }), into, { format: 'plain', what: `ADD ${src.rel}` });
         }
       } else {
-        // each VOLUME is a directory in the RUN's layer, with an empty volume over it: writes there are dropped
-        for (const volume of Object.keys(config.Volumes ?? {})) await mkdir(await resolveInRoot(snap.rootfs, volume), { recursive: true });
+        // classic: each VOLUME is a directory in the RUN's layer, with an empty volume over it, so writes
+        // there are dropped (BuildKit treats VOLUME as metadata only)
+        const volumes = this.mode === 'classic' ? Object.keys(config.Volumes ?? {}) : [];
+        for (const volume of volumes) await mkdir(await resolveInRoot(snap.rootfs, volume), { recursive: true });
         await this.run(step, prepared, snap.rootfs, config);
       }
       const { descriptor, info } = await putLayer(this.store, snap.diff(), `step ${step} layer`);
-      if (info.entries === 0) return undefined;
+      // BuildKit keeps a step that changed nothing as an empty layer
+      if (info.entries === 0 && this.mode === 'classic') return undefined;
       await snap.commitAs?.(info.diffId);
       return { descriptor, diffId: info.diffId };
     } finally {
@@ -338,16 +366,19 @@ class StepRunner {
     const bundleDir = join(this.store.root, 'shale', 'bundles', id);
     await mkdir(bundleDir, { recursive: true });
     const network = prepared.instruction.network === 'none' ? 'none' : prepared.instruction.network === 'host' ? 'host' : (this.options.network ?? 'host');
+    let cleanupMountPoints: (() => Promise<void>) | undefined;
     try {
       const binds: BindMount[] = [];
-      await writeFile(join(bundleDir, 'hostname'), `${id.slice(6, 18)}\n`);
-      binds.push({ source: join(bundleDir, 'hostname'), destination: '/etc/hostname', readonly: true });
-      if (network === 'host') {
+      if (this.mode === 'classic') {
+        await writeFile(join(bundleDir, 'hostname'), `${id.slice(6, 18)}\n`);
+        binds.push({ source: join(bundleDir, 'hostname'), destination: '/etc/hostname', readonly: true });
+      }
+      if (network === 'host' || this.mode === 'buildkit') {
         for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
           if (await lstat(f).then(() => true, () => false)) binds.push({ source: f, destination: f, readonly: true });
         }
       }
-      for (const [i, volume] of Object.keys(config.Volumes ?? {}).entries()) {
+      for (const [i, volume] of (this.mode === 'classic' ? Object.keys(config.Volumes ?? {}) : []).entries()) {
         const dir = join(bundleDir, `volume-${i}`);
         await mkdir(dir);
         binds.push({ source: dir, destination: volume });
@@ -359,6 +390,8 @@ class StepRunner {
         binds.push({ source: host, destination: f.path, readonly: true });
       }
       const user = await resolveUser(rootfs, config.User ?? '');
+      const etcBinds = binds.map((b) => b.destination).filter((d) => d.startsWith('/etc/'));
+      cleanupMountPoints = this.mode === 'buildkit' ? await prepareRunMountPoints(rootfs, etcBinds, prepared.inlineFiles.length > 0) : undefined;
       const spec = makeRuntimeSpec({
         rootfs,
         args: prepared.argv,
@@ -389,6 +422,7 @@ class StepRunner {
         throw new ShaleError('COMMAND_FAILED', message);
       }
     } finally {
+      await cleanupMountPoints?.();
       await rm(bundleDir, { recursive: true, force: true });
     }
   }

@@ -12,7 +12,7 @@ import { ShaleError } from '../internal/errors.js';
 import { writeStreamAtomic } from '../internal/fs-atomic.js';
 import { normalizeReference } from '../oci/index.js';
 import { renderAnalysisHtml, renderAnalysisText, renderComparisonHtml, renderComparisonText } from '../report/index.js';
-import { findBaseLayers, openSource, type Store } from '../store/index.js';
+import { findBaseLayers, openSource, readBuildLines, type Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
 import { registrySource } from './registry-commands.js';
 
@@ -80,7 +80,8 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
       }
     }
     const baseLayers = flags.baseLayers !== undefined ? Number(flags.baseLayers) : await findBaseLayers([store, source.store], source.image);
-    const analysis: Analysis = await analyzeImage(source.image, { name: displayName(spec, source.refs), baseLayers, files: flags.format === 'html' });
+    const lines = await readBuildLines(source.store, source.image.id);
+    const analysis: Analysis = await analyzeImage(source.image, { name: displayName(spec, source.refs), baseLayers, files: flags.format === 'html', lines });
     if (limits) analysis.ci = evaluateCiRules(analysis.dive, limits);
     const exitCode = analysis.ci && !analysis.ci.pass ? 1 : 0;
     if (flags.format === 'html') return emit({ data: analysis, text: renderAnalysisHtml(analysis), exitCode }, flags);

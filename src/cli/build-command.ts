@@ -14,6 +14,7 @@ export interface BuildFlags {
   progress: 'auto' | 'plain' | 'json';
   quiet?: boolean;
   snapshotter: 'auto' | 'overlayfs' | 'copy';
+  classic?: boolean;
 }
 
 /**
@@ -107,6 +108,7 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       noCache: flags.noCache,
       network: flags.network,
       snapshotter: flags.snapshotter,
+      classic: flags.classic,
       onEvent: live?.render ?? renderer(flags),
       signal: controller.signal,
     });

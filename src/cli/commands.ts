@@ -7,6 +7,7 @@ import {
   diskUsage,
   fsck,
   imageHistory,
+  readBuildLines,
   importRootfs,
   listImages,
   loadArchive,
@@ -115,15 +116,17 @@ export async function dfCommand(store: Store, verbose: boolean): Promise<Command
 
 export async function historyCommand(store: Store, spec: string): Promise<CommandResult> {
   return withSource(store, spec, async ({ image, store: holder }) => {
-    const rows = await imageHistory(image, async (i) => (await holder.layerInfo(image.layers[i]!.descriptor.digest)).contentSize);
+    const lines = (await readBuildLines(holder, image.id)) ?? [];
+    const rows = await imageHistory(image, async (i) => (await holder.layerInfo(image.layers[i]!.descriptor.digest)).contentSize, lines);
     const text = renderTable(
-      ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'],
+      ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT', 'LINE'],
       rows.map((r) => [
         r.id === '<missing>' ? r.id : shortId(r.id),
         timeAgo(r.created),
         r.createdBy.length > 45 ? `${r.createdBy.slice(0, 44)}…` : r.createdBy,
         humanSize(r.size),
         r.comment,
+        r.line ?? '',
       ]),
     );
     return { data: rows, text };

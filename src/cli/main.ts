@@ -84,6 +84,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'json']).default('auto'))
     .addOption(new Option('--snapshotter <kind>', 'how RUN steps get their root filesystem').choices(['auto', 'overlayfs', 'copy']).default('auto'))
     .option('-q, --quiet', 'print only the image ID')
+    .option('--classic', "the classic builder's output (Docker 20.10: #(nop) history, its config) instead of BuildKit's")
     .addOption(formatOption())
     .action(run((store, context: string, flags: BuildFlags & { cache?: boolean }) => buildCommand(store, context, { ...flags, noCache: flags.cache === false })));
 

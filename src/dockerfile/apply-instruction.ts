@@ -3,6 +3,7 @@ import { joinPath } from './go-path.js';
 import { DEFAULT_SHELL, isMetadataInstruction, metadataCreatedBy, resolveCommand, workdirCreatedBy } from './history.js';
 import type { HealthConfig, Instruction } from './instructions.js';
 import { DockerfileSyntaxError } from './syntax-error.js';
+import type { BuildMode } from './buildkit-output.js';
 
 /** Docker's default PATH, added when the base image's Env has none. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -63,8 +64,10 @@ export interface StartedStage {
  * The state a stage starts from, given its base image's `config` (undefined/null for scratch): a
  * copy with OnBuild moved out to `triggers`, stdin flags cleared, and PATH defaulted as Docker does.
  */
-export function startStage(baseConfig?: ContainerConfig | null): StartedStage {
-  const config: ContainerConfig = structuredClone(baseConfig ?? {});
+export function startStage(baseConfig?: ContainerConfig | null, mode: BuildMode = 'classic'): StartedStage {
+  // BuildKit starts FROM scratch with PATH and WorkingDir `/`
+  const start = baseConfig ?? (mode === 'buildkit' ? { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' } : {});
+  const config: ContainerConfig = structuredClone(start);
   const triggers = config.OnBuild ?? [];
   config.OnBuild = null;
   config.OpenStdin = false;
@@ -80,6 +83,8 @@ export const currentShell = (state: StageConfig): readonly string[] => state.con
 export interface ApplyOptions {
   /** File name for error messages. */
   file?: string;
+  /** BuildKit's config changes (the default here is the classic builder's). */
+  mode?: BuildMode;
 }
 
 export interface Applied {
@@ -106,6 +111,7 @@ export function applyInstruction(state: StageConfig, inst: Instruction, options:
   };
   const next: StageConfig = { ...state, config: structuredClone(state.config) };
   const c = next.config;
+  const buildkit = options.mode === 'buildkit';
   switch (inst.kind) {
     case 'ENV': {
       const env = [...(c.Env ?? [])];
@@ -159,10 +165,12 @@ export function applyInstruction(state: StageConfig, inst: Instruction, options:
     case 'CMD':
       c.Cmd = resolveCommand(inst.command, currentShell(state));
       if (inst.command.form === 'shell' || inst.command.args.length > 0) next.cmdSet = true;
+      if (buildkit) c.ArgsEscaped = true;
       break;
     case 'ENTRYPOINT':
       c.Entrypoint = inst.command.form === 'exec' && inst.command.args.length === 0 ? null : resolveCommand(inst.command, currentShell(state));
       if (!state.cmdSet) c.Cmd = null;
+      if (buildkit) c.ArgsEscaped = true;
       break;
     default:
       break;

@@ -116,6 +116,8 @@ export interface RunBuildArgs {
 /** The ARG scope of one stage (Docker resets it at each FROM). */
 export class StageArgs {
   private readonly declared = new Map<string, string | undefined>();
+  /** Every declared name in order, repeats kept (BuildKit records each declaration). */
+  private readonly declarations: string[] = [];
 
   constructor(private readonly build: BuildArgs) {}
 
@@ -123,6 +125,7 @@ export class StageArgs {
   declare(args: readonly ArgDeclaration[]): void {
     for (const { key, value } of args) {
       this.declared.set(key, value);
+      this.declarations.push(key);
       this.build.referenced.add(key);
     }
   }
@@ -157,6 +160,16 @@ export class StageArgs {
   /** The variables instructions expand with: the config's Env first, then the build args. */
   lookup(env: readonly string[]): EnvLookup {
     return lookupFromList([...env, ...this.filterAllowed(env)]);
+  }
+
+  /**
+   * BuildKit's `|N K=V ...` part of a RUN's history: every ARG declaration of the stage in order (a name
+   * declared twice is listed twice), valued as the RUN sees it (an ENV of the same name wins), `K=` when
+   * it has no value.
+   */
+  buildkitRecorded(env: readonly string[]): string[] {
+    const lookup = this.lookup(env);
+    return this.declarations.map((k) => `${k}=${lookup(k) ?? ''}`);
   }
 
   /** What a RUN gets from the build args given the stage's current Env. */

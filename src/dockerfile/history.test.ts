@@ -89,7 +89,7 @@ describe('the reference Dockerfile (Docker 20.10 classic builder, measured)', ()
   });
 
   test('every history entry comes out exactly as Docker recorded it, and the config too', () => {
-    const steps = new StageSteps({ buildArgs: plan.buildArgs, baseConfig: null, escape: df.escape });
+    const steps = new StageSteps({ buildArgs: plan.buildArgs, baseConfig: null, escape: df.escape, mode: 'classic' });
     const history = [];
     const layerMakers: string[] = [];
     for (const inst of plan.target.instructions) {
@@ -123,7 +123,7 @@ describe('the reference Dockerfile (Docker 20.10 classic builder, measured)', ()
   });
 
   test('the RUN steps get the command, and an environment with ENV and the build args', () => {
-    const steps = new StageSteps({ buildArgs: plan.buildArgs, escape: df.escape });
+    const steps = new StageSteps({ buildArgs: plan.buildArgs, escape: df.escape, mode: 'classic' });
     const runs = plan.target.instructions.map((i) => steps.prepare(i)).filter((s) => s.kind === 'run');
     assert.deepEqual(runs.map((r) => r.argv), [
       ['/bin/sh', '-c', 'echo $E > /tmp/e'],
@@ -134,8 +134,8 @@ describe('the reference Dockerfile (Docker 20.10 classic builder, measured)', ()
 
   test('a --build-arg override shows in RUN entries but not in the ARG entry', () => {
     const p = planBuild(df, { buildArgs: { V: '7' } });
-    const steps = new StageSteps({ buildArgs: p.buildArgs, escape: df.escape });
-    const entries = p.target.instructions.map((i) => steps.prepare(i)).filter((s) => s.kind !== 'copy').map((s) => s.history.created_by);
+    const steps = new StageSteps({ buildArgs: p.buildArgs, escape: df.escape, mode: 'classic' });
+    const entries = p.target.instructions.map((i) => steps.prepare(i)).filter((s) => s.kind !== 'copy').map((s) => s.history!.created_by);
     assert.ok(entries.includes('/bin/sh -c #(nop)  ARG V=1'));
     assert.ok(entries.includes('/bin/sh -c #(nop)  ENV E=7 F=two words'));
     assert.ok(entries.includes('|1 V=7 /bin/sh -c echo $E > /tmp/e'));

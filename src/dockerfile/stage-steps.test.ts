@@ -9,10 +9,10 @@ import { runArgv, StageSteps, type PreparedStep } from './stage-steps.js';
 function stepsOf(text: string, options: PlanOptions & { baseConfig?: Record<string, unknown> } = {}): { steps: PreparedStep[]; driver: StageSteps } {
   const df = parseDockerfile(text);
   const plan = planBuild(df, options);
-  const driver = new StageSteps({ buildArgs: plan.buildArgs, baseConfig: options.baseConfig, escape: df.escape });
+  const driver = new StageSteps({ buildArgs: plan.buildArgs, baseConfig: options.baseConfig, escape: df.escape, mode: 'classic' });
   return { steps: plan.target.instructions.map((i) => driver.prepare(i)), driver };
 }
-const createdBy = (s: PreparedStep) => (s.kind === 'copy' ? s.history('file:h').created_by : s.history.created_by);
+const createdBy = (s: PreparedStep) => (s.kind === 'copy' ? s.history('file:h').created_by : s.history!.created_by);
 
 describe('StageSteps', () => {
   test('a meta ARG is visible in a stage only after re-declaring it', () => {
@@ -59,7 +59,7 @@ describe('StageSteps', () => {
 
   test('entries after MAINTAINER carry the author', () => {
     const { steps } = stepsOf('FROM a\nENV A=1\nMAINTAINER me\nRUN x\n');
-    assert.deepEqual(steps.map((s) => (s.kind === 'copy' ? undefined : s.history.author)), [undefined, 'me', 'me']);
+    assert.deepEqual(steps.map((s) => (s.kind === 'copy' ? undefined : s.history!.author)), [undefined, 'me', 'me']);
   });
 });
 
@@ -77,9 +77,9 @@ describe('runArgv: heredocs as BuildKit runs them', () => {
     assert.deepEqual(runArgv(run('RUN << EOF sh -x\necho a\nEOF\n'), sh).argv, ['/bin/sh', '-c', '<< EOF sh -x\necho a\nEOF']);
   });
 
-  test('a #! body becomes an executable file that is run', () => {
+  test('a #! body becomes an executable file that the shell runs (BuildKit: `/bin/sh -c /dev/pipes/EOF`)', () => {
     assert.deepEqual(runArgv(run('RUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n'), sh), {
-      argv: ['/dev/pipes/EOF'],
+      argv: ['/bin/sh', '-c', '/dev/pipes/EOF'],
       inlineFiles: [{ path: '/dev/pipes/EOF', data: '#!/usr/bin/env python3\nprint(1)\n', mode: 0o755 }],
     });
   });

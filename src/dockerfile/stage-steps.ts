@@ -3,12 +3,15 @@ import { applyInstruction, currentShell, startStage, type ContainerConfig, type 
 import type { EscapeChar } from './shell-lexer.js';
 import { expandInstruction, type BuildArgs, type StageArgs } from './expand.js';
 import { copyCreatedBy, resolveCommand, runCreatedBy } from './history.js';
+import { BUILDKIT_COMMENT, buildkitCopyCreatedBy, buildkitMetadataCreatedBy, buildkitRunCreatedBy, buildkitWorkdirCreatedBy, type BuildMode } from './buildkit-output.js';
+import { isMetadataInstruction } from './history.js';
 import { parseHeredocDelimiter } from './dockerfile.js';
 import { heredocBody, type AddInstruction, type CopyInstruction, type Instruction, type RunInstruction, type WorkdirInstruction } from './instructions.js';
 
 /** One instruction made ready for the executor; metadata is already applied to the stage's config. */
 export type PreparedStep =
-  | { kind: 'metadata'; instruction: Instruction; history: History }
+  /** `history` is undefined for an instruction BuildKit records nothing for (ONBUILD). */
+  | { kind: 'metadata'; instruction: Instruction; history?: History }
   | { kind: 'workdir'; instruction: WorkdirInstruction; workingDir: string; history: History }
   | {
       kind: 'run';
@@ -39,7 +42,7 @@ export interface InlineFile {
 
 /**
  * How BuildKit runs a RUN with heredocs: a script that is just `<<EOF` runs its body with the shell
- * (or, when the body starts with `#!`, as an executable file under /dev/pipes/); any other use gets
+ * (or, when the body starts with `#!`, as an executable file under /dev/pipes/ that the shell runs); any other use gets
  * the whole text, bodies and delimiters included, for the shell to interpret. Without heredocs,
  * shell form runs as `[...shell, script]` and exec form as written.
  */
@@ -51,7 +54,7 @@ export function runArgv(inst: RunInstruction, shell: readonly string[]): { argv:
     const body = heredocBody(inst.heredocs[0]!);
     if (body.startsWith('#!')) {
       const path = `/dev/pipes/${inst.heredocs[0]!.name}`;
-      return { argv: [path], inlineFiles: [{ path, data: body, mode: 0o755 }] };
+      return { argv: [...shell, path], inlineFiles: [{ path, data: body, mode: 0o755 }] };
     }
     return { argv: [...shell, body], inlineFiles: [] };
   }
@@ -66,21 +69,26 @@ export interface StageStepsOptions {
   baseConfig?: ContainerConfig | null;
   escape?: EscapeChar;
   file?: string;
+  /** Whose output to give: BuildKit's (default) or the classic builder's. */
+  mode?: BuildMode;
 }
 
 /**
- * Walks one stage's instructions the way Docker's classic builder dispatches them: each is expanded
- * with the stage's Env and ARGs, metadata goes into the config, and RUN/COPY/ADD/WORKDIR come back
- * with what the executor needs and the history entry Docker would record. Pure: no I/O.
+ * Walks one stage's instructions the way Docker dispatches them: each is expanded with the stage's Env
+ * and ARGs, metadata goes into the config, and RUN/COPY/ADD/WORKDIR come back with what the executor
+ * needs and the history entry Docker would record, BuildKit's or (mode `classic`) the classic
+ * builder's. BuildKit's metadata entries carry no `created` (see fillBuildkitCreated). Pure: no I/O.
  */
 export class StageSteps {
   private stateValue: StageConfig;
   readonly args: StageArgs;
   /** The base image's ONBUILD triggers, which Docker runs before the stage's own instructions. */
   readonly triggers: string[];
+  readonly mode: BuildMode;
 
   constructor(private readonly options: StageStepsOptions) {
-    const started = startStage(options.baseConfig);
+    this.mode = options.mode ?? 'buildkit';
+    const started = startStage(options.baseConfig, this.mode);
     this.stateValue = started.state;
     this.triggers = started.triggers;
     this.args = options.buildArgs.newStage();
@@ -93,6 +101,7 @@ export class StageSteps {
 
   /** A history entry with the stage's author, as Docker writes every entry after MAINTAINER. */
   private entry(createdBy: string, emptyLayer: boolean): History {
+    if (this.mode === 'buildkit') return { created_by: createdBy, comment: BUILDKIT_COMMENT, ...(emptyLayer ? { empty_layer: true } : {}) };
     const h: History = {};
     if (this.stateValue.author !== undefined) h.author = this.stateValue.author;
     h.created_by = createdBy;
@@ -105,32 +114,35 @@ export class StageSteps {
     const env = this.stateValue.config.Env ?? [];
     const inst = expandInstruction(raw, this.args.lookup(env), { escape: this.options.escape, file: this.options.file });
     if (inst.kind === 'ARG') this.args.declare(inst.args);
-    const applied = applyInstruction(this.stateValue, inst, { file: this.options.file });
+    const applied = applyInstruction(this.stateValue, inst, { file: this.options.file, mode: this.mode });
     this.stateValue = applied.state;
     const shell = currentShell(this.stateValue);
+    const buildkit = this.mode === 'buildkit';
     switch (inst.kind) {
       case 'RUN': {
         const buildArgs = this.args.runBuildArgs(env);
         const { argv, inlineFiles } = runArgv(inst, shell);
-        return {
-          kind: 'run',
-          instruction: inst,
-          argv,
-          inlineFiles,
-          env: [...env, ...buildArgs.env],
-          history: this.entry(runCreatedBy(argv, buildArgs.recorded), false),
-        };
+        const createdBy = buildkit ? buildkitRunCreatedBy(argv, this.args.buildkitRecorded(env)) : runCreatedBy(argv, buildArgs.recorded);
+        return { kind: 'run', instruction: inst, argv, inlineFiles, env: [...env, ...buildArgs.env], history: this.entry(createdBy, false) };
       }
       case 'COPY':
       case 'ADD': {
         const history = (sourceName: string) =>
-          this.entry(copyCreatedBy(shell, { instruction: inst.kind, source: sourceName, dest: inst.dest, chown: inst.chown }), false);
+          this.entry(buildkit ? buildkitCopyCreatedBy(inst) : copyCreatedBy(shell, { instruction: inst.kind, source: sourceName, dest: inst.dest, chown: inst.chown }), false);
         return { kind: 'copy', instruction: inst, history };
       }
-      case 'WORKDIR':
-        return { kind: 'workdir', instruction: inst, workingDir: this.stateValue.config.WorkingDir!, history: this.entry(applied.createdBy!, false) };
-      default:
-        return { kind: 'metadata', instruction: inst, history: this.entry(applied.createdBy!, applied.emptyLayer) };
+      case 'WORKDIR': {
+        const workingDir = this.stateValue.config.WorkingDir!;
+        if (!buildkit) return { kind: 'workdir', instruction: inst, workingDir, history: this.entry(applied.createdBy!, false) };
+        // BuildKit makes no layer for WORKDIR /
+        const history = this.entry(buildkitWorkdirCreatedBy(workingDir), workingDir === '/');
+        return workingDir === '/' ? { kind: 'metadata', instruction: inst, history } : { kind: 'workdir', instruction: inst, workingDir, history };
+      }
+      default: {
+        if (buildkit && inst.kind === 'ONBUILD') return { kind: 'metadata', instruction: inst };
+        const createdBy = buildkit && isMetadataInstruction(inst) ? buildkitMetadataCreatedBy(inst, shell) : applied.createdBy!;
+        return { kind: 'metadata', instruction: inst, history: this.entry(createdBy, applied.emptyLayer) };
+      }
     }
   }
 }

@@ -12,3 +12,4 @@ export * from './archive-members.js';
 export * from './put-image.js';
 export * from './base-image.js';
 export * from './blob-staging.js';
+export * from './build-lines.js';

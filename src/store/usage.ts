@@ -159,18 +159,24 @@ export interface HistoryRow {
   size: number;
   emptyLayer: boolean;
   comment: string;
+  /** The Dockerfile line the entry came from (`Dockerfile:7`), when shale built the image here. */
+  line?: string;
 }
 
-/** The image's history with each non-empty entry's layer size; `contentSize` maps a layer to its size. */
-export async function imageHistory(image: Image, contentSize: (layerIndex: number) => Promise<number>): Promise<HistoryRow[]> {
+/**
+ * The image's history with each non-empty entry's layer size; `contentSize` maps a layer to its size,
+ * `lines` are the entries' Dockerfile lines kept beside the image (see readBuildLines).
+ */
+export async function imageHistory(image: Image, contentSize: (layerIndex: number) => Promise<number>, lines: readonly (string | null)[] = []): Promise<HistoryRow[]> {
   const history: History[] = image.config.history ?? image.layers.map(() => ({}));
   const rows: HistoryRow[] = [];
   let layer = 0;
-  for (const h of history) {
+  for (const [i, h] of history.entries()) {
     const empty = h.empty_layer === true;
     const size = empty || layer >= image.layers.length ? 0 : await contentSize(layer);
     if (!empty) layer++;
-    rows.push({ id: '<missing>', created: h.created ?? '', createdBy: h.created_by ?? '', size, emptyLayer: empty, comment: h.comment ?? '' });
+    const line = lines[i] ?? undefined;
+    rows.push({ id: '<missing>', created: h.created ?? '', createdBy: h.created_by ?? '', size, emptyLayer: empty, comment: h.comment ?? '', ...(line ? { line } : {}) });
   }
   rows.reverse();
   if (rows[0]) rows[0].id = image.id;

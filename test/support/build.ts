@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { decompress, readTar, type TarHeader } from '../../src/layer/index.js';
 import { docker, dockerCleanup, dockerImageId, dockerOk } from './docker.js';
+import type { Docker26 } from './docker26.js';
 import { makeBusyboxRootfs, tarDir } from './rootfs.js';
 import { shale, shaleJson, shaleOk, type ShaleResult } from './shale.js';
 import { compareTars, type TreeEntry } from './tree-compare.js';
@@ -79,9 +80,18 @@ export function lastLine(stdout: string): string {
   return lines[lines.length - 1] ?? '';
 }
 
-/** `shale build ARGS... CONTEXT`; asserts success and that stdout ends with the image ID. */
-export function shaleBuild(root: string, context: string, args: readonly string[] = [], timeoutMs = 300_000): { id: string; result: ShaleResult } {
-  const result = shale(['build', ...args, context], { root, timeoutMs });
+/**
+ * `shale build ARGS... CONTEXT`; asserts success and that stdout ends with the image ID. `classic`: the
+ * classic builder's output (`--classic`), for tests that compare with Docker 20.10 or pin its history.
+ */
+export function shaleBuild(
+  root: string,
+  context: string,
+  args: readonly string[] = [],
+  timeoutMs = 300_000,
+  options: { classic?: boolean } = {},
+): { id: string; result: ShaleResult } {
+  const result = shale(['build', ...(options.classic ? ['--classic'] : []), ...args, context], { root, timeoutMs });
   assert.equal(result.status, 0, `shale build ${args.join(' ')} ${context} -> ${result.status}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
   const id = lastLine(result.stdout);
   assert.match(id, /^sha256:[a-f0-9]{64}$/, `the last line of stdout is the image ID:\n${result.stdout}`);
@@ -208,12 +218,17 @@ export async function layerListing(tar: AsyncIterable<Uint8Array>, what: string)
 
 /**
  * `docker save` of one image, read back: its config and each layer's entry listing (oldest first).
- * Both builders' images go through here, so the two sides are read the same way.
+ * Both builders' images go through here, so the two sides are read the same way. `engine`: another
+ * Docker than the default one (Docker 26), whose archive names layers `blobs/sha256/HEX`.
  */
-export async function dockerSavedImage(ref: string): Promise<{ config: ImageConfigJson; layers: LayerListing[] }> {
+export async function dockerSavedImage(ref: string, engine?: Pick<Docker26, 'cli' | 'env'>): Promise<{ config: ImageConfigJson; layers: LayerListing[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'shale-saved-'));
   try {
-    execFileSync('sh', ['-c', 'docker save "$1" | tar -C "$2" -xf -', 'sh', ref, dir], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
+    execFileSync('sh', ['-c', '"$3" save "$1" | tar -C "$2" -xf -', 'sh', ref, dir, engine?.cli ?? 'docker'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      maxBuffer: 64 << 20,
+      env: { ...process.env, ...engine?.env },
+    });
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
     assert.equal(manifest.length, 1);
     const config = JSON.parse(readFileSync(join(dir, manifest[0]!.Config), 'utf8')) as ImageConfigJson;
@@ -240,9 +255,9 @@ export async function shaleImageLayers(root: string, ref: string): Promise<Layer
 export const symlinkBytes = (layer: LayerListing): number =>
   layer.filter((l) => l.startsWith('l ')).reduce((n, l) => n + Buffer.byteLength(l.slice(l.indexOf(' -> ') + 4)), 0);
 
-/** The history as `created_by` + empty-layer marks, oldest first (Docker drops an empty created_by). */
+/** The history as `created_by` + empty-layer marks + comment, oldest first (Docker drops an empty created_by). */
 export const historyLines = (c: ImageConfigJson): string[] =>
-  c.history.map((h) => `${h.empty_layer ? '(empty) ' : ''}${h.created_by ?? ''}`);
+  c.history.map((h) => `${h.empty_layer ? '(empty) ' : ''}${h.created_by ?? ''}${h.comment !== undefined ? ` # comment: ${h.comment}` : ''}`);
 
 /** Regular-file bytes and symlink-target bytes below a directory (what `du`-like sizes count). */
 export function treeBytes(dir: string): { files: number; symlinks: number } {
