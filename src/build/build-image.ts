@@ -22,6 +22,10 @@ import { resolveInRoot } from '../snapshot/index.js';
 import type { BuildListener } from './build-progress.js';
 import type { Instruction } from '../dockerfile/instructions.js';
 import { heredocBody } from '../dockerfile/instructions.js';
+import { parseRunMounts, type RunMount } from '../dockerfile/run-mount.js';
+import { expandWord } from '../dockerfile/shell-lexer.js';
+import { BuildSecrets } from './build-secrets.js';
+import { mountsCacheKey, withRunMounts, type RunMountInputs } from './run-mounts.js';
 
 export interface BuildOptions {
   contextDir: string;
@@ -35,6 +39,8 @@ export interface BuildOptions {
   snapshotter?: SnapshotterPreference;
   onEvent?: BuildListener;
   signal?: AbortSignal;
+  /** `--secret` and `--ssh`, for RUN --mount=type=secret|ssh. */
+  secrets?: BuildSecrets;
 }
 
 export interface BuildResult {
@@ -120,18 +126,20 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       const sources = prepared.kind === 'copy' ? await copySources(prepared, inst, context, results, plan.stages, store, runner, stage) : undefined;
       let result: CachedStep;
       let key: string;
+      const mounts = inst.kind === 'RUN' && inst.mounts.length > 0 ? runMountsOf(inst, steps, dockerfile.file, dockerfile.escape) : [];
+      const mountInputs = mountInputsFor(store, context, options, results, stage, runner, `${dockerfile.file}:${inst.line}`);
       try {
         const sourceName = sources ? await sources.tree.sourceName(sources.list) : '';
         const history = prepared.kind === 'copy' ? prepared.history(sourceName) : prepared.history;
         // COPY/ADD flags change the files but not created_by: they are part of the key
-        const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : '';
+        const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : await mountsCacheKey(mounts, mountInputs);
         key = BuildCache.key(image.cacheKey, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName, copyFlags);
         const cached = options.noCache ? undefined : await usableCache(store, cache, key);
         if (cached) {
           emit({ type: 'cached', step });
           result = cached;
         } else {
-          const layer = await runner.execute(step, prepared, image, sources, steps.state.config);
+          const layer = await runner.execute(step, prepared, image, sources, steps.state.config, { mounts, inputs: mountInputs });
           const made = { created: createdNow(), ...history };
           result = layer ? { layer, history: made } : { history: { ...made, empty_layer: true } };
           await cache.put(key, result);
@@ -163,6 +171,33 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const { id, manifestDigest } = await putImage(store, config, final.layers.map((l) => l.descriptor), tags, annotations);
   emit({ type: 'image', id, tags });
   return { id, manifestDigest, tags };
+}
+
+/** A RUN's `--mount` specs, expanded with the step's ARGs and ENV, relative targets below its WORKDIR. */
+function runMountsOf(inst: Extract<Instruction, { kind: 'RUN' }>, steps: StageSteps, file: string, escape: '\\' | '`'): RunMount[] {
+  const lookup = steps.args.lookup(steps.state.config.Env ?? []);
+  return parseRunMounts(inst.mounts, { file, line: inst.line }, { expand: (w) => expandWord(w, lookup, escape), workdir: steps.state.config.WorkingDir || '/' });
+}
+
+/** What RUN --mount reads: the context, the secrets, and the stage or image a `from=` names. */
+function mountInputsFor(store: Store, context: SourceTree, options: BuildOptions, results: Map<number, StageImage>, stage: Stage, runner: StepRunner, where: string): RunMountInputs {
+  const imageOf = async (from: string): Promise<StageImage> => {
+    const source = stage.mountFrom.get(from) ?? { kind: 'image' as const, ref: from };
+    if (source.kind === 'stage') return results.get(source.index)!;
+    return fromStoreImage((await store.resolve(source.ref)).image);
+  };
+  return {
+    storeRoot: store.root,
+    context,
+    secrets: options.secrets ?? new BuildSecrets(),
+    where,
+    sourceKey: async (from) => (await imageOf(from)).cacheKey,
+    source: async (from) => {
+      const image = await imageOf(from);
+      const view = await runner.view(image);
+      return { rootfs: view.rootfs, key: image.cacheKey, remove: view.remove };
+    },
+  };
 }
 
 async function baseImage(store: Store, stage: Stage, results: Map<number, StageImage>): Promise<StageImage> {
@@ -290,6 +325,7 @@ class StepRunner {
     image: StageImage,
     sources: { tree: SourceTree; list: SourcePath[] } | undefined,
     config: ContainerConfig,
+    runMounts?: { mounts: RunMount[]; inputs: RunMountInputs },
   ): Promise<{ descriptor: Descriptor; diffId: Digest } | undefined> {
     const lowers = this.layerRefs(image);
     if (prepared.kind === 'run') lowers.push(await this.init());
@@ -322,7 +358,7 @@ class StepRunner {
       } else {
         // each VOLUME is a directory in the RUN's layer, with an empty volume over it: writes there are dropped
         for (const volume of Object.keys(config.Volumes ?? {})) await mkdir(await resolveInRoot(snap.rootfs, volume), { recursive: true });
-        await this.run(step, prepared, snap.rootfs, config);
+        await this.run(step, prepared, snap.rootfs, config, runMounts);
       }
       const { descriptor, info } = await putLayer(this.store, snap.diff(), `step ${step} layer`);
       if (info.entries === 0) return undefined;
@@ -333,7 +369,7 @@ class StepRunner {
     }
   }
 
-  private async run(step: number, prepared: Extract<PreparedStep, { kind: 'run' }>, rootfs: string, config: ContainerConfig): Promise<void> {
+  private async run(step: number, prepared: Extract<PreparedStep, { kind: 'run' }>, rootfs: string, config: ContainerConfig, runMounts?: { mounts: RunMount[]; inputs: RunMountInputs }): Promise<void> {
     const id = `shale-${randomBytes(8).toString('hex')}`;
     const bundleDir = join(this.store.root, 'shale', 'bundles', id);
     await mkdir(bundleDir, { recursive: true });
@@ -359,29 +395,29 @@ class StepRunner {
         binds.push({ source: host, destination: f.path, readonly: true });
       }
       const user = await resolveUser(rootfs, config.User ?? '');
-      const spec = makeRuntimeSpec({
-        rootfs,
-        args: prepared.argv,
-        env: prepared.env,
-        cwd: config.WorkingDir || '/',
-        user,
-        hostname: id.slice(6, 18),
-        network,
-        binds,
-      });
       const output: Buffer[] = [];
-      const { exitCode } = await runcRun({
+      const { exitCode } = await withRunMounts(runMounts?.mounts ?? [], rootfs, bundleDir, runMounts?.inputs as RunMountInputs, (mounted) => runcRun({
         stateRoot: join(this.store.root, 'shale', 'runc'),
         bundleDir,
         id,
-        spec,
+        spec: makeRuntimeSpec({
+          rootfs,
+          args: prepared.argv,
+          env: [...prepared.env, ...mounted.env],
+          cwd: config.WorkingDir || '/',
+          user,
+          hostname: id.slice(6, 18),
+          network,
+          binds,
+          extraMounts: mounted.mounts,
+        }),
         stdio: 'pipe',
         signal: this.options.signal,
         onOutput: (chunk) => {
           output.push(chunk);
           this.emit({ type: 'output', step, data: chunk.toString('utf8') });
         },
-      });
+      }));
       if (this.options.signal?.aborted) throw new ShaleError('FAILED_PRECONDITION', 'build interrupted');
       if (exitCode !== 0) {
         const message = `Dockerfile:${prepared.instruction.line}: RUN ${prepared.argv.join(' ')} returned a non-zero code: ${exitCode}`;

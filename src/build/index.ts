@@ -5,3 +5,5 @@ export * from './build-progress.js';
 export * from './build-cache.js';
 export * from './build-context.js';
 export * from './copy-files.js';
+export * from './build-secrets.js';
+export { cacheMountsDir } from './run-mounts.js';

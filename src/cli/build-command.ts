@@ -1,4 +1,4 @@
-import { buildImage, progressStatusLine, type BuildEvent } from '../build/index.js';
+import { buildImage, progressStatusLine, BuildSecrets, type BuildEvent } from '../build/index.js';
 import { parseBuildArgList } from '../dockerfile/index.js';
 import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';
@@ -14,6 +14,8 @@ export interface BuildFlags {
   progress: 'auto' | 'plain' | 'json';
   quiet?: boolean;
   snapshotter: 'auto' | 'overlayfs' | 'copy';
+  secret?: string[];
+  ssh?: string[];
 }
 
 /**
@@ -92,6 +94,7 @@ function renderer(flags: BuildFlags): (e: BuildEvent) => void {
 
 /** `shale build`: the image ID is the last line of stdout; Ctrl-C stops the step and cleans up. */
 export async function buildCommand(store: Store, context: string, flags: BuildFlags): Promise<CommandResult> {
+  const secrets = await BuildSecrets.load(flags.secret ?? [], flags.ssh ?? [], process.env);
   const live = flags.progress === 'auto' && !flags.quiet && process.stderr.isTTY ? liveRenderer() : undefined;
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -109,6 +112,7 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       snapshotter: flags.snapshotter,
       onEvent: live?.render ?? renderer(flags),
       signal: controller.signal,
+      secrets,
     });
     return { data: result, text: result.id };
   } finally {
