@@ -7,3 +7,4 @@ export * from './build-context.js';
 export * from './copy-files.js';
 export * from './build-secrets.js';
 export { cacheMountsDir } from './run-mounts.js';
+export * from './cache-mount-store.js';

@@ -178,7 +178,12 @@ export function buildProgram(): Command {
     .addOption(formatOption())
     .action(run((store, refs: string[], opts: { force?: boolean }) => cmd.rmiCommand(store, refs, opts.force === true)));
 
-  program.command('prune').description('remove dangling images and unreferenced blobs').addOption(formatOption()).action(run((store) => cmd.pruneCommand(store)));
+  program
+    .command('prune')
+    .description('remove dangling images and unreferenced blobs')
+    .option('--build-cache', 'also remove the cache mounts of RUN --mount=type=cache and the cached build steps')
+    .addOption(formatOption())
+    .action(run((store, opts: { buildCache?: boolean }) => cmd.pruneCommand(store, { buildCache: opts.buildCache === true })));
 
   program
     .command('analyze')
