@@ -121,6 +121,8 @@ describe('planBuild: errors', () => {
     const last = plan(text).target;
     assert.deepEqual([...last.mountFrom], [['deps', { kind: 'stage', index: 0 }], ['other', { kind: 'stage', index: 1 }], ['img:1', { kind: 'image', ref: 'img:1' }]]);
     throwsShale(() => plan('FROM a\nRUN --mount=type=cache make\n'), 'DOCKERFILE_SYNTAX', 'Dockerfile:2: RUN --mount=type=cache: mount destination not set');
+    // a spec with a variable the stage may set is left to the step
+    assert.equal(plan('FROM a\nARG DIR=/c\nRUN --mount=type=cache,target=$DIR make\n').order.length, 1);
     // BuildKit parses every stage's instructions, so an unneeded stage's bad spec fails too
     throwsShale(() => plan('FROM a AS x\nRUN --mount=type=nfs,target=/x make\nFROM b\n'), 'DOCKERFILE_SYNTAX', 'Dockerfile:2: RUN --mount=type=nfs,target=/x: unsupported mount type "nfs"');
   });

@@ -115,7 +115,16 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
     };
     for (const inst of stage.instructions) {
       if (inst.kind === 'RUN') {
-        const mounts = parseRunMounts(inst.mounts, { file, line: inst.line }, { expand: (w) => expandWord(w, buildArgs.metaLookup(), escape), workdir: '/' });
+        // a spec using a variable may need the stage's ARGs and ENV: the step checks it when it runs
+        const expand = (w: string) => expandWord(w, buildArgs.metaLookup(), escape);
+        const mounts = inst.mounts.flatMap((spec) => {
+          try {
+            return parseRunMounts([spec], { file, line: inst.line }, { expand, workdir: '/' });
+          } catch (e) {
+            if (spec.includes('$')) return [];
+            throw e;
+          }
+        });
         for (const m of mounts) {
           if (m.from === undefined || stage.mountFrom.has(m.from)) continue;
           const source = resolveFrom(m.from, inst.line);
