@@ -61,6 +61,20 @@ const outputOf = (stderr: string): string =>
     .map((e) => String(e.data))
     .join('');
 
+/** `shale build --progress json CTX` as a child process (two run at once), killed after two minutes. */
+function buildInBackground(s: Setup, ctx: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [SHALE_BIN, '--root', s.root, 'build', '--progress', 'json', ctx], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
 test('every mount type: what the step sees, and nothing of the mounts in the layers', async (t) => {
   const s = setup(t);
   if (!s) return;
@@ -118,22 +132,7 @@ test('sharing=locked: two concurrent builds use the cache one at a time', async 
   // each step holds the cache for a second, appending its start and end: locked, the pairs never interleave
   const script = `echo start-$N >> /c/log; sleep 1; echo end-$N >> /c/log; cat /c/log`;
   const ctxs = [1, 2].map((n) => context(s, `locked${n}`, `FROM {{base}}\nENV N=${n}\nRUN --mount=type=cache,id=${id},target=/c,sharing=locked ${script}\n`));
-  const runs = ctxs.map(
-    (ctx) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const p = spawn(process.execPath, [SHALE_BIN, '--root', s.root, 'build', '--progress', 'json', ctx]);
-        let stdout = '';
-        let stderr = '';
-        p.stdout.on('data', (d) => (stdout += d));
-        p.stderr.on('data', (d) => (stderr += d));
-        const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
-        p.on('close', (code) => {
-          clearTimeout(timer);
-          resolve({ code, stdout, stderr });
-        });
-      }),
-  );
-  const results = await Promise.all(runs);
+  const results = await Promise.all(ctxs.map((ctx) => buildInBackground(s, ctx)));
   for (const r of results) assert.equal(r.code, 0, r.stderr);
   const logs = results.map((r) => outputOf(r.stderr).trim().split('\n'));
   const full = logs.sort((a, b) => b.length - a.length)[0]!;
@@ -147,19 +146,10 @@ test('sharing=private: a step finding the cache busy gets an instance of its own
   if (!s) return;
   const id = `priv-${uniqueSuffix()}`;
   const ctxs = [1, 2].map((n) => context(s, `private${n}`, `FROM {{base}}\nENV N=${n}\nRUN --mount=type=cache,id=${id},target=/c,sharing=private echo $N >> /c/log; sleep 1; cat /c/log\n`));
-  const results = await Promise.all(
-    ctxs.map(
-      (ctx) =>
-        new Promise<string>((resolve) => {
-          const p = spawn(process.execPath, [SHALE_BIN, '--root', s.root, 'build', '--progress', 'json', ctx]);
-          let stderr = '';
-          p.stderr.on('data', (d) => (stderr += d));
-          p.on('close', () => resolve(stderr));
-        }),
-    ),
-  );
+  const results = await Promise.all(ctxs.map((ctx) => buildInBackground(s, ctx)));
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
   // each step saw only its own line
-  assert.deepEqual(results.map((r) => outputOf(r)).sort(), ['1\n', '2\n']);
+  assert.deepEqual(results.map((r) => outputOf(r.stderr)).sort(), ['1\n', '2\n']);
 });
 
 test('secrets: in the step, never in a layer, the config or the history', async (t) => {
