@@ -131,7 +131,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       try {
         const sourceName = sources ? await sources.tree.sourceName(sources.list) : '';
         const history = prepared.kind === 'copy' ? prepared.history(sourceName) : prepared.history;
-        // COPY/ADD flags change the files but not created_by: they are part of the key
+        // COPY/ADD flags and a RUN's mounts change the files but not created_by: they are part of the key
         const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : await mountsCacheKey(mounts, mountInputs);
         key = BuildCache.key(image.cacheKey, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName, copyFlags);
         const cached = options.noCache ? undefined : await usableCache(store, cache, key);
@@ -195,7 +195,7 @@ function mountInputsFor(store: Store, context: SourceTree, options: BuildOptions
     source: async (from) => {
       const image = await imageOf(from);
       const view = await runner.view(image);
-      return { rootfs: view.rootfs, key: image.cacheKey, remove: view.remove };
+      return { rootfs: view.rootfs, remove: view.remove };
     },
   };
 }

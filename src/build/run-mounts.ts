@@ -20,10 +20,9 @@ import type { BuildSecrets } from './build-secrets.js';
 /** Where cache mounts live in the store: one directory per cache (id and seed), instances below it. */
 export const cacheMountsDir = (storeRoot: string): string => join(storeRoot, 'shale', 'cache-mounts');
 
-/** A `from=` of a mount made ready: its root filesystem (a throwaway snapshot) and its cache key. */
+/** A `from=` of a mount made ready: its root filesystem (a throwaway snapshot). */
 export interface MountSource {
   rootfs: string;
-  key: string;
   remove: () => Promise<void>;
 }
 
