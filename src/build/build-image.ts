@@ -24,6 +24,10 @@ import type { BuildListener } from './build-progress.js';
 import { prepareRunMountPoints } from './run-mount-points.js';
 import type { Instruction } from '../dockerfile/instructions.js';
 import { heredocBody } from '../dockerfile/instructions.js';
+import { parseRunMounts, type RunMount } from '../dockerfile/run-mount.js';
+import { expandWord } from '../dockerfile/shell-lexer.js';
+import { BuildSecrets } from './build-secrets.js';
+import { mountsCacheKey, withRunMounts, type RunMountInputs } from './run-mounts.js';
 
 export interface BuildOptions {
   contextDir: string;
@@ -39,6 +43,8 @@ export interface BuildOptions {
   signal?: AbortSignal;
   /** The classic builder's output (Docker 20.10) instead of BuildKit's. */
   classic?: boolean;
+  /** `--secret` and `--ssh`, for RUN --mount=type=secret|ssh. */
+  secrets?: BuildSecrets;
 }
 
 export interface BuildResult {
@@ -133,18 +139,20 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       const sources = prepared.kind === 'copy' ? await copySources(prepared, inst, context, results, plan.stages, store, runner, stage, mode) : undefined;
       let result: CachedStep;
       let key: string;
+      const mounts = inst.kind === 'RUN' && inst.mounts.length > 0 ? runMountsOf(inst, steps, dockerfile.file, dockerfile.escape) : [];
+      const mountInputs = mountInputsFor(store, context, options, results, stage, runner, `${dockerfile.file}:${inst.line}`);
       try {
         const sourceName = sources ? await sources.tree.sourceName(sources.list) : '';
         const history = prepared.kind === 'copy' ? prepared.history(sourceName) : prepared.history;
-        // COPY/ADD flags change the files but not created_by: they are part of the key
-        const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : '';
+        // COPY/ADD flags and a RUN's mounts change the files but not created_by: they are part of the key
+        const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : await mountsCacheKey(mounts, mountInputs);
         key = BuildCache.key(image.cacheKey, mode, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName, copyFlags);
         const cached = options.noCache ? undefined : await usableCache(store, cache, key);
         if (cached) {
           emit({ type: 'cached', step });
           result = cached;
         } else {
-          const layer = await runner.execute(step, prepared, image, sources, steps.state.config);
+          const layer = await runner.execute(step, prepared, image, sources, steps.state.config, { mounts, inputs: mountInputs });
           const made = { created: createdNow(), ...history };
           result = layer ? { layer, history: made } : { history: { ...made, empty_layer: true } };
           await cache.put(key, result);
@@ -179,6 +187,33 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   await writeBuildLines(store, id, (history ?? []).map((_, i) => final.lines.get(i) ?? null));
   emit({ type: 'image', id, tags });
   return { id, manifestDigest, tags };
+}
+
+/** A RUN's `--mount` specs, expanded with the step's ARGs and ENV, relative targets below its WORKDIR. */
+function runMountsOf(inst: Extract<Instruction, { kind: 'RUN' }>, steps: StageSteps, file: string, escape: '\\' | '`'): RunMount[] {
+  const lookup = steps.args.lookup(steps.state.config.Env ?? []);
+  return parseRunMounts(inst.mounts, { file, line: inst.line }, { expand: (w) => expandWord(w, lookup, escape), workdir: steps.state.config.WorkingDir || '/' });
+}
+
+/** What RUN --mount reads: the context, the secrets, and the stage or image a `from=` names. */
+function mountInputsFor(store: Store, context: SourceTree, options: BuildOptions, results: Map<number, StageImage>, stage: Stage, runner: StepRunner, where: string): RunMountInputs {
+  const imageOf = async (from: string): Promise<StageImage> => {
+    const source = stage.mountFrom.get(from) ?? { kind: 'image' as const, ref: from };
+    if (source.kind === 'stage') return results.get(source.index)!;
+    return fromStoreImage((await store.resolve(source.ref)).image);
+  };
+  return {
+    storeRoot: store.root,
+    context,
+    secrets: options.secrets ?? new BuildSecrets(),
+    where,
+    sourceKey: async (from) => (await imageOf(from)).cacheKey,
+    source: async (from) => {
+      const image = await imageOf(from);
+      const view = await runner.view(image);
+      return { rootfs: view.rootfs, remove: view.remove };
+    },
+  };
 }
 
 async function baseImage(store: Store, stage: Stage, results: Map<number, StageImage>): Promise<StageImage> {
@@ -310,6 +345,7 @@ class StepRunner {
     image: StageImage,
     sources: { tree: SourceTree; list: SourcePath[] } | undefined,
     config: ContainerConfig,
+    runMounts?: { mounts: RunMount[]; inputs: RunMountInputs },
   ): Promise<{ descriptor: Descriptor; diffId: Digest } | undefined> {
     const lowers = this.layerRefs(image);
     // BuildKit runs over the image itself: no init layer (see runMountPoints)
@@ -349,7 +385,7 @@ class StepRunner {
         // there are dropped (BuildKit treats VOLUME as metadata only)
         const volumes = this.mode === 'classic' ? Object.keys(config.Volumes ?? {}) : [];
         for (const volume of volumes) await mkdir(await resolveInRoot(snap.rootfs, volume), { recursive: true });
-        await this.run(step, prepared, snap.rootfs, config);
+        await this.run(step, prepared, snap.rootfs, config, runMounts);
       }
       const { descriptor, info } = await putLayer(this.store, snap.diff(), `step ${step} layer`);
       // BuildKit keeps a step that changed nothing as an empty layer
@@ -361,7 +397,7 @@ class StepRunner {
     }
   }
 
-  private async run(step: number, prepared: Extract<PreparedStep, { kind: 'run' }>, rootfs: string, config: ContainerConfig): Promise<void> {
+  private async run(step: number, prepared: Extract<PreparedStep, { kind: 'run' }>, rootfs: string, config: ContainerConfig, runMounts?: { mounts: RunMount[]; inputs: RunMountInputs }): Promise<void> {
     const id = `shale-${randomBytes(8).toString('hex')}`;
     const bundleDir = join(this.store.root, 'shale', 'bundles', id);
     await mkdir(bundleDir, { recursive: true });
@@ -392,29 +428,29 @@ class StepRunner {
       const user = await resolveUser(rootfs, config.User ?? '');
       const etcBinds = binds.map((b) => b.destination).filter((d) => d.startsWith('/etc/'));
       cleanupMountPoints = this.mode === 'buildkit' ? await prepareRunMountPoints(rootfs, etcBinds, prepared.inlineFiles.length > 0) : undefined;
-      const spec = makeRuntimeSpec({
-        rootfs,
-        args: prepared.argv,
-        env: prepared.env,
-        cwd: config.WorkingDir || '/',
-        user,
-        hostname: id.slice(6, 18),
-        network,
-        binds,
-      });
       const output: Buffer[] = [];
-      const { exitCode } = await runcRun({
+      const { exitCode } = await withRunMounts(runMounts?.mounts ?? [], rootfs, bundleDir, runMounts?.inputs as RunMountInputs, (mounted) => runcRun({
         stateRoot: join(this.store.root, 'shale', 'runc'),
         bundleDir,
         id,
-        spec,
+        spec: makeRuntimeSpec({
+          rootfs,
+          args: prepared.argv,
+          env: [...prepared.env, ...mounted.env],
+          cwd: config.WorkingDir || '/',
+          user,
+          hostname: id.slice(6, 18),
+          network,
+          binds,
+          extraMounts: mounted.mounts,
+        }),
         stdio: 'pipe',
         signal: this.options.signal,
         onOutput: (chunk) => {
           output.push(chunk);
           this.emit({ type: 'output', step, data: chunk.toString('utf8') });
         },
-      });
+      }));
       if (this.options.signal?.aborted) throw new ShaleError('FAILED_PRECONDITION', 'build interrupted');
       if (exitCode !== 0) {
         const message = `Dockerfile:${prepared.instruction.line}: RUN ${prepared.argv.join(' ')} returned a non-zero code: ${exitCode}`;

@@ -5,3 +5,6 @@ export * from './build-progress.js';
 export * from './build-cache.js';
 export * from './build-context.js';
 export * from './copy-files.js';
+export * from './build-secrets.js';
+export { cacheMountsDir } from './run-mounts.js';
+export * from './cache-mount-store.js';

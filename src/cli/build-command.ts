@@ -1,4 +1,4 @@
-import { buildImage, progressStatusLine, type BuildEvent } from '../build/index.js';
+import { buildImage, progressStatusLine, BuildSecrets, type BuildEvent } from '../build/index.js';
 import { parseBuildArgList } from '../dockerfile/index.js';
 import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';
@@ -15,6 +15,8 @@ export interface BuildFlags {
   quiet?: boolean;
   snapshotter: 'auto' | 'overlayfs' | 'copy';
   classic?: boolean;
+  secret?: string[];
+  ssh?: string[];
 }
 
 /**
@@ -93,6 +95,7 @@ function renderer(flags: BuildFlags): (e: BuildEvent) => void {
 
 /** `shale build`: the image ID is the last line of stdout; Ctrl-C stops the step and cleans up. */
 export async function buildCommand(store: Store, context: string, flags: BuildFlags): Promise<CommandResult> {
+  const secrets = await BuildSecrets.load(flags.secret ?? [], flags.ssh ?? [], process.env);
   const live = flags.progress === 'auto' && !flags.quiet && process.stderr.isTTY ? liveRenderer() : undefined;
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -111,6 +114,7 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       classic: flags.classic,
       onEvent: live?.render ?? renderer(flags),
       signal: controller.signal,
+      secrets,
     });
     return { data: result, text: result.id };
   } finally {

@@ -23,6 +23,7 @@ import {
 } from '../store/index.js';
 import { humanSize, renderTable, shortId, timeAgo } from '../report/index.js';
 import { Containers } from '../runtime/index.js';
+import { cacheMountUsage, pruneBuildCache } from '../build/index.js';
 import type { CommandResult } from './output.js';
 import { registrySource } from './registry-commands.js';
 import { compilePathPattern, matchesReferencePattern } from './reference-pattern.js';
@@ -101,12 +102,15 @@ export async function dfCommand(store: Store, verbose: boolean): Promise<Command
   const records = await containers.records.list();
   du.containers = { count: records.length, size: 0 };
   for (const r of records) du.containers.size += await containers.size(r);
+  const buildCache = await cacheMountUsage(store.root);
+  Object.assign(du, { buildCache });
   let text = renderTable(
     ['TYPE', 'TOTAL', 'SIZE (sum of images)', 'ACTUAL (distinct layers)', 'RECLAIMABLE'],
     [
       ['Images', String(du.images.count), humanSize(du.images.virtualSize), humanSize(du.images.actualSize), humanSize(du.images.reclaimable)],
       ['Layers', `${du.layers.count} (${du.layers.sharedCount} shared)`, '', '', ''],
       ['Containers', String(du.containers.count), humanSize(du.containers.size), humanSize(du.containers.size), '0B'],
+      ['Build cache', String(buildCache.caches.length), humanSize(buildCache.size), humanSize(buildCache.size), humanSize(buildCache.size)],
     ],
   );
   text += `\nOn disk: ${humanSize(du.disk.total)} (blobs, records and temp files of the store)\n`;
@@ -153,19 +157,22 @@ export async function rmiCommand(store: Store, refs: string[], force: boolean): 
 }
 
 /** `shale prune`: stopped containers and their writable layers, dangling images, then unreferenced blobs. */
-export async function pruneCommand(store: Store): Promise<CommandResult> {
+export async function pruneCommand(store: Store, options: { buildCache?: boolean } = {}): Promise<CommandResult> {
+  const buildCache = options.buildCache ? await pruneBuildCache(store.root) : undefined;
   const containers = new Containers(store);
   const deletedContainers: string[] = [];
   for (const c of await containers.records.list()) {
     if (containers.records.status(c) !== 'running') deletedContainers.push(await containers.remove(c.id));
   }
-  const r = { deletedContainers, ...(await prune(store)) };
+  const r = { deletedContainers, ...(await prune(store)), ...(buildCache ? { buildCache } : {}) };
   const lines = [
+    ...(buildCache?.caches ?? []).map((c) => `deleted cache mount: ${c.id}`),
+    ...(buildCache ? [`deleted cached steps: ${buildCache.steps}`] : []),
     ...deletedContainers.map((d) => `deleted container: ${d}`),
     ...r.deletedImages.map((d) => `deleted image: ${d}`),
     ...r.deletedBlobs.map((d) => `deleted blob: ${d}`),
   ];
-  lines.push(`Total reclaimed space: ${humanSize(r.reclaimedBytes)}`);
+  lines.push(`Total reclaimed space: ${humanSize(r.reclaimedBytes + (buildCache?.size ?? 0))}`);
   return { data: r, text: lines.join('\n') };
 }
 

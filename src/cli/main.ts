@@ -80,6 +80,8 @@ export function buildProgram(): Command {
     .option('--build-arg <k=v>', 'set a build argument K=V; K alone takes its value from the environment (repeatable)', collect, [])
     .option('--target <stage>', 'build up to this stage')
     .option('--no-cache', 'do not reuse cached steps')
+    .option('--secret <spec>', 'a secret for RUN --mount=type=secret: id=X,src=FILE or id=X,env=VAR (repeatable)', collect, [])
+    .option('--ssh <spec>', 'an SSH agent for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK) or id=/path/to/agent.sock (repeatable)', collect, [])
     .addOption(new Option('--network <mode>', 'network of RUN steps').choices(['host', 'none']).default('host'))
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'json']).default('auto'))
     .addOption(new Option('--snapshotter <kind>', 'how RUN steps get their root filesystem').choices(['auto', 'overlayfs', 'copy']).default('auto'))
@@ -177,7 +179,12 @@ export function buildProgram(): Command {
     .addOption(formatOption())
     .action(run((store, refs: string[], opts: { force?: boolean }) => cmd.rmiCommand(store, refs, opts.force === true)));
 
-  program.command('prune').description('remove dangling images and unreferenced blobs').addOption(formatOption()).action(run((store) => cmd.pruneCommand(store)));
+  program
+    .command('prune')
+    .description('remove dangling images and unreferenced blobs')
+    .option('--build-cache', 'also remove the cache mounts of RUN --mount=type=cache and the cached build steps')
+    .addOption(formatOption())
+    .action(run((store, opts: { buildCache?: boolean }) => cmd.pruneCommand(store, { buildCache: opts.buildCache === true })));
 
   program
     .command('analyze')

@@ -65,7 +65,7 @@ export interface RunInstruction extends SourceSpan {
   heredocs: Heredoc[];
   network?: 'default' | 'none' | 'host';
   security?: 'sandbox' | 'insecure';
-  /** Raw `--mount=` specs (BuildKit syntax); shale's planner refuses them. */
+  /** Raw `--mount=` specs (BuildKit syntax), parsed by run-mount.ts. */
   mounts: string[];
 }
 

@@ -4,6 +4,7 @@ import { BuildArgs, expandInstruction, type BuildArgValues } from './expand.js';
 import type { ArgDeclaration, CopyInstruction, FromInstruction, Instruction, InstructionOf } from './instructions.js';
 import { expandWord } from './shell-lexer.js';
 import { DockerfileSyntaxError } from './syntax-error.js';
+import { parseRunMounts } from './run-mount.js';
 
 /** What a stage starts from. */
 export type StageBase = { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
@@ -26,7 +27,9 @@ export interface Stage {
   instructions: Instruction[];
   /** The resolved source of each `COPY --from` of the stage. */
   copyFrom: Map<CopyInstruction, CopySource>;
-  /** Indexes of the stages this one needs (its base and its COPY --from stages), ascending. */
+  /** The resolved source of each `RUN --mount=...,from=X` of the stage, by X (expanded with the meta args). */
+  mountFrom: Map<string, CopySource>;
+  /** Indexes of the stages this one needs (its base, its COPY --from and RUN --mount from= stages), ascending. */
   dependencies: number[];
 }
 
@@ -57,8 +60,8 @@ export const stageLabel = (s: Stage): string => s.name ?? `stage-${s.index}`;
  * Splits a parsed Dockerfile into stages and resolves what each needs: FROM names a stage defined
  * earlier (else an image; `scratch` is empty), `COPY --from` names any stage or a stage index (else
  * an image); both see only the meta args. Refuses an unknown target (INVALID_ARGUMENT), a
- * dependency cycle, a bad stage index or a blank FROM (DOCKERFILE_SYNTAX), and `RUN --mount` in a
- * stage the target needs (UNSUPPORTED).
+ * dependency cycle, a bad stage index, a blank FROM or a bad `RUN --mount` spec (DOCKERFILE_SYNTAX).
+ * A mount's `from=` is resolved as `COPY --from` is.
  */
 export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): BuildPlan {
   const { file, escape } = dockerfile;
@@ -88,6 +91,7 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
         base,
         instructions: [],
         copyFrom: new Map(),
+        mountFrom: new Map(),
         dependencies: [],
       });
     } else if (stages.length === 0) {
@@ -101,18 +105,36 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
   for (const stage of stages) {
     const out: { to: number; line: number }[] = [];
     if (stage.base.kind === 'stage') out.push({ to: stage.base.index, line: stage.from.line });
-    for (const inst of stage.instructions) {
-      if (inst.kind !== 'COPY' || inst.from === undefined) continue;
-      const from = expandWord(inst.from, buildArgs.metaLookup(), escape);
-      let source: CopySource;
+    const resolveFrom = (from: string, line: number): CopySource => {
       if (/^\d+$/.test(from)) {
         const index = Number(from);
-        if (index >= stages.length) fail(inst.line, `invalid stage index ${from}`);
-        source = { kind: 'stage', index };
-      } else {
-        const named = stages.find((s) => s.name !== undefined && s.name === from.toLowerCase());
-        source = named ? { kind: 'stage', index: named.index } : { kind: 'image', ref: from };
+        if (index >= stages.length) fail(line, `invalid stage index ${from}`);
+        return { kind: 'stage', index };
       }
+      const named = stages.find((s) => s.name !== undefined && s.name === from.toLowerCase());
+      return named ? { kind: 'stage', index: named.index } : { kind: 'image', ref: from };
+    };
+    for (const inst of stage.instructions) {
+      if (inst.kind === 'RUN') {
+        // a spec using a variable may need the stage's ARGs and ENV: the step checks it when it runs
+        const expand = (w: string) => expandWord(w, buildArgs.metaLookup(), escape);
+        const mounts = inst.mounts.flatMap((spec) => {
+          try {
+            return parseRunMounts([spec], { file, line: inst.line }, { expand, workdir: '/' });
+          } catch (e) {
+            if (spec.includes('$')) return [];
+            throw e;
+          }
+        });
+        for (const m of mounts) {
+          if (m.from === undefined || stage.mountFrom.has(m.from)) continue;
+          const source = resolveFrom(m.from, inst.line);
+          stage.mountFrom.set(m.from, source);
+          if (source.kind === 'stage') out.push({ to: source.index, line: inst.line });
+        }
+      }
+      if (inst.kind !== 'COPY' || inst.from === undefined) continue;
+      const source = resolveFrom(expandWord(inst.from, buildArgs.metaLookup(), escape), inst.line);
       stage.copyFrom.set(inst, source);
       if (source.kind === 'stage') out.push({ to: source.index, line: inst.line });
     }
@@ -148,11 +170,6 @@ export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): Bu
   for (const stage of order) {
     for (const inst of stage.instructions) {
       if (inst.kind === 'ADD' && inst.checksum !== undefined && inst.checksum !== '') refuseChecksum(inst, file);
-      if (inst.kind === 'RUN' && inst.mounts.length > 0) {
-        throw new ShaleError('UNSUPPORTED', `${file}:${inst.line}: RUN --mount is not supported by shale`, {
-          hint: 'bring the files in with COPY (or COPY --from=stage) before the RUN',
-        });
-      }
     }
   }
 

@@ -55,6 +55,8 @@ export interface SpecOptions {
   network: 'host' | 'none';
   terminal?: boolean;
   binds?: BindMount[];
+  /** Further mounts as the spec writes them (tmpfs, bind options), after the binds. */
+  extraMounts?: RuntimeSpec['mounts'];
 }
 
 /** A runtime spec for one container: its own pid/ipc/uts/mount namespaces, a network namespace when `none`. */
@@ -87,6 +89,7 @@ export function makeRuntimeSpec(o: SpecOptions): RuntimeSpec {
         source: b.source,
         options: ['rbind', b.readonly ? 'ro' : 'rw'],
       })),
+      ...(o.extraMounts ?? []),
     ],
     linux: {
       namespaces,
