@@ -5,3 +5,7 @@ export * from './build-progress.js';
 export * from './build-cache.js';
 export * from './build-context.js';
 export * from './copy-files.js';
+export * from './base-images.js';
+export * from './build-platforms.js';
+export * from './platform-support.js';
+export * from './read-binfmt.js';

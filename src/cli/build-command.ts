@@ -3,6 +3,7 @@ import { parseBuildArgList } from '../dockerfile/index.js';
 import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
+import { basePuller } from './registry-commands.js';
 
 export interface BuildFlags {
   tag: string[];
@@ -14,6 +15,8 @@ export interface BuildFlags {
   progress: 'auto' | 'plain' | 'json';
   quiet?: boolean;
   snapshotter: 'auto' | 'overlayfs' | 'copy';
+  platform?: string;
+  pull?: boolean;
 }
 
 /**
@@ -107,6 +110,9 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       noCache: flags.noCache,
       network: flags.network,
       snapshotter: flags.snapshotter,
+      platform: flags.platform,
+      pull: flags.pull,
+      pullBase: basePuller(store),
       onEvent: live?.render ?? renderer(flags),
       signal: controller.signal,
     });

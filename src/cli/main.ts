@@ -80,6 +80,8 @@ export function buildProgram(): Command {
     .option('--build-arg <k=v>', 'set a build argument K=V; K alone takes its value from the environment (repeatable)', collect, [])
     .option('--target <stage>', 'build up to this stage')
     .option('--no-cache', 'do not reuse cached steps')
+    .option('--platform <os/arch[/variant]>', 'build for this platform (foreign ones run RUN under binfmt_misc emulation)')
+    .option('--pull', 'pull FROM images again even when stored')
     .addOption(new Option('--network <mode>', 'network of RUN steps').choices(['host', 'none']).default('host'))
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'json']).default('auto'))
     .addOption(new Option('--snapshotter <kind>', 'how RUN steps get their root filesystem').choices(['auto', 'overlayfs', 'copy']).default('auto'))

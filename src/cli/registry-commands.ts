@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { hasErrno, ShaleError } from '../internal/errors.js';
-import { ManifestSchema, parseJson, parseReference, type Digest } from '../oci/index.js';
+import { formatPlatform, ManifestSchema, parseJson, parseReference, type Digest } from '../oci/index.js';
+import type { BasePuller } from '../build/index.js';
 import {
   dockerConfigPath,
   parseRegistryHost,
@@ -96,6 +97,12 @@ async function pullInto(store: Store, raw: string, flags: RegistryFlags & { plat
     client.close();
   }
 }
+
+/** The pull behind a build's FROM (`shale build`, `--pull`): as `shale pull --platform`, tagging the reference. */
+export const basePuller =
+  (store: Store, flags: RegistryFlags = {}): BasePuller =>
+  async (ref, platform) =>
+    pullInto(store, ref, { ...flags, platform: formatPlatform(platform) });
 
 /** Reads `docker://` SOURCEs for analyze, inspect and history: a pull into their scratch store. */
 export const registrySource: RegistrySourceLoader = async (scratch, ref, options) => {

@@ -3,6 +3,7 @@ import type { Dockerfile } from './dockerfile.js';
 import { BuildArgs, expandInstruction, type BuildArgValues } from './expand.js';
 import type { ArgDeclaration, CopyInstruction, FromInstruction, Instruction, InstructionOf } from './instructions.js';
 import { expandWord } from './shell-lexer.js';
+import { platformArgs, type BuildPlatforms } from './platform-args.js';
 
 /** What a stage starts from. */
 export type StageBase = { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
@@ -47,6 +48,8 @@ export interface PlanOptions {
   target?: string;
   /** `--build-arg` values. */
   buildArgs?: BuildArgValues;
+  /** The build's platforms: given, BuildKit's automatic platform args are defined (platform-args.ts). */
+  platforms?: BuildPlatforms;
 }
 
 /** A stage's name for messages: its AS name or `stage-N`. */
@@ -61,7 +64,7 @@ export const stageLabel = (s: Stage): string => s.name ?? `stage-${s.index}`;
  */
 export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): BuildPlan {
   const { file, escape } = dockerfile;
-  const buildArgs = new BuildArgs(options.buildArgs ?? {});
+  const buildArgs = new BuildArgs(options.buildArgs ?? {}, options.platforms ? platformArgs(options.platforms) : undefined);
   const metaArgs: ArgDeclaration[] = [];
   const stages: Stage[] = [];
   const fail = (line: number, message: string): never => {
