@@ -30,11 +30,7 @@ fi
 OUT="$PWD/.cache/arm64-busybox"
 if [ ! -x "$OUT/bin/busybox" ]; then
   echo "setup: fetching Debian's busybox-static for arm64 into $OUT" >&2
-  uri=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v -- '-security' | head -n1)
-  if [ -z "$uri" ]; then
-    uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' /etc/apt/sources.list 2>/dev/null || true)
-  fi
-  if [ -z "$uri" ]; then echo "setup: no Debian archive address found in the machine's apt sources" >&2; exit 1; fi
+  uri=$(bash scripts/debian-archive-uri.sh)
   suite=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT

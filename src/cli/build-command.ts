@@ -112,7 +112,7 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       snapshotter: flags.snapshotter,
       platform: flags.platform,
       pull: flags.pull,
-      pullBase: basePuller(store),
+      pullBase: basePuller(store, { quiet: flags.quiet }),
       onEvent: live?.render ?? renderer(flags),
       signal: controller.signal,
     });

@@ -88,19 +88,19 @@ function progressPrinter(verb: string): (e: TransferEvent) => void {
 }
 
 /** Pulls `ref` into `store` through a staging area (all or nothing). */
-async function pullInto(store: Store, raw: string, flags: RegistryFlags & { platform?: string }): Promise<PullResult> {
+async function pullInto(store: Store, raw: string, flags: RegistryFlags & { platform?: string; quiet?: boolean }): Promise<PullResult> {
   const ref = parseRegistryReference(raw);
   const client = await openClient(ref.host, flags);
   try {
-    return await pullImage(client, ref, new BlobStaging(store), { platform: flags.platform, onEvent: progressPrinter('downloading') });
+    return await pullImage(client, ref, new BlobStaging(store), { platform: flags.platform, onEvent: flags.quiet ? undefined : progressPrinter('downloading') });
   } finally {
     client.close();
   }
 }
 
-/** The pull behind a build's FROM (`shale build`, `--pull`): as `shale pull --platform`, tagging the reference. */
+/** The pull behind a build's FROM (`shale build`, `--pull`): as `shale pull --platform`, tagging the reference; `quiet` prints no progress. */
 export const basePuller =
-  (store: Store, flags: RegistryFlags = {}): BasePuller =>
+  (store: Store, flags: RegistryFlags & { quiet?: boolean } = {}): BasePuller =>
   async (ref, platform) =>
     pullInto(store, ref, { ...flags, platform: formatPlatform(platform) });
 
