@@ -39,7 +39,9 @@ export async function findBaseImage(store: Store, ref: string, platform: Platfor
     try {
       const { image } = await store.resolve(ref);
       const variant = image.config.variant;
-      if (isImageId(ref) || platformMatches(platform, { os: image.config.os, architecture: image.config.architecture, variant })) return image;
+      // an image whose config names no platform cannot be told apart: it is taken as it is
+      const unnamed = !image.config.os || !image.config.architecture;
+      if (isImageId(ref) || unnamed || platformMatches(platform, { os: image.config.os, architecture: image.config.architecture, variant })) return image;
       why = `the store has it for ${configPlatform(image)}, not ${want}`;
     } catch (e) {
       if (!isShaleError(e, 'NOT_FOUND')) throw e;

@@ -92,6 +92,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const platforms = buildPlatforms(options.platform);
   const plan = planBuild(dockerfile, { target: options.target, buildArgs: options.buildArgs, platforms });
   const bases = { puller: options.pullBase, always: options.pull };
+  const stagePlatforms = new Map<number, PlatformSpec>();
   const context = await SourceTree.context(options.contextDir);
   // chosen on first use: a fully cached build never mounts anything
   let chosen: Promise<Snapshotter> | undefined;
@@ -104,7 +105,10 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   let step = 0;
 
   for (const stage of plan.order) {
-    const platform = stagePlatform(stage, platforms.target, dockerfile.file);
+    // a stage on another stage runs that stage's programs: its platform unless FROM --platform says otherwise
+    const inherited = stage.base.kind === 'stage' && !stage.platform ? stagePlatforms.get(stage.base.index) : undefined;
+    const platform = inherited ?? stagePlatform(stage, platforms.target, dockerfile.file);
+    stagePlatforms.set(stage.index, platform);
     let image = await baseImage(store, stage, results, platform, platforms.target, { ...bases, what: `${dockerfile.file}:${stage.from.line}: FROM ${stage.image}` });
     const steps = new StageSteps({ buildArgs: plan.buildArgs, baseConfig: image.config.config as ContainerConfig, escape: dockerfile.escape, file: dockerfile.file });
     emit({ type: 'step', step: ++step, stage: stageLabel(stage), line: stage.from.line, text: stage.from.original.split('\n')[0]! });
