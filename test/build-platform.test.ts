@@ -2,7 +2,7 @@
  * Platforms in builds: `build --platform linux/arm64` with RUN steps under binfmt_misc emulation, compared
  * with Docker 26's `docker buildx build --platform linux/arm64 --load` on the same arm64 base (layers,
  * file contents, config platform, the platform args RUN sees and records); a platform nothing can run here
- * refused; FROM pulled from a registry for the build's platform (a multi-platform index picks the manifest),
+ * refused; the FROM --platform=$BUILDPLATFORM pattern running natively beside an emulated stage; FROM pulled from a registry for the build's platform (a multi-platform index picks the manifest),
  * `--pull` re-resolving, and the pulled manifest digest recorded in the base annotations.
  */
 import assert from 'node:assert/strict';
@@ -103,6 +103,23 @@ test('platforms: build --platform, emulated RUN, FROM pulls', async (t) => {
     const run = (c: ImageConfigJson) => c.history.find((h) => h.created_by?.includes('uname -m'))!.created_by!;
     assert.deepEqual(recordedArgs(run(mine)), recordedArgs(run(theirs.config)));
     assert.deepEqual(recordedArgs(run(mine)), ['BUILDPLATFORM=linux/amd64', 'TARGETARCH=arm64', 'TARGETPLATFORM=linux/arm64', 'TARGETVARIANT=']);
+  });
+
+  await t.test('FROM --platform=$BUILDPLATFORM runs natively in a build for arm64; the next stage runs arm64', () => {
+    const ctx = writeContext(join(work, 'ctx-cross'), {
+      Dockerfile: [
+        `FROM --platform=$BUILDPLATFORM ${amdRef} AS build`,
+        'ARG TARGETARCH',
+        'RUN echo "$(uname -m) for $TARGETARCH" > /made',
+        `FROM ${armRef}`,
+        'COPY --from=build /made /made',
+        'RUN uname -m >> /made',
+        '',
+      ].join('\n'),
+    });
+    shaleBuild(root, ctx, ['--platform', 'linux/arm64', '-t', 'cross:1']);
+    assert.equal(shaleFile(root, 'cross:1', 'made', work), 'x86_64 for arm64\naarch64\n');
+    assert.equal(shaleJson<Inspected>(['inspect', 'cross:1'], { root }).config.architecture, 'arm64');
   });
 
   await t.test('a platform nothing here can run is refused at its first RUN, naming it', () => {
