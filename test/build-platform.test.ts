@@ -2,8 +2,9 @@
  * Platforms in builds: `build --platform linux/arm64` with RUN steps under binfmt_misc emulation, compared
  * with Docker 26's `docker buildx build --platform linux/arm64 --load` on the same arm64 base (layers,
  * file contents, config platform, the platform args RUN sees and records); a platform nothing can run here
- * refused; the FROM --platform=$BUILDPLATFORM pattern running natively beside an emulated stage; FROM pulled from a registry for the build's platform (a multi-platform index picks the manifest),
- * `--pull` re-resolving, and the pulled manifest digest recorded in the base annotations.
+ * refused; the FROM --platform=$BUILDPLATFORM pattern running natively beside an emulated stage; FROM pulled
+ * from a registry for the build's platform (a multi-platform index picks the manifest), `--pull` re-resolving,
+ * and the pulled manifest digest recorded in the base annotations.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
