@@ -28,11 +28,7 @@ answers() { [ -x "$PREFIX/usr/bin/docker" ] && docker26 version --format '{{.Ser
 if [ ! -x "$PREFIX/usr/sbin/dockerd" ] || [ ! -x "$PREFIX/usr/bin/docker" ] ||
   [ ! -x "$PREFIX/usr/libexec/docker/cli-plugins/docker-buildx" ] || [ ! -x "$PREFIX/usr/bin/containerd" ]; then
   echo "setup: fetching Docker Engine 26 (Debian 13 packages) into $CACHE" >&2
-  uri=$(sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -v -- '-security' | head -n1)
-  if [ -z "$uri" ]; then
-    uri=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' /etc/apt/sources.list 2>/dev/null || true)
-  fi
-  if [ -z "$uri" ]; then echo "setup: no Debian archive address found in the machine's apt sources" >&2; exit 1; fi
+  uri=$(bash scripts/debian-archive-uri.sh)
   apt_dir="$CACHE/apt"
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/debs"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri trixie main" >"$apt_dir/sources.list"

@@ -5,8 +5,10 @@ import { readFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { decompress } from '../layer/index.js';
 import { ShaleError } from '../internal/errors.js';
-import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, normalizeReference, type Descriptor, type Digest, type History, type ImageConfig } from '../oci/index.js';
-import { createdNow, hostPlatform, type Image } from '../image/index.js';
+import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, normalizeReference, type Descriptor, type Digest, type History, type ImageConfig, type PlatformSpec } from '../oci/index.js';
+import { findBaseImage, type BaseLookup, type BasePuller } from './base-images.js';
+import { buildPlatforms, requireRunnable, stagePlatform } from './build-platforms.js';
+import { createdNow, type Image } from '../image/index.js';
 import { putImage, putLayer, writeBuildLines, type Store } from '../store/index.js';
 import { chooseSnapshotter, cleanupStale, unpackLayer, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
 import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
@@ -45,6 +47,12 @@ export interface BuildOptions {
   classic?: boolean;
   /** `--secret` and `--ssh`, for RUN --mount=type=secret|ssh. */
   secrets?: BuildSecrets;
+  /** `--platform`: the target platform (default: this machine's); the config's os/architecture/variant follow it. */
+  platform?: string;
+  /** `--pull`: FROM images are pulled again even when stored. */
+  pull?: boolean;
+  /** Pulls a FROM image the store lacks for the platform (the CLI's registry pull); absent, that is an error. */
+  pullBase?: BasePuller;
 }
 
 export interface BuildResult {
@@ -66,8 +74,8 @@ interface StageImage {
   lines: Map<number, string>;
 }
 
-const emptyImage = (): StageImage => ({
-  config: { ...hostPlatform(), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
+const emptyImage = (platform: PlatformSpec): StageImage => ({
+  config: { ...platform, config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
   layers: [],
   cacheKey: 'scratch',
   lines: new Map(),
@@ -96,7 +104,11 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     throw new ShaleError('NOT_FOUND', `Dockerfile ${dockerfilePath} not found`);
   });
   const dockerfile = parseDockerfile(text, { file: posix.basename(dockerfilePath) });
-  const plan = planBuild(dockerfile, { target: options.target, buildArgs: options.buildArgs });
+  const platforms = buildPlatforms(options.platform);
+  // the classic builder (Docker 20.10) defines no automatic platform ARGs
+  const plan = planBuild(dockerfile, { target: options.target, buildArgs: options.buildArgs, platforms: options.classic ? undefined : platforms });
+  const bases = { puller: options.pullBase, always: options.pull };
+  const stagePlatforms = new Map<number, PlatformSpec>();
   const context = await SourceTree.context(options.contextDir);
   // chosen on first use: a fully cached build never mounts anything
   let chosen: Promise<Snapshotter> | undefined;
@@ -110,7 +122,11 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   let step = 0;
 
   for (const stage of plan.order) {
-    let image = await baseImage(store, stage, results);
+    // a stage on another stage runs that stage's programs: its platform unless FROM --platform says otherwise
+    const inherited = stage.base.kind === 'stage' && !stage.platform ? stagePlatforms.get(stage.base.index) : undefined;
+    const platform = inherited ?? stagePlatform(stage, platforms.target, dockerfile.file);
+    stagePlatforms.set(stage.index, platform);
+    let image = await baseImage(store, stage, results, platform, platforms.target, { ...bases, what: `${dockerfile.file}:${stage.from.line}: FROM ${stage.image}` });
     const baseConfig = stage.base.kind === 'scratch' ? undefined : (image.config.config as ContainerConfig);
     const steps = new StageSteps({ buildArgs: plan.buildArgs, baseConfig, escape: dockerfile.escape, file: dockerfile.file, mode });
     emit({ type: 'step', step: ++step, stage: stageLabel(stage), line: stage.from.line, text: stage.from.original.split('\n')[0]! });
@@ -152,6 +168,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
           emit({ type: 'cached', step });
           result = cached;
         } else {
+          if (prepared.kind === 'run') await requireRunnable(platform, `${dockerfile.file}:${inst.line}`);
           const layer = await runner.execute(step, prepared, image, sources, steps.state.config, { mounts, inputs: mountInputs });
           const made = { created: createdNow(), ...history };
           result = layer ? { layer, history: made } : { history: { ...made, empty_layer: true } };
@@ -171,15 +188,18 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const history = mode === 'buildkit' ? fillBuildkitCreated(c.history ?? []) : c.history;
   const containerConfig =
     mode === 'buildkit' ? toBuildkitConfigJson(c.config as ContainerConfig) : toDockerConfigJson({ ...(c.config as ContainerConfig), Image: final.parentId ?? '' });
+  // BuildKit: with --platform the config names the target platform; without, the stage's base image's
+  const p = options.platform !== undefined ? platforms.target : { os: c.os, architecture: c.architecture, variant: c.variant };
   const config: ImageConfig = {
-    architecture: c.architecture,
+    architecture: p.architecture,
     ...(c.author ? { author: c.author } : {}),
     config: containerConfig as Record<string, unknown>,
     // the last step's time: a fully cached rebuild gives the same image ID
     created: history?.[history.length - 1]?.created ?? createdNow(),
     history,
-    os: c.os,
+    os: p.os,
     rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
+    ...(p.variant ? { variant: p.variant } : {}),
   };
   const tags = options.tags ?? [];
   const annotations = final.base ? { [BASE_NAME_ANNOTATION]: final.base.name, [BASE_DIGEST_ANNOTATION]: final.base.manifestDigest } : undefined;
@@ -216,19 +236,11 @@ function mountInputsFor(store: Store, context: SourceTree, options: BuildOptions
   };
 }
 
-async function baseImage(store: Store, stage: Stage, results: Map<number, StageImage>): Promise<StageImage> {
-  if (stage.base.kind === 'scratch') return emptyImage();
+/** A stage's base for `platform` (its FROM --platform, else the target); scratch is the target platform's (as BuildKit). */
+async function baseImage(store: Store, stage: Stage, results: Map<number, StageImage>, platform: PlatformSpec, target: PlatformSpec, lookup: BaseLookup): Promise<StageImage> {
+  if (stage.base.kind === 'scratch') return emptyImage(target);
   if (stage.base.kind === 'stage') return results.get(stage.base.index)!;
-  try {
-    return fromStoreImage((await store.resolve(stage.base.ref)).image, stage.base.ref);
-  } catch (e) {
-    if (e instanceof ShaleError && e.code === 'NOT_FOUND') {
-      throw new ShaleError('NOT_FOUND', `${stage.from.line ? `Dockerfile:${stage.from.line}: ` : ''}FROM ${stage.base.ref}: image not found in the store`, {
-        hint: 'make it with `shale import` or `shale load` first',
-      });
-    }
-    throw e;
-  }
+  return fromStoreImage(await findBaseImage(store, stage.base.ref, platform, lookup), stage.base.ref);
 }
 
 const withHistory = (image: StageImage, h: History): StageImage => ({

@@ -8,3 +8,7 @@ export * from './copy-files.js';
 export * from './build-secrets.js';
 export { cacheMountsDir } from './run-mounts.js';
 export * from './cache-mount-store.js';
+export * from './base-images.js';
+export * from './build-platforms.js';
+export * from './platform-support.js';
+export * from './read-binfmt.js';

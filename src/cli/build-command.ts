@@ -3,6 +3,7 @@ import { parseBuildArgList } from '../dockerfile/index.js';
 import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
+import { basePuller } from './registry-commands.js';
 
 export interface BuildFlags {
   tag: string[];
@@ -17,6 +18,8 @@ export interface BuildFlags {
   classic?: boolean;
   secret?: string[];
   ssh?: string[];
+  platform?: string;
+  pull?: boolean;
 }
 
 /**
@@ -112,6 +115,9 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       network: flags.network,
       snapshotter: flags.snapshotter,
       classic: flags.classic,
+      platform: flags.platform,
+      pull: flags.pull,
+      pullBase: basePuller(store, { quiet: flags.quiet }),
       onEvent: live?.render ?? renderer(flags),
       signal: controller.signal,
       secrets,

@@ -82,6 +82,8 @@ export function buildProgram(): Command {
     .option('--no-cache', 'do not reuse cached steps')
     .option('--secret <spec>', 'a secret for RUN --mount=type=secret: id=X,src=FILE or id=X,env=VAR (repeatable)', collect, [])
     .option('--ssh <spec>', 'an SSH agent for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK) or id=/path/to/agent.sock (repeatable)', collect, [])
+    .option('--platform <os/arch[/variant]>', 'build for this platform (foreign ones run RUN under binfmt_misc emulation)')
+    .option('--pull', 'pull FROM images again even when stored')
     .addOption(new Option('--network <mode>', 'network of RUN steps').choices(['host', 'none']).default('host'))
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'json']).default('auto'))
     .addOption(new Option('--snapshotter <kind>', 'how RUN steps get their root filesystem').choices(['auto', 'overlayfs', 'copy']).default('auto'))

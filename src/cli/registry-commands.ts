@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { hasErrno, ShaleError } from '../internal/errors.js';
-import { ManifestSchema, parseJson, parseReference, type Digest } from '../oci/index.js';
+import { formatPlatform, ManifestSchema, parseJson, parseReference, type Digest } from '../oci/index.js';
+import type { BasePuller } from '../build/index.js';
 import {
   dockerConfigPath,
   parseRegistryHost,
@@ -87,15 +88,21 @@ function progressPrinter(verb: string): (e: TransferEvent) => void {
 }
 
 /** Pulls `ref` into `store` through a staging area (all or nothing). */
-async function pullInto(store: Store, raw: string, flags: RegistryFlags & { platform?: string }): Promise<PullResult> {
+async function pullInto(store: Store, raw: string, flags: RegistryFlags & { platform?: string; quiet?: boolean }): Promise<PullResult> {
   const ref = parseRegistryReference(raw);
   const client = await openClient(ref.host, flags);
   try {
-    return await pullImage(client, ref, new BlobStaging(store), { platform: flags.platform, onEvent: progressPrinter('downloading') });
+    return await pullImage(client, ref, new BlobStaging(store), { platform: flags.platform, onEvent: flags.quiet ? undefined : progressPrinter('downloading') });
   } finally {
     client.close();
   }
 }
+
+/** The pull behind a build's FROM (`shale build`, `--pull`): as `shale pull --platform`, tagging the reference; `quiet` prints no progress. */
+export const basePuller =
+  (store: Store, flags: RegistryFlags & { quiet?: boolean } = {}): BasePuller =>
+  async (ref, platform) =>
+    pullInto(store, ref, { ...flags, platform: formatPlatform(platform) });
 
 /** Reads `docker://` SOURCEs for analyze, inspect and history: a pull into their scratch store. */
 export const registrySource: RegistrySourceLoader = async (scratch, ref, options) => {

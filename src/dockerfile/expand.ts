@@ -44,8 +44,14 @@ export class BuildArgs {
   /** Names declared by some ARG anywhere (for the unused-args warning). */
   readonly referenced = new Set<string>();
 
-  constructor(overrides: BuildArgValues | ReadonlyMap<string, string | undefined> = {}) {
+  /**
+   * `automatic`: the values BuildKit defines itself (the platform args of platform-args.ts): defaults of
+   * the global scope, so FROM sees them and a stage's `ARG NAME` without a value takes them; a global
+   * `ARG NAME` without a value empties one (measured on Docker 26), `--build-arg` overrides them.
+   */
+  constructor(overrides: BuildArgValues | ReadonlyMap<string, string | undefined> = {}, private readonly automatic: ReadonlyMap<string, string> = new Map()) {
     this.overrides = new Map(overrides instanceof Map ? overrides : Object.entries(overrides));
+    for (const [k, v] of automatic) this.metaDefaults.set(k, v);
   }
 
   /** The `--build-arg` value of a name, if given with one. */
@@ -63,7 +69,7 @@ export class BuildArgs {
       const lookup = this.metaLookup();
       const key = expandWord(arg.key, lookup, escape);
       const value = arg.value === undefined ? undefined : expandWord(arg.value, lookup, escape);
-      this.metaDefaults.set(key, value);
+      this.metaDefaults.set(key, value ?? (this.automatic.has(key) ? '' : undefined));
       this.referenced.add(key);
       out.push({ key, value });
     }

@@ -11,3 +11,4 @@ export * from './dockerignore.js';
 export * from './stage-steps.js';
 export { cleanPath, joinPath, filepathMatch, BadPatternError } from './go-path.js';
 export { goDuration, parseGoDuration, goQuote, goQuoteSlice } from './go-format.js';
+export * from './platform-args.js';

@@ -5,6 +5,7 @@ import type { ArgDeclaration, CopyInstruction, FromInstruction, Instruction, Ins
 import { expandWord } from './shell-lexer.js';
 import { DockerfileSyntaxError } from './syntax-error.js';
 import { parseRunMounts } from './run-mount.js';
+import { platformArgs, type BuildPlatforms } from './platform-args.js';
 
 /** What a stage starts from. */
 export type StageBase = { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
@@ -51,6 +52,8 @@ export interface PlanOptions {
   target?: string;
   /** `--build-arg` values. */
   buildArgs?: BuildArgValues;
+  /** The build's platforms: given, BuildKit's automatic platform args are defined (platform-args.ts). */
+  platforms?: BuildPlatforms;
 }
 
 /** A stage's name for messages: its AS name or `stage-N`. */
@@ -65,7 +68,7 @@ export const stageLabel = (s: Stage): string => s.name ?? `stage-${s.index}`;
  */
 export function planBuild(dockerfile: Dockerfile, options: PlanOptions = {}): BuildPlan {
   const { file, escape } = dockerfile;
-  const buildArgs = new BuildArgs(options.buildArgs ?? {});
+  const buildArgs = new BuildArgs(options.buildArgs ?? {}, options.platforms ? platformArgs(options.platforms) : undefined);
   const metaArgs: ArgDeclaration[] = [];
   const stages: Stage[] = [];
   const fail = (line: number, message: string): never => {

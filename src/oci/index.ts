@@ -3,3 +3,4 @@ export * from './digest.js';
 export * from './reference.js';
 export * from './schemas.js';
 export * from './annotations.js';
+export * from './platform.js';

@@ -1,5 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
-import { digestOf, isDigest, isIndexMediaType, IndexSchema, MediaType, parseJson, type Descriptor, type Digest, type Index } from '../oci/index.js';
+import { digestOf, isDigest, isIndexMediaType, IndexSchema, MediaType, normalizePlatform, parseJson, parsePlatform, platformMatches, type Descriptor, type PlatformSpec, type Digest, type Index } from '../oci/index.js';
 import { hostPlatform } from '../image/index.js';
 import { repositoryScope } from './auth.js';
 import { drain, readBody } from './transport.js';
@@ -64,20 +64,7 @@ export async function putManifest(client: RegistryClient, repository: string, re
   return digest;
 }
 
-export interface PlatformSpec {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-
-/** `os/arch[/variant]`, e.g. `linux/arm64/v8`. */
-export function parsePlatform(text: string): PlatformSpec {
-  const [os, architecture, variant, extra] = text.split('/');
-  if (!os || !architecture || extra !== undefined) throw new ShaleError('INVALID_ARGUMENT', `platform "${text}" is not OS/ARCH[/VARIANT]`);
-  return { os, architecture, variant };
-}
-
-const platformText = (p: Descriptor['platform']): string => [p?.os, p?.architecture, p?.variant].filter(Boolean).join('/') || 'unknown';
+const platformText = (p: Partial<PlatformSpec> | undefined): string => [p?.os, p?.architecture, p?.variant].filter(Boolean).join('/') || 'unknown';
 
 /**
  * The manifest of an index for a platform (given: must match; default: this machine's, else the only
@@ -86,8 +73,8 @@ const platformText = (p: Descriptor['platform']): string => [p?.os, p?.architect
 export function selectPlatform(index: Index, platform?: string): Descriptor {
   const want = platform ? parsePlatform(platform) : hostPlatform();
   const images = index.manifests.filter((m) => !isIndexMediaType(m.mediaType));
-  const matches = images.filter((m) => m.platform?.os === want.os && m.platform.architecture === want.architecture);
-  const chosen = matches.find((m) => !want.variant || m.platform?.variant === want.variant) ?? (want.variant ? undefined : matches[0]);
+  const matches = images.filter((m) => m.platform && platformMatches({ os: want.os, architecture: want.architecture }, m.platform));
+  const chosen = want.variant ? matches.find((m) => normalizePlatform(m.platform!).variant === want.variant) : matches[0];
   if (chosen) return chosen;
   const real = images.filter((m) => m.platform?.os !== 'unknown');
   if (!platform && real.length === 1) return real[0]!;

@@ -9,9 +9,12 @@ import {
   MediaType,
   isDigest,
   isIndexMediaType,
+  normalizePlatform,
   normalizeReference,
   ociLayerMediaType,
   parseJson,
+  parsePlatform,
+  platformMatches,
   type Descriptor,
   type Digest,
   type ImageConfig,
@@ -139,13 +142,6 @@ function ociRefName(d: Descriptor): string | undefined {
   return undefined;
 }
 
-/** `os/arch[/variant]`, e.g. `linux/arm64/v8`. */
-function parsePlatform(text: string): { os: string; architecture: string; variant?: string } {
-  const [os, architecture, variant, extra] = text.split('/');
-  if (!os || !architecture || extra !== undefined) throw new ShaleError('INVALID_ARGUMENT', `platform "${text}" is not OS/ARCH[/VARIANT]`);
-  return { os, architecture, variant };
-}
-
 /**
  * The image manifests an OCI layout's index names, with their reference names: all of them, or the one
  * named `pick`; through a nested index, the one for `platform` (default: this machine's, else the first).
@@ -165,8 +161,8 @@ export async function pickOciManifests(
     let desc = top;
     if (isIndexMediaType(desc.mediaType)) {
       const inner = parseJson(IndexSchema, await readIndex(desc), `${what}: index ${desc.digest}`);
-      const matches = inner.manifests.filter((m) => m.platform?.os === want.os && m.platform.architecture === want.architecture);
-      const chosen = matches.find((m) => !want.variant || m.platform?.variant === want.variant) ?? (platform ? undefined : (matches[0] ?? inner.manifests[0]));
+      const matches = inner.manifests.filter((m) => m.platform && platformMatches({ os: want.os, architecture: want.architecture }, m.platform));
+      const chosen = want.variant ? matches.find((m) => normalizePlatform(m.platform!).variant === want.variant) : (matches[0] ?? (platform ? undefined : inner.manifests[0]));
       if (!chosen) {
         if (inner.manifests.length === 0) throw new ShaleError('CORRUPT_INPUT', `${what}: index ${desc.digest} lists no manifests`);
         const have = inner.manifests.map((m) => [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join('/')).join(', ');

@@ -12,15 +12,15 @@ export const BUSYBOX_APPLETS = [
 ] as const;
 
 /**
- * Lays out a minimal rootfs in `dir`: bin/busybox (a copy of /bin/busybox) plus relative symlinks for the
- * applets, an etc/ with passwd and group, and tmp/. Returns `dir`.
+ * Lays out a minimal rootfs in `dir`: bin/busybox (a copy of `busybox`, /bin/busybox by default) plus relative
+ * symlinks for the applets, an etc/ with passwd and group, and tmp/. Returns `dir`.
  */
-export function makeBusyboxRootfs(dir: string): string {
+export function makeBusyboxRootfs(dir: string, busybox = BUSYBOX): string {
   mkdirSync(join(dir, 'bin'), { recursive: true, mode: 0o755 });
   mkdirSync(join(dir, 'etc'), { recursive: true, mode: 0o755 });
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   execFileSync('chmod', ['1777', join(dir, 'tmp')]);
-  copyFileSync(BUSYBOX, join(dir, 'bin', 'busybox'));
+  copyFileSync(busybox, join(dir, 'bin', 'busybox'));
   execFileSync('chmod', ['0755', join(dir, 'bin', 'busybox')]);
   for (const a of BUSYBOX_APPLETS) symlinkSync('busybox', join(dir, 'bin', a));
   writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n');
