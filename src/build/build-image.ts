@@ -16,6 +16,7 @@ import { planBuild, stageLabel, type Stage } from '../dockerfile/plan.js';
 import { StageSteps, type PreparedStep } from '../dockerfile/stage-steps.js';
 import { toDockerConfigJson, type ContainerConfig } from '../dockerfile/apply-instruction.js';
 import { BuildCache, type CachedStep } from './build-cache.js';
+import { sourceDateEpoch, stampCreated } from './source-date-epoch.js';
 import { SourceTree } from './build-context.js';
 import { copyIntoRootfs, type SourcePath } from './copy-files.js';
 import { resolveInRoot } from '../snapshot/index.js';
@@ -27,6 +28,10 @@ export interface BuildOptions {
   contextDir: string;
   /** The Dockerfile; `<context>/Dockerfile` when absent. */
   dockerfile?: string;
+  /** The Dockerfile's text, when it was not read from a file (`-f -`); `dockerfile` then only names it. */
+  dockerfileText?: string;
+  /** `--label K=V`: set in the final image's config over the Dockerfile's LABELs. */
+  labels?: Record<string, string>;
   tags?: string[];
   buildArgs?: BuildArgValues;
   target?: string;
@@ -52,12 +57,15 @@ interface StageImage {
   parentId?: string;
   /** The store image the stage's chain of FROMs starts at: recorded as the manifest's base annotations. */
   base?: { name: string; manifestDigest: Digest };
+  /** How many history entries come from the store image the chain starts at (SOURCE_DATE_EPOCH keeps their times). */
+  baseEntries: number;
 }
 
 const emptyImage = (): StageImage => ({
   config: { ...hostPlatform(), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
   layers: [],
   cacheKey: 'scratch',
+  baseEntries: 0,
 });
 
 const fromStoreImage = (image: Image, ref?: string): StageImage => ({
@@ -66,6 +74,7 @@ const fromStoreImage = (image: Image, ref?: string): StageImage => ({
   layers: image.layers.map((l) => ({ descriptor: l.descriptor, diffId: l.diffId })),
   cacheKey: image.id,
   parentId: image.id,
+  baseEntries: image.config.history?.length ?? 0,
 });
 
 /**
@@ -77,7 +86,8 @@ const fromStoreImage = (image: Image, ref?: string): StageImage => ({
 export async function buildImage(store: Store, options: BuildOptions): Promise<BuildResult> {
   const emit = options.onEvent ?? (() => undefined);
   const dockerfilePath = options.dockerfile ?? join(options.contextDir, 'Dockerfile');
-  const text = await readFile(dockerfilePath, 'utf8').catch(() => {
+  const epoch = sourceDateEpoch(options.buildArgs);
+  const text = options.dockerfileText ?? await readFile(dockerfilePath, 'utf8').catch(() => {
     throw new ShaleError('NOT_FOUND', `Dockerfile ${dockerfilePath} not found`);
   });
   const dockerfile = parseDockerfile(text, { file: posix.basename(dockerfilePath) });
@@ -147,8 +157,9 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
 
   const final = results.get(plan.target.index)!;
   const c = final.config;
-  const containerConfig = toDockerConfigJson({ ...(c.config as ContainerConfig), Image: final.parentId ?? '' });
-  const config: ImageConfig = {
+  const labels = options.labels && Object.keys(options.labels).length > 0 ? { Labels: { ...(c.config as ContainerConfig).Labels, ...options.labels } } : {};
+  const containerConfig = toDockerConfigJson({ ...(c.config as ContainerConfig), ...labels, Image: final.parentId ?? '' });
+  const built: ImageConfig = {
     architecture: c.architecture,
     ...(c.author ? { author: c.author } : {}),
     config: containerConfig as Record<string, unknown>,
@@ -158,6 +169,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     os: c.os,
     rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
   };
+  const config = epoch === undefined ? built : stampCreated(built, final.baseEntries, epoch);
   const tags = options.tags ?? [];
   const annotations = final.base ? { [BASE_NAME_ANNOTATION]: final.base.name, [BASE_DIGEST_ANNOTATION]: final.base.manifestDigest } : undefined;
   const { id, manifestDigest } = await putImage(store, config, final.layers.map((l) => l.descriptor), tags, annotations);

@@ -3,6 +3,8 @@ import { parseBuildArgList } from '../dockerfile/index.js';
 import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
+import { buildResults } from './build-outputs.js';
+import { buildInput } from './build-stdin.js';
 
 export interface BuildFlags {
   tag: string[];
@@ -14,6 +16,10 @@ export interface BuildFlags {
   progress: 'auto' | 'plain' | 'json';
   quiet?: boolean;
   snapshotter: 'auto' | 'overlayfs' | 'copy';
+  label: string[];
+  output: string[];
+  iidfile?: string;
+  metadataFile?: string;
 }
 
 /**
@@ -97,12 +103,17 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const input = await buildInput(store, context, flags.file);
   try {
+    const buildArgs = parseBuildArgList(flags.buildArg, process.env);
+    const results = buildResults(store, flags, buildArgs);
     const result = await buildImage(store, {
-      contextDir: context,
-      dockerfile: flags.file,
+      contextDir: input.contextDir,
+      dockerfile: input.dockerfile,
+      dockerfileText: input.dockerfileText,
+      labels: results.labels,
       tags: flags.tag,
-      buildArgs: parseBuildArgList(flags.buildArg, process.env),
+      buildArgs,
       target: flags.target,
       noCache: flags.noCache,
       network: flags.network,
@@ -110,8 +121,10 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       onEvent: live?.render ?? renderer(flags),
       signal: controller.signal,
     });
-    return { data: result, text: result.id };
+    const written = await results.write(result);
+    return { data: result, text: result.id, written };
   } finally {
+    await input.release();
     live?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
