@@ -152,8 +152,9 @@ export function imageMetadata(built: BuiltImage, manifest: Descriptor, names: st
 /** `docker.io/library/x:1` for `x:1`, as buildx writes image.name. */
 function fullName(ref: string): string {
   const n = normalizeReference(ref);
-  if (n.split('/')[0]!.includes('.') || n.split('/')[0]!.includes(':') || n.startsWith('localhost/')) return n;
-  return n.includes('/') ? `docker.io/${n}` : `docker.io/library/${n}`;
+  if (!n.includes('/')) return `docker.io/library/${n}`;
+  const first = n.split('/')[0]!;
+  return first.includes('.') || first.includes(':') || first === 'localhost' ? n : `docker.io/${n}`;
 }
 
 /** `--label K=V` values (K alone is an empty value, as buildx reads it). */
