@@ -6,15 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { busyboxBase, lastLine, writeContext } from './support/build.js';
+import { busyboxBase, lastLine, layerListing, shaleImageLayers, writeContext, type ImageConfigJson, type LayerListing } from './support/build.js';
 import { dockerCleanup, dockerImageId, dockerOk } from './support/docker.js';
 import { docker26Cleanup, docker26Ok, requireDocker26, type Docker26 } from './support/docker26.js';
 import { startRegistry } from './support/registry.js';
-import { assertCliError, shale, shaleJson, shaleOk, SHALE_BIN, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
+import { assertCliError, REPO_ROOT, shale, shaleJson, shaleOk, SHALE_BIN, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
 import { extractTar, treeOf } from './support/tree-compare.js';
 
@@ -230,5 +230,48 @@ test('unknown output types and keys, two outputs, a bad epoch: one-line errors, 
     const r = shale(['build', '-q', ...args, ctx], { root });
     assert.match(assertCliError(r, args.join(' ')), message);
     assert.ok(!existsSync(dest), `${args.join(' ')}: nothing written`);
+  }
+});
+
+/** Docker 26's image `ref` through `docker save`: its config and each layer's listing, read as shale's are. */
+async function docker26Image(t: Parameters<typeof tempDir>[0], d: Docker26, ref: string): Promise<{ config: ImageConfigJson; layers: LayerListing[] }> {
+  const dir = tempDir(t);
+  docker26Ok(d, ['save', '-o', join(dir, 'i.tar'), ref]);
+  extractTar(join(dir, 'i.tar'), join(dir, 'x'));
+  const manifest = JSON.parse(readFileSync(join(dir, 'x', 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
+  const config = JSON.parse(readFileSync(join(dir, 'x', manifest[0]!.Config), 'utf8')) as ImageConfigJson;
+  const layers: LayerListing[] = [];
+  for (const l of manifest[0]!.Layers) layers.push(await layerListing(createReadStream(join(dir, 'x', l)), `${ref} ${l}`));
+  return { config, layers };
+}
+
+/**
+ * The fidelity cases of this feature (test/fixtures/modern/link-*, label-*, epoch-*), built by shale and
+ * by Docker 26 with their case.json args: the same layers entry by entry, the same labels, the same
+ * created times when the epoch is given, the same number of history entries and empty layers.
+ */
+test('COPY/ADD --link, --label and SOURCE_DATE_EPOCH cases: layers and config as Docker 26 builds them', { timeout: 600_000 }, async (t) => {
+  const fixtures = join(REPO_ROOT, 'test', 'fixtures', 'modern');
+  const cases = readdirSync(fixtures).filter((n) => /^(link|label|epoch)-/.test(n)).sort();
+  assert.ok(cases.length >= 5, 'the cases are there');
+  const d = requireDocker26(t);
+  const root = tempStore(t);
+  for (const name of cases) {
+    const dir = join(fixtures, name);
+    const args = existsSync(join(dir, 'case.json')) ? (JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as { args?: string[] }).args ?? [] : [];
+    const ref = `shale-outputs-${uniqueSuffix()}:${name}`;
+    shaleOk(['build', '-q', '-t', ref, ...args, '.'], { root, cwd: dir });
+    const ours = { config: configOf(root, ref) as unknown as ImageConfigJson, layers: await shaleImageLayers(root, ref) };
+    if (!d) continue;
+    docker26Cleanup(t, d)(ref);
+    docker26Ok(d, ['buildx', 'build', '--load', '-t', ref, ...args, '.'], { cwd: dir });
+    const theirs = await docker26Image(t, d, ref);
+    assert.deepEqual(ours.layers, theirs.layers, `${name}: each layer's entries (type, mode, owner, size, name)`);
+    const c = (x: ImageConfigJson) => ({
+      labels: x.config.Labels,
+      created: args.some((a) => a.startsWith('SOURCE_DATE_EPOCH=')) ? [(x as unknown as Config).created, ...x.history.map((h) => h.created)] : undefined,
+      emptyLayers: x.history.map((h) => h.empty_layer === true),
+    });
+    assert.deepEqual(c(ours.config), c(theirs.config), `${name}: labels, created times and empty layers`);
   }
 });
