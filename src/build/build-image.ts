@@ -295,17 +295,6 @@ class StepRunner {
     return { rootfs: snap.rootfs, remove: () => snap.remove() };
   }
 
-  /** `--chown` of a step: names are looked up in `rootfs`, or with --link (an empty tree) in a view of the image below. */
-  private async owner(spec: string, below: StageImage | undefined, rootfs: string): Promise<{ uid: number; gid: number }> {
-    if (!below || /^\d+(:\d+)?$/.test(spec)) return chownOf(rootfs, spec);
-    const view = await this.view(below);
-    try {
-      return await chownOf(view.rootfs, spec);
-    } finally {
-      await view.remove();
-    }
-  }
-
   /** Executes one file-changing step; returns its layer, or undefined when it changed nothing. */
   async execute(
     step: number,
@@ -314,8 +303,7 @@ class StepRunner {
     sources: { tree: SourceTree; list: SourcePath[] } | undefined,
     config: ContainerConfig,
   ): Promise<{ descriptor: Descriptor; diffId: Digest } | undefined> {
-    // COPY/ADD --link makes its layer on an empty tree, independent of the layers below (BuildKit's meaning)
-    const lowers = prepared.kind === 'copy' && prepared.instruction.link ? [] : this.layerRefs(image);
+    const lowers = this.layerRefs(image);
     if (prepared.kind === 'run') lowers.push(await this.init());
     const key = `build-${randomBytes(6).toString('hex')}`;
     const snap = await (await this.snapshotter()).prepare(key, lowers);
@@ -325,7 +313,7 @@ class StepRunner {
       } else if (prepared.kind === 'copy') {
         const inst = prepared.instruction;
         const dest = inst.dest.startsWith('/') ? inst.dest : posix.join(config.WorkingDir || '/', inst.dest) + (inst.dest.endsWith('/') ? '/' : '');
-        const owner = inst.chown ? await this.owner(inst.chown, inst.link ? image : undefined, snap.rootfs) : undefined;
+        const owner = inst.chown ? await chownOf(snap.rootfs, inst.chown) : undefined;
         const mode = inst.chmod ? Number.parseInt(inst.chmod, 8) : undefined;
         if (mode !== undefined && !(mode >= 0 && mode <= 0o7777)) throw new ShaleError('DOCKERFILE_SYNTAX', `Dockerfile:${inst.line}: invalid --chmod=${inst.chmod}`);
         const list = sources?.list ?? [];
