@@ -106,6 +106,8 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
   const input = await buildInput(store, context, flags.file);
   try {
     const buildArgs = parseBuildArgList(flags.buildArg, process.env);
+    // as buildx: SOURCE_DATE_EPOCH from the environment is the build arg unless one is given
+    if (!('SOURCE_DATE_EPOCH' in buildArgs) && process.env.SOURCE_DATE_EPOCH) buildArgs.SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH;
     const results = buildResults(store, flags, buildArgs);
     const result = await buildImage(store, {
       contextDir: input.contextDir,
