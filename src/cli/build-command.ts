@@ -4,7 +4,7 @@ import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
 import { buildResults } from './build-outputs.js';
-import { buildInput } from './build-stdin.js';
+import { buildInput, type BuildInput } from './build-stdin.js';
 
 export interface BuildFlags {
   tag: string[];
@@ -103,12 +103,13 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const input = await buildInput(store, context, flags.file);
+  let input: BuildInput | undefined;
   try {
     const buildArgs = parseBuildArgList(flags.buildArg, process.env);
     // as buildx: SOURCE_DATE_EPOCH from the environment is the build arg unless one is given
     if (!('SOURCE_DATE_EPOCH' in buildArgs) && process.env.SOURCE_DATE_EPOCH) buildArgs.SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH;
     const results = buildResults(store, flags, buildArgs);
+    input = await buildInput(store, context, flags.file);
     const result = await buildImage(store, {
       contextDir: input.contextDir,
       dockerfile: input.dockerfile,
@@ -126,7 +127,7 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
     const written = await results.write(result);
     return { data: result, text: result.id, written };
   } finally {
-    await input.release();
+    await input?.release();
     live?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

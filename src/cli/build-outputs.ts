@@ -111,9 +111,6 @@ export interface BuiltImage {
 /** Writes one output of a built image; returns the keys it adds to the metadata file (buildx's names). */
 export async function writeOutput(store: Store, output: BuildOutput, built: BuiltImage, options: { epoch?: number }): Promise<Record<string, unknown>> {
   const { entry, image } = await store.resolve(built.id);
-  if (output.type !== 'image' && output.dest === '-' && process.stdout.isTTY) {
-    throw new ShaleError('INVALID_ARGUMENT', `--output type=${output.type},dest=-: stdout is a terminal; redirect it to a file or a pipe`);
-  }
   switch (output.type) {
     case 'local':
       await mkdir(output.dest, { recursive: true });
@@ -181,6 +178,9 @@ export function buildResults(
 ): { labels: Record<string, string>; write: (built: BuiltImage) => Promise<boolean> } {
   if (flags.output.length > 1) throw new ShaleError('INVALID_ARGUMENT', `--output given ${flags.output.length} times: one output per build (as buildx 0.13)`);
   const output = flags.output.length === 1 ? parseOutput(flags.output[0]!) : undefined;
+  if (output && writesStdout(output) && process.stdout.isTTY) {
+    throw new ShaleError('INVALID_ARGUMENT', `--output ${flags.output[0]}: stdout is a terminal; redirect it to a file or a pipe`);
+  }
   const epoch = sourceDateEpoch(buildArgs);
   return {
     labels: parseLabels(flags.label),
