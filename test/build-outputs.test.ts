@@ -218,6 +218,7 @@ test('unknown output types and keys, two outputs, a bad epoch: one-line errors, 
     [['-o', `type=tar,dest=${dest}`, '-o', `type=local,dest=${dest}`], /one output per build/],
     [['--build-arg', 'SOURCE_DATE_EPOCH=yesterday'], /invalid SOURCE_DATE_EPOCH "yesterday"/],
     [['--label', '=v'], /invalid --label "=v"/],
+    [['-o', `type=tar,dest=${dest}`, '--iidfile', `${dest}.id`], /--iidfile cannot be used with --output type=tar/],
   ];
   for (const [args, message] of cases) {
     const r = shale(['build', '-q', ...args, ctx], { root });

@@ -178,6 +178,10 @@ export function buildResults(
 ): { labels: Record<string, string>; write: (built: BuiltImage) => Promise<boolean> } {
   if (flags.output.length > 1) throw new ShaleError('INVALID_ARGUMENT', `--output given ${flags.output.length} times: one output per build (as buildx 0.13)`);
   const output = flags.output.length === 1 ? parseOutput(flags.output[0]!) : undefined;
+  // as buildx: those outputs make no image, so there is no ID to write
+  if (flags.iidfile && (output?.type === 'local' || output?.type === 'tar')) {
+    throw new ShaleError('INVALID_ARGUMENT', `--iidfile cannot be used with --output type=${output.type}: it makes no image (as buildx: local and tar exporters are incompatible with image ID file)`);
+  }
   if (output && writesStdout(output) && process.stdout.isTTY) {
     throw new ShaleError('INVALID_ARGUMENT', `--output ${flags.output[0]}: stdout is a terminal; redirect it to a file or a pipe`);
   }
