@@ -19,6 +19,7 @@ import { StageSteps, type PreparedStep } from '../dockerfile/stage-steps.js';
 import { toDockerConfigJson, type ContainerConfig } from '../dockerfile/apply-instruction.js';
 import { fillBuildkitCreated, toBuildkitConfigJson, type BuildMode } from '../dockerfile/buildkit-output.js';
 import { BuildCache, type CachedStep } from './build-cache.js';
+import { sourceDateEpoch, stampCreated } from './source-date-epoch.js';
 import { SourceTree } from './build-context.js';
 import { copyIntoRootfs, type SourcePath } from './copy-files.js';
 import { resolveInRoot } from '../snapshot/index.js';
@@ -35,6 +36,10 @@ export interface BuildOptions {
   contextDir: string;
   /** The Dockerfile; `<context>/Dockerfile` when absent. */
   dockerfile?: string;
+  /** The Dockerfile's text, when it was not read from a file (`-f -`); `dockerfile` then only names it. */
+  dockerfileText?: string;
+  /** `--label K=V`: set in the final image's config over the Dockerfile's LABELs. */
+  labels?: Record<string, string>;
   tags?: string[];
   buildArgs?: BuildArgValues;
   target?: string;
@@ -72,6 +77,8 @@ interface StageImage {
   base?: { name: string; manifestDigest: Digest };
   /** The Dockerfile line of each history entry this build added, by history index. */
   lines: Map<number, string>;
+  /** How many history entries come from the store image the chain starts at (SOURCE_DATE_EPOCH keeps their times). */
+  baseEntries: number;
 }
 
 const emptyImage = (platform: PlatformSpec): StageImage => ({
@@ -79,6 +86,7 @@ const emptyImage = (platform: PlatformSpec): StageImage => ({
   layers: [],
   cacheKey: 'scratch',
   lines: new Map(),
+  baseEntries: 0,
 });
 
 const fromStoreImage = (image: Image, ref?: string): StageImage => ({
@@ -88,6 +96,7 @@ const fromStoreImage = (image: Image, ref?: string): StageImage => ({
   cacheKey: image.id,
   parentId: image.id,
   lines: new Map(),
+  baseEntries: image.config.history?.length ?? 0,
 });
 
 /**
@@ -100,7 +109,8 @@ const fromStoreImage = (image: Image, ref?: string): StageImage => ({
 export async function buildImage(store: Store, options: BuildOptions): Promise<BuildResult> {
   const emit = options.onEvent ?? (() => undefined);
   const dockerfilePath = options.dockerfile ?? join(options.contextDir, 'Dockerfile');
-  const text = await readFile(dockerfilePath, 'utf8').catch(() => {
+  const epoch = sourceDateEpoch(options.buildArgs);
+  const text = options.dockerfileText ?? await readFile(dockerfilePath, 'utf8').catch(() => {
     throw new ShaleError('NOT_FOUND', `Dockerfile ${dockerfilePath} not found`);
   });
   const dockerfile = parseDockerfile(text, { file: posix.basename(dockerfilePath) });
@@ -186,11 +196,12 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const final = results.get(plan.target.index)!;
   const c = final.config;
   const history = mode === 'buildkit' ? fillBuildkitCreated(c.history ?? []) : c.history;
-  const containerConfig =
-    mode === 'buildkit' ? toBuildkitConfigJson(c.config as ContainerConfig) : toDockerConfigJson({ ...(c.config as ContainerConfig), Image: final.parentId ?? '' });
+  const labels = options.labels && Object.keys(options.labels).length > 0 ? { Labels: { ...(c.config as ContainerConfig).Labels, ...options.labels } } : {};
+  const stageConfig = { ...(c.config as ContainerConfig), ...labels };
+  const containerConfig = mode === 'buildkit' ? toBuildkitConfigJson(stageConfig) : toDockerConfigJson({ ...stageConfig, Image: final.parentId ?? '' });
   // BuildKit: with --platform the config names the target platform; without, the stage's base image's
   const p = options.platform !== undefined ? platforms.target : { os: c.os, architecture: c.architecture, variant: c.variant };
-  const config: ImageConfig = {
+  const built: ImageConfig = {
     architecture: p.architecture,
     ...(c.author ? { author: c.author } : {}),
     config: containerConfig as Record<string, unknown>,
@@ -201,6 +212,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
     ...(p.variant ? { variant: p.variant } : {}),
   };
+  const config = epoch === undefined ? built : stampCreated(built, final.baseEntries, epoch);
   const tags = options.tags ?? [];
   const annotations = final.base ? { [BASE_NAME_ANNOTATION]: final.base.name, [BASE_DIGEST_ANNOTATION]: final.base.manifestDigest } : undefined;
   const { id, manifestDigest } = await putImage(store, config, final.layers.map((l) => l.descriptor), tags, annotations);

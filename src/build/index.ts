@@ -12,3 +12,4 @@ export * from './base-images.js';
 export * from './build-platforms.js';
 export * from './platform-support.js';
 export * from './read-binfmt.js';
+export * from './source-date-epoch.js';

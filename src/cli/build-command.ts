@@ -4,6 +4,8 @@ import { humanSize } from '../report/index.js';
 import type { Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
 import { basePuller } from './registry-commands.js';
+import { buildResults } from './build-outputs.js';
+import { buildInput, type BuildInput } from './build-stdin.js';
 
 export interface BuildFlags {
   tag: string[];
@@ -20,6 +22,10 @@ export interface BuildFlags {
   ssh?: string[];
   platform?: string;
   pull?: boolean;
+  label: string[];
+  output: string[];
+  iidfile?: string;
+  metadataFile?: string;
 }
 
 /**
@@ -104,12 +110,20 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let input: BuildInput | undefined;
   try {
+    const buildArgs = parseBuildArgList(flags.buildArg, process.env);
+    // as buildx: SOURCE_DATE_EPOCH from the environment is the build arg unless one is given
+    if (!('SOURCE_DATE_EPOCH' in buildArgs) && process.env.SOURCE_DATE_EPOCH) buildArgs.SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH;
+    const results = buildResults(store, flags, buildArgs);
+    input = await buildInput(store, context, flags.file);
     const result = await buildImage(store, {
-      contextDir: context,
-      dockerfile: flags.file,
+      contextDir: input.contextDir,
+      dockerfile: input.dockerfile,
+      dockerfileText: input.dockerfileText,
+      labels: results.labels,
       tags: flags.tag,
-      buildArgs: parseBuildArgList(flags.buildArg, process.env),
+      buildArgs,
       target: flags.target,
       noCache: flags.noCache,
       network: flags.network,
@@ -122,8 +136,10 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       signal: controller.signal,
       secrets,
     });
-    return { data: result, text: result.id };
+    const written = await results.write(result);
+    return { data: result, text: result.id, written };
   } finally {
+    await input?.release();
     live?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -74,9 +74,9 @@ export function buildProgram(): Command {
   program
     .command('build')
     .description('build an image from a Dockerfile')
-    .argument('<context>')
+    .argument('<context>', 'a directory, or - for a context tar (or a Dockerfile) on stdin')
     .option('-t, --tag <ref>', 'name the image (repeatable)', collect, [])
-    .option('-f, --file <path>', 'Dockerfile (default: CONTEXT/Dockerfile)')
+    .option('-f, --file <path>', 'Dockerfile (default: CONTEXT/Dockerfile; - for stdin)')
     .option('--build-arg <k=v>', 'set a build argument K=V; K alone takes its value from the environment (repeatable)', collect, [])
     .option('--target <stage>', 'build up to this stage')
     .option('--no-cache', 'do not reuse cached steps')
@@ -89,6 +89,10 @@ export function buildProgram(): Command {
     .addOption(new Option('--snapshotter <kind>', 'how RUN steps get their root filesystem').choices(['auto', 'overlayfs', 'copy']).default('auto'))
     .option('-q, --quiet', 'print only the image ID')
     .option('--classic', "the classic builder's output (Docker 20.10: #(nop) history, its config) instead of BuildKit's")
+    .option('--label <k=v>', 'set a label in the image config (repeatable)', collect, [])
+    .option('-o, --output <spec>', 'type=local,dest=DIR | type=tar,dest=FILE | type=oci,dest=FILE | type=docker,dest=FILE | type=image,name=REF[,push=true]; DIR alone is local, - a tar on stdout', collect, [])
+    .option('--iidfile <file>', 'write the image ID to FILE')
+    .option('--metadata-file <file>', 'write the build result metadata (digests, names) as JSON to FILE')
     .addOption(formatOption())
     .action(run((store, context: string, flags: BuildFlags & { cache?: boolean }) => buildCommand(store, context, { ...flags, noCache: flags.cache === false })));
 
