@@ -5,3 +5,4 @@ export * from './build-progress.js';
 export * from './build-cache.js';
 export * from './build-context.js';
 export * from './copy-files.js';
+export * from './stage-scheduler.js';
