@@ -37,8 +37,11 @@ fresh_store() { # a store with only the base, unpacked
 case_args() { # the case's args (case.json), one a line
   [ -f "$1/case.json" ] && node -e 'for (const a of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).args ?? []) console.log(a)' "$1/case.json" || true
 }
-shale_build() { (cd "$1" && SHALE_ROOT=$work/store $shale build "${@:2}" -t bench-out:x .); }
-docker_build() { (cd "$1" && docker26 buildx build --network host --load "${@:2}" -t bench-out:x .); }
+# a failed build is not a time: it stops the benchmark, with its output
+build_or_fail() { "$@" >"$work/build.log" 2>&1 || { echo "bench: build failed: $*" >&2; cat "$work/build.log" >&2; touch "$work/failed"; }; }
+shale_build() { (cd "$1" && build_or_fail env SHALE_ROOT="$work/store" $shale build "${@:2}" -t bench-out:x .); }
+docker_build() { (cd "$1" && build_or_fail docker26 buildx build --network host --load "${@:2}" -t bench-out:x .); }
+check() { if [ -e "$work/failed" ]; then cat "$work/build.log" >&2; exit 1; fi; }
 docker_cold() { docker26 builder prune -af >/dev/null; docker26 rmi -f bench-out:x >/dev/null 2>&1 || true; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 secs() { awk -v a="$1" 'BEGIN { printf "%6.2fs", a / 1e9 }'; }
@@ -57,6 +60,7 @@ for dir in test/fixtures/modern/bench-*/; do
     dw+=("$(time_cmd docker_build "$dir" "${args[@]}")")
   done
   s_c=$(printf '%s\n' "${sc[@]}" | median) s_w=$(printf '%s\n' "${sw[@]}" | median)
+  check
   d_c=$(printf '%s\n' "${dc[@]}" | median) d_w=$(printf '%s\n' "${dw[@]}" | median)
   echo "$name cold: shale $(secs "$s_c") docker26 $(secs "$d_c") ratio $(ratio "$s_c" "$d_c") | cached: shale $(secs "$s_w") docker26 $(secs "$d_w") ratio $(ratio "$s_w" "$d_w")"
 done
@@ -69,5 +73,6 @@ for _ in $(seq "$RUNS"); do
   fresh_store
   seq1+=("$(SHALE_BUILD_PARALLELISM=1 time_cmd shale_build test/fixtures/modern/bench-fanout)")
 done
+check
 p=$(printf '%s\n' "${par[@]}" | median) q=$(printf '%s\n' "${seq1[@]}" | median)
 echo "independent stages (bench-fanout, cold): parallel $(secs "$p") one at a time $(secs "$q") ratio $(ratio "$p" "$q")"
