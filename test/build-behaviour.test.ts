@@ -11,7 +11,7 @@ import { lookup } from 'node:dns/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { assertNoLeftovers, buildEvents, busyboxBase, lastLine, shaleBuild, shaleImageLayers, writeContext, type BuildEvent } from './support/build.js';
+import { assertNoLeftovers, buildEvents, processesWith, busyboxBase, lastLine, shaleBuild, shaleImageLayers, writeContext, type BuildEvent } from './support/build.js';
 import { assertCliError, REPO_ROOT, SHALE_BIN, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
 import { compareTars, extractTar, treeOf } from './support/tree-compare.js';
@@ -422,16 +422,7 @@ test('no leftovers after a successful, a failed and an interrupted (SIGINT durin
       assert.equal(r.stdout, '', 'no image ID');
       assert.match(r.stderr.trimEnd().split('\n').pop()!, /^error: .*interrupted/);
       assert.doesNotMatch(r.stderr, /never/);
-      const stillRunning = readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .filter((p) => {
-          try {
-            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
-          } catch {
-            return false;
-          }
-        });
-      assert.deepEqual(stillRunning, [], 'the RUN process is gone');
+      assert.deepEqual(processesWith(marker), [], 'the RUN process is gone');
       assertNoLeftovers(s.root, `after ${how}`);
     });
   }

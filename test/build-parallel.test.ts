@@ -5,10 +5,9 @@
  * stage stops the other (its RUN killed) leaving nothing behind; so does Ctrl-C.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import { assertNoLeftovers, buildEvents, busyboxBase, shaleBuild, writeContext, type BuildEvent } from './support/build.js';
+import { assertNoLeftovers, buildEvents, busyboxBase, processesWith, shaleBuild, writeContext, type BuildEvent } from './support/build.js';
 import { assertCliError, shale, shaleOk, spawnShale, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
 
@@ -41,18 +40,6 @@ const context = (s: Setup, name: string, dockerfile: string): string =>
 
 /** The stage of each step number (from the `step` events). */
 const stageOfStep = (events: BuildEvent[]) => new Map(events.filter((e) => e.type === 'step').map((e) => [e.step!, String(e.stage)]));
-
-/** Processes whose command line holds `marker` (a RUN still running). */
-const processesWith = (marker: string) =>
-  readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
-      } catch {
-        return false;
-      }
-    });
 
 test('two independent stages run at the same time: a RUN of each meets the other over the host network', { timeout: 120_000 }, (t) => {
   const s = setup(t);

@@ -284,3 +284,15 @@ export function assertNoLeftovers(root: string, what: string): void {
   const fsck = shaleJson<{ ok: boolean; problems: unknown[] }>(['fsck'], { root });
   assert.deepEqual(fsck, { ...fsck, ok: true, problems: [] }, `${what}: fsck is clean`);
 }
+
+/** Processes whose command line holds `marker` (a RUN still running). */
+export const processesWith = (marker: string) =>
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    });
