@@ -59,8 +59,6 @@ COPY --from=dial /got-by-dial /
 `,
   );
   const { id, result } = shaleBuild(s.root, ctx, ['--progress', 'json']);
-  const out = join(s.work, `meet-${uniqueSuffix()}`);
-  shaleOk(['export', id, '-o', `${out}.tar`], { root: s.root });
   const files = shaleOk(['run', '--rm', id, 'cat', '/got-by-listen', '/got-by-dial'], { root: s.root }).stdout;
   assert.equal(files, 'from-dial\nfrom-listen\n', 'each RUN received what the other sent: they ran at the same time');
   const stages = stageOfStep(buildEvents(result.stderr));
