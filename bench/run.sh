@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash bench/load-export.sh
 bash bench/build.sh
+bash bench/buildkit.sh
 bash bench/container-run.sh
 bash bench/analyze.sh
 bash bench/registry.sh

@@ -5,13 +5,13 @@
  * no runc containers, no temp directories, a clean `shale fsck`.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { buildEvents, busyboxBase, lastLine, shaleBuild, shaleImageLayers, writeContext, type BuildEvent } from './support/build.js';
+import { assertNoLeftovers, buildEvents, processesWith, busyboxBase, lastLine, shaleBuild, shaleImageLayers, writeContext, type BuildEvent } from './support/build.js';
 import { assertCliError, REPO_ROOT, SHALE_BIN, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
 import { compareTars, extractTar, treeOf } from './support/tree-compare.js';
@@ -58,31 +58,6 @@ function exportTree(s: Setup, ref: string, name: string) {
   const dir = join(s.work, `${name}-tree`);
   extractTar(tar, dir);
   return { tar, dir, tree: treeOf(dir) };
-}
-
-/**
- * What a finished build (successful, failed or interrupted) must not leave: mounts below the store,
- * runc containers, bundles, active snapshots, heredoc temp dirs, ingest temp files; and `fsck` is clean.
- */
-function assertNoLeftovers(root: string, what: string): void {
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .filter((l) => l.includes(root));
-  assert.deepEqual(mounts, [], `${what}: no mounts under the store`);
-  const runc = spawnSync('runc', ['--root', join(root, 'shale', 'runc'), 'list', '--format', 'json'], { encoding: 'utf8' });
-  assert.equal(runc.status, 0, `runc list: ${runc.stderr}`);
-  assert.deepEqual(JSON.parse(runc.stdout.trim() || 'null') ?? [], [], `${what}: no runc containers`);
-  const listing = (p: string) => (existsSync(join(root, p)) ? readdirSync(join(root, p)) : []);
-  assert.deepEqual(listing('shale/bundles'), [], `${what}: no runtime bundles`);
-  assert.deepEqual(listing('shale/snapshots/active'), [], `${what}: no active snapshots`);
-  assert.deepEqual(listing('shale/ingest'), [], `${what}: no half-written blobs`);
-  assert.deepEqual(
-    listing('shale').filter((n) => n.startsWith('tmp')),
-    [],
-    `${what}: no temp directories in the store`,
-  );
-  const fsck = shaleJson<{ ok: boolean; problems: unknown[] }>(['fsck'], { root });
-  assert.deepEqual(fsck, { ...fsck, ok: true, problems: [] }, `${what}: fsck is clean`);
 }
 
 test('build cache: a rebuild is all CACHED and writes nothing; content changes invalidate from their step, mtime alone does not; --no-cache', { timeout: 180_000 }, async (t) => {
@@ -447,16 +422,7 @@ test('no leftovers after a successful, a failed and an interrupted (SIGINT durin
       assert.equal(r.stdout, '', 'no image ID');
       assert.match(r.stderr.trimEnd().split('\n').pop()!, /^error: .*interrupted/);
       assert.doesNotMatch(r.stderr, /never/);
-      const stillRunning = readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .filter((p) => {
-          try {
-            return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
-          } catch {
-            return false;
-          }
-        });
-      assert.deepEqual(stillRunning, [], 'the RUN process is gone');
+      assert.deepEqual(processesWith(marker), [], 'the RUN process is gone');
       assertNoLeftovers(s.root, `after ${how}`);
     });
   }

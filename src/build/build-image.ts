@@ -20,6 +20,7 @@ import { toDockerConfigJson, type ContainerConfig } from '../dockerfile/apply-in
 import { fillBuildkitCreated, toBuildkitConfigJson, type BuildMode } from '../dockerfile/buildkit-output.js';
 import { BuildCache, type CachedStep } from './build-cache.js';
 import { sourceDateEpoch, stampCreated } from './source-date-epoch.js';
+import { runScheduled, stageParallelism } from './stage-scheduler.js';
 import { SourceTree } from './build-context.js';
 import { copyIntoRootfs, type SourcePath } from './copy-files.js';
 import { resolveInRoot } from '../snapshot/index.js';
@@ -58,6 +59,8 @@ export interface BuildOptions {
   pull?: boolean;
   /** Pulls a FROM image the store lacks for the platform (the CLI's registry pull); absent, that is an error. */
   pullBase?: BasePuller;
+  /** How many stages run at once; SHALE_BUILD_PARALLELISM, else the CPU count (`stageParallelism`). */
+  parallelism?: number;
 }
 
 export interface BuildResult {
@@ -103,8 +106,10 @@ const fromStoreImage = (image: Image, ref?: string): StageImage => ({
  * Builds a Dockerfile as `docker build` does (BuildKit's output; with `classic`, the classic builder's):
  * each RUN runs in runc over a snapshot of the image so far, each RUN/COPY/ADD/WORKDIR becomes one layer
  * (classic: only when it changes files), metadata instructions become empty-layer history entries; only
- * the stages the target needs are built; steps are reused from the cache when their parent chain,
- * instruction and sources are the same. Each entry's Dockerfile line is kept beside the image.
+ * the stages the target needs are built, each once the stages it depends on are done, independent ones at
+ * the same time (`runScheduled`; the first failure stops the others); steps are reused from the cache when
+ * their parent chain, instruction and sources are the same, and a step that another stage of this build is
+ * already making is awaited, not made twice. Each entry's Dockerfile line is kept beside the image.
  */
 export async function buildImage(store: Store, options: BuildOptions): Promise<BuildResult> {
   const emit = options.onEvent ?? (() => undefined);
@@ -119,6 +124,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const plan = planBuild(dockerfile, { target: options.target, buildArgs: options.buildArgs, platforms: options.classic ? undefined : platforms });
   const bases = { puller: options.pullBase, always: options.pull };
   const stagePlatforms = new Map<number, PlatformSpec>();
+  const parallelism = options.parallelism ?? stageParallelism();
   const context = await SourceTree.context(options.contextDir);
   // chosen on first use: a fully cached build never mounts anything
   let chosen: Promise<Snapshotter> | undefined;
@@ -127,11 +133,26 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     (chosen ??= cleanupStale(snapshotsRoot).then(() => chooseSnapshotter(snapshotsRoot, options.snapshotter ?? 'auto')));
   const cache = new BuildCache(join(store.root, 'shale', 'build-cache'));
   const mode: BuildMode = options.classic ? 'classic' : 'buildkit';
-  const runner = new StepRunner(store, snapshotter, options, emit, mode);
+  // aborted by Ctrl-C or by the first failing stage: the other stages' steps stop
+  const stop = new AbortController();
+  const interrupt = () => stop.abort(new ShaleError('FAILED_PRECONDITION', 'build interrupted'));
+  if (options.signal?.aborted) interrupt();
+  options.signal?.addEventListener('abort', interrupt, { once: true });
+  const runner = new StepRunner(store, snapshotter, { ...options, signal: stop.signal }, emit, mode);
   const results = new Map<number, StageImage>();
-  let step = 0;
+  // each step key is made once per build: a stage reaching a key that another stage is making awaits it
+  // (as BuildKit merges identical steps), so parallel stages give what one-by-one stages give
+  const making = new Map<string, Promise<{ step: CachedStep; cached: boolean }>>();
+  const once = (key: string, make: () => Promise<{ step: CachedStep; cached: boolean }>) => {
+    const shared = making.get(key);
+    if (shared) return shared.then((r) => ({ ...r, cached: true }));
+    const p = make();
+    making.set(key, p);
+    return p;
+  };
+  let stepCount = 0; // step numbers are unique across the stages running at once
 
-  for (const stage of plan.order) {
+  const buildStage = async (stage: Stage): Promise<void> => {
     // a stage on another stage runs that stage's programs: its platform unless FROM --platform says otherwise
     const inherited = stage.base.kind === 'stage' && !stage.platform ? stagePlatforms.get(stage.base.index) : undefined;
     const platform = inherited ?? stagePlatform(stage, platforms.target, dockerfile.file);
@@ -139,12 +160,12 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     let image = await baseImage(store, stage, results, platform, platforms.target, { ...bases, what: `${dockerfile.file}:${stage.from.line}: FROM ${stage.image}` });
     const baseConfig = stage.base.kind === 'scratch' ? undefined : (image.config.config as ContainerConfig);
     const steps = new StageSteps({ buildArgs: plan.buildArgs, baseConfig, escape: dockerfile.escape, file: dockerfile.file, mode });
-    emit({ type: 'step', step: ++step, stage: stageLabel(stage), line: stage.from.line, text: stage.from.original.split('\n')[0]! });
+    emit({ type: 'step', step: ++stepCount, stage: stageLabel(stage), line: stage.from.line, text: stage.from.original.split('\n')[0]! });
     // ONBUILD triggers come from the base image, not from a line of this Dockerfile
     const sourceLine = (inst: Instruction): string | undefined => (stage.instructions.includes(inst) ? `${dockerfile.file}:${inst.line}` : undefined);
     const instructions: Instruction[] = [...steps.triggers.map((t) => parseTrigger(t, { file: dockerfile.file })), ...stage.instructions];
     for (const inst of instructions) {
-      if (options.signal?.aborted) throw new ShaleError('FAILED_PRECONDITION', 'build interrupted');
+      if (stop.signal.aborted) throw new ShaleError('FAILED_PRECONDITION', 'build interrupted');
       const prepared = steps.prepare(inst);
       const config = { ...image.config, author: steps.state.author ?? image.config.author, config: steps.state.config as Record<string, unknown> };
       image = { ...image, config };
@@ -153,13 +174,17 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
         // classic: cached too, so a rebuild keeps each entry's time and so the image ID (BuildKit's
         // entries take their time from the layers around them at the end)
         const key = BuildCache.key(image.cacheKey, 'meta', JSON.stringify(prepared.history), JSON.stringify(steps.state.config));
-        const hit = options.noCache || mode === 'buildkit' ? undefined : await cache.get(key);
-        const result = hit ?? { history: mode === 'buildkit' ? prepared.history : { created: createdNow(), ...prepared.history } };
-        if (!hit && mode === 'classic') await cache.put(key, result);
+        const entry = prepared.history;
+        const { step: result } = await once(key, async () => {
+          const hit = options.noCache || mode === 'buildkit' ? undefined : await cache.get(key);
+          const made = hit ?? { history: mode === 'buildkit' ? entry : { created: createdNow(), ...entry } };
+          if (!hit && mode === 'classic') await cache.put(key, made);
+          return { step: made, cached: !!hit };
+        });
         image = applyStep(image, result, key, sourceLine(inst));
         continue;
       }
-      step++;
+      const step = ++stepCount;
       emit({ type: 'step', step, stage: stageLabel(stage), line: inst.line, text: inst.original.split('\n')[0]! });
       const started = Date.now();
       const sources = prepared.kind === 'copy' ? await copySources(prepared, inst, context, results, plan.stages, store, runner, stage, mode) : undefined;
@@ -173,17 +198,18 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
         // COPY/ADD flags and a RUN's mounts change the files but not created_by: they are part of the key
         const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : await mountsCacheKey(mounts, mountInputs);
         key = BuildCache.key(image.cacheKey, mode, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName, copyFlags);
-        const cached = options.noCache ? undefined : await usableCache(store, cache, key);
-        if (cached) {
-          emit({ type: 'cached', step });
-          result = cached;
-        } else {
+        const made = await once(key, async () => {
+          const cached = options.noCache ? undefined : await usableCache(store, cache, key);
+          if (cached) return { step: cached, cached: true };
           if (prepared.kind === 'run') await requireRunnable(platform, `${dockerfile.file}:${inst.line}`);
           const layer = await runner.execute(step, prepared, image, sources, steps.state.config, { mounts, inputs: mountInputs });
-          const made = { created: createdNow(), ...history };
-          result = layer ? { layer, history: made } : { history: { ...made, empty_layer: true } };
-          await cache.put(key, result);
-        }
+          const entry = { created: createdNow(), ...history };
+          const r: CachedStep = layer ? { layer, history: entry } : { history: { ...entry, empty_layer: true } };
+          await cache.put(key, r);
+          return { step: r, cached: false };
+        });
+        result = made.step;
+        if (made.cached) emit({ type: 'cached', step });
       } finally {
         await sources?.release();
       }
@@ -191,6 +217,11 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       emit({ type: 'done', step, seconds: (Date.now() - started) / 1000, layerBytes: result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : undefined });
     }
     results.set(stage.index, image);
+  };
+  try {
+    await runScheduled(plan.order, buildStage, { parallelism, controller: stop });
+  } finally {
+    options.signal?.removeEventListener('abort', interrupt);
   }
 
   const final = results.get(plan.target.index)!;

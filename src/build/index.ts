@@ -13,3 +13,4 @@ export * from './build-platforms.js';
 export * from './platform-support.js';
 export * from './read-binfmt.js';
 export * from './source-date-epoch.js';
+export * from './stage-scheduler.js';

@@ -29,12 +29,15 @@ export interface BuildFlags {
 }
 
 /**
- * A live view for a terminal: the running step stays on the last line with its elapsed time ticking;
- * finished steps and RUN output scroll above it.
+ * A live view for a terminal: the running step (the latest started, when stages run at once) stays on the
+ * last line with its elapsed time ticking; finished steps and RUN output scroll above it.
  */
 function liveRenderer(): { render: (e: BuildEvent) => void; close: () => void } {
   const out = process.stderr;
-  let current: { step: number; text: string; started: number } | undefined;
+  // by step; a stage runs one step at a time, so a stage's new step ends its last (a FROM has no DONE)
+  type Running = { step: number; stage: string; text: string; started: number };
+  const running = new Map<number, Running>();
+  let current: Running | undefined;
   const status = () => (current ? progressStatusLine(current.step, current.text, (Date.now() - current.started) / 1000, out.columns) : '');
   const redraw = () => out.write(`\r\x1b[2K${status()}`);
   const above = (line: string) => out.write(`\r\x1b[2K${line}\n${status()}`);
@@ -44,7 +47,9 @@ function liveRenderer(): { render: (e: BuildEvent) => void; close: () => void } 
     render: (e) => {
       switch (e.type) {
         case 'step':
-          current = { step: e.step, text: `[${e.stage}] ${e.text}`, started: Date.now() };
+          for (const r of running.values()) if (r.stage === e.stage) running.delete(r.step);
+          current = { step: e.step, stage: e.stage, text: `[${e.stage}] ${e.text}`, started: Date.now() };
+          running.set(e.step, current);
           redraw();
           break;
         case 'output':
@@ -53,14 +58,18 @@ function liveRenderer(): { render: (e: BuildEvent) => void; close: () => void } 
         case 'cached':
         case 'done':
         case 'failed': {
-          const text = current?.step === e.step ? current.text : '';
+          const text = running.get(e.step)?.text ?? '';
           const tail = e.type === 'cached' ? 'CACHED' : e.type === 'failed' ? 'FAILED' : `DONE ${e.seconds.toFixed(1)}s${e.layerBytes !== undefined ? `, layer ${humanSize(e.layerBytes)}` : ''}`;
-          if (e.type !== 'done' || current?.step === e.step) current = e.type === 'cached' ? current : undefined;
+          if (e.type !== 'cached') {
+            running.delete(e.step);
+            current = [...running.values()].pop();
+          }
           if (e.type !== 'cached') above(`#${e.step} ${text} ${tail}`);
           else above(`#${e.step} ${text} CACHED`);
           break;
         }
         case 'image':
+          running.clear();
           current = undefined;
           above(`writing image ${e.id}${e.tags.length ? ` as ${e.tags.join(', ')}` : ''}`);
           break;

@@ -47,8 +47,15 @@ export async function runcRun(o: RuncRunOptions): Promise<RunResult> {
   });
   child.stdout?.on('data', (c: Buffer) => o.onOutput?.(c, 'stdout'));
   child.stderr?.on('data', (c: Buffer) => o.onOutput?.(c, 'stderr'));
-  const kill = () => spawnSync(RUNC, ['--root', o.stateRoot, 'kill', o.id, 'KILL'], { stdio: 'ignore' });
-  o.signal?.addEventListener('abort', kill, { once: true });
+  // an abort may come before runc has created the container: kill again until runc run ends
+  let killing: NodeJS.Timeout | undefined;
+  const killOnce = () => spawnSync(RUNC, ['--root', o.stateRoot, 'kill', o.id, 'KILL'], { stdio: 'ignore' });
+  const kill = () => {
+    killOnce();
+    killing ??= setInterval(killOnce, 100);
+  };
+  if (o.signal?.aborted) kill();
+  else o.signal?.addEventListener('abort', kill, { once: true });
   try {
     const exitCode = await new Promise<number>((resolve, reject) => {
       child.on('error', (e: NodeJS.ErrnoException) =>
@@ -64,6 +71,7 @@ export async function runcRun(o: RuncRunOptions): Promise<RunResult> {
     return { exitCode, started };
   } finally {
     o.signal?.removeEventListener('abort', kill);
+    clearInterval(killing);
     runcDelete(o.stateRoot, o.id);
     await rm(join(o.bundleDir, 'config.json'), { force: true });
     await rm(pidFile, { force: true });

@@ -19,11 +19,22 @@ import { unpackLayer } from './unpack-layer.js';
  */
 export class OverlaySnapshotter implements Snapshotter {
   readonly kind = 'overlayfs' as const;
+  /** Unpacks under way in this process: two snapshots over one new layer (parallel stages) unpack it once. */
+  private readonly unpacking = new Map<string, Promise<string>>();
   constructor(readonly root: string) {}
 
   /** The unpacked directory of a layer, unpacking it first when it is not cached. */
-  async ensureLayer(layer: LayerRef): Promise<string> {
+  ensureLayer(layer: LayerRef): Promise<string> {
     const hex = digestHex(parseDigest(layer.diffId, 'layer diffId'));
+    let p = this.unpacking.get(hex);
+    if (!p) {
+      p = this.unpackOnce(layer, hex).finally(() => this.unpacking.delete(hex));
+      this.unpacking.set(hex, p);
+    }
+    return p;
+  }
+
+  private async unpackOnce(layer: LayerRef, hex: string): Promise<string> {
     const layers = join(this.root, 'layers');
     const dest = join(layers, hex);
     if (await stat(dest).then(() => true, () => false)) return dest;

@@ -136,15 +136,22 @@ export class Store {
   }
 
   private readonly leased = new Set<Digest>();
+  private leaseWrites: Promise<void> = Promise.resolve();
 
   /**
    * Keeps blobs this process made but has not referenced yet (a layer before its image is written, the
-   * layers of a build's stages) safe from a concurrent `prune`, for as long as this process lives.
+   * layers of a build's stages) safe from a concurrent `prune`, for as long as this process lives. The
+   * lease file is rewritten one call at a time, each write with every digest leased so far, so two
+   * stages leasing at once cannot replace a newer file with an older one.
    */
-  async lease(digests: Digest[]): Promise<void> {
+  lease(digests: Digest[]): Promise<void> {
     for (const d of digests) this.leased.add(d);
     const owner = processOwner();
-    await writeFileAtomic(join(this.shaleDir, 'leases', `proc-${owner.token}`), JSON.stringify({ owner, digests: [...this.leased] }));
+    const write = this.leaseWrites.then(() =>
+      writeFileAtomic(join(this.shaleDir, 'leases', `proc-${owner.token}`), JSON.stringify({ owner, digests: [...this.leased] })),
+    );
+    this.leaseWrites = write.catch(() => undefined);
+    return write;
   }
 
   /** Keeps blobs until `unpin(name)`, whatever process made the pin (a container keeps its image's layers). */

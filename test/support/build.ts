@@ -4,8 +4,8 @@
  * what the two produce (configs, history, per-layer entry lists, exported root filesystems).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { createReadStream, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, chmodSync, lchownSync, linkSync, symlinkSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, chmodSync, lchownSync, linkSync, symlinkSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -274,3 +274,40 @@ export function treeBytes(dir: string): { files: number; symlinks: number } {
   walk(dir);
   return { files, symlinks };
 }
+
+/**
+ * What a finished build (successful, failed or interrupted) must not leave: mounts below the store,
+ * runc containers, bundles, active snapshots, heredoc temp dirs, ingest temp files; and `fsck` is clean.
+ */
+export function assertNoLeftovers(root: string, what: string): void {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(root));
+  assert.deepEqual(mounts, [], `${what}: no mounts under the store`);
+  const runc = spawnSync('runc', ['--root', join(root, 'shale', 'runc'), 'list', '--format', 'json'], { encoding: 'utf8' });
+  assert.equal(runc.status, 0, `runc list: ${runc.stderr}`);
+  assert.deepEqual(JSON.parse(runc.stdout.trim() || 'null') ?? [], [], `${what}: no runc containers`);
+  const listing = (p: string) => (existsSync(join(root, p)) ? readdirSync(join(root, p)) : []);
+  assert.deepEqual(listing('shale/bundles'), [], `${what}: no runtime bundles`);
+  assert.deepEqual(listing('shale/snapshots/active'), [], `${what}: no active snapshots`);
+  assert.deepEqual(listing('shale/ingest'), [], `${what}: no half-written blobs`);
+  assert.deepEqual(
+    listing('shale').filter((n) => n.startsWith('tmp')),
+    [],
+    `${what}: no temp directories in the store`,
+  );
+  const fsck = shaleJson<{ ok: boolean; problems: unknown[] }>(['fsck'], { root });
+  assert.deepEqual(fsck, { ...fsck, ok: true, problems: [] }, `${what}: fsck is clean`);
+}
+
+/** Processes whose command line holds `marker` (a RUN still running). */
+export const processesWith = (marker: string) =>
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
+      } catch {
+        return false;
+      }
+    });
