@@ -5,10 +5,10 @@
  * mount asks). Mount points the step needed are removed afterwards when still empty, as BuildKit does,
  * so they leave nothing in the layer but their parent directory's change.
  */
-import { cp, chmod, chown, lstat, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { cp, chmod, chown, lstat, mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server } from 'node:net';
 import { createHash } from 'node:crypto';
-import { join, posix, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { ShaleError, hasErrno } from '../internal/errors.js';
 import { isProcessAlive, withFileLock } from '../internal/lock.js';
 import type { RunMount } from '../dockerfile/run-mount.js';
@@ -16,6 +16,7 @@ import type { RuntimeSpec } from '../runtime/index.js';
 import { resolveInRoot } from '../snapshot/index.js';
 import type { SourceTree } from './build-context.js';
 import type { BuildSecrets } from './build-secrets.js';
+import { MountStubs } from './mount-stubs.js';
 
 /** Where cache mounts live in the store: one directory per cache (id and seed), instances below it. */
 export const cacheMountsDir = (storeRoot: string): string => join(storeRoot, 'shale', 'cache-mounts');
@@ -69,7 +70,7 @@ export async function withRunMounts<T>(
   const out: RuntimeSpec['mounts'] = [];
   const env: string[] = [];
   const releases: (() => Promise<void>)[] = [];
-  const stubs = new Stubs(rootfs);
+  const stubs = new MountStubs(rootfs);
   try {
     for (const [i, m] of mounts.entries()) {
       const bind = (source: string, readonly: boolean) => out.push({ destination: m.target, type: 'bind', source, options: ['rbind', readonly ? 'ro' : 'rw'] });
@@ -155,40 +156,6 @@ export async function withRunMounts<T>(
  * first); afterwards each is removed when it is still an empty directory or file, and its parent gets
  * back its times.
  */
-class Stubs {
-  private readonly made: string[] = [];
-  constructor(private readonly rootfs: string) {}
-
-  async make(target: string, kind: 'dir' | 'file'): Promise<void> {
-    const parts = target.split('/').filter(Boolean);
-    const created: string[] = [];
-    let rel = '';
-    for (const [i, name] of parts.entries()) {
-      rel = `${rel}/${name}`;
-      const path = await resolveInRoot(this.rootfs, rel);
-      const exists = await lstat(path).then(() => true, () => false);
-      if (exists) continue;
-      const last = i === parts.length - 1;
-      if (last && kind === 'file') await writeFile(path, '');
-      else await mkdir(path, { mode: 0o755 });
-      created.unshift(path);
-    }
-    this.made.unshift(...created);
-  }
-
-  async remove(): Promise<void> {
-    for (const path of this.made) {
-      const st = await lstat(path).catch(() => undefined);
-      if (!st) continue;
-      if (st.isDirectory() ? (await readdir(path)).length > 0 : st.size > 0) continue;
-      const parent = posix.dirname(path);
-      const times = await stat(parent).catch(() => undefined);
-      await (st.isDirectory() ? rmdir(path) : unlink(path)).catch(() => undefined);
-      if (times) await utimes(parent, times.atime, times.mtime).catch(() => undefined);
-    }
-  }
-}
-
 /** A socket at `path` whose connections are passed to the agent at `agent`. */
 function proxySocket(path: string, agent: string): Promise<Server> {
   const server = createServer((client) => {
