@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
 import type { Digest } from '../oci/index.js';
@@ -26,4 +26,9 @@ export async function readBuildLines(store: Store, id: Digest): Promise<BuildLin
   } catch {
     return undefined;
   }
+}
+
+/** Forgets the lines of image `id` (its config blob is gone). */
+export async function removeBuildLines(store: Store, id: Digest): Promise<void> {
+  await rm(linesPath(store, id), { force: true });
 }

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import type { Digest } from '../oci/index.js';
 import { reachableBlobs } from './reachability.js';
+import { removeBuildLines } from './build-lines.js';
 import type { Store } from './store.js';
 
 export interface PruneResult {
@@ -26,6 +27,7 @@ export async function collectGarbage(store: Store): Promise<Omit<PruneResult, 'd
     reclaimedBytes += (await store.content.size(digest)) ?? 0;
     await store.content.delete(digest);
     await rm(store.layerInfos.pathOf(digest), { force: true });
+    await removeBuildLines(store, digest); // a config blob: the image's Dockerfile lines go with it
     deletedBlobs.push(digest);
   }
   // owner records last: the temp files are judged by them
