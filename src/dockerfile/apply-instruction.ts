@@ -165,12 +165,12 @@ export function applyInstruction(state: StageConfig, inst: Instruction, options:
     case 'CMD':
       c.Cmd = resolveCommand(inst.command, currentShell(state));
       if (inst.command.form === 'shell' || inst.command.args.length > 0) next.cmdSet = true;
+      // BuildKit marks CMD's arguments as escaped (for Windows); ENTRYPOINT leaves the flag as it was
       if (buildkit) c.ArgsEscaped = true;
       break;
     case 'ENTRYPOINT':
       c.Entrypoint = inst.command.form === 'exec' && inst.command.args.length === 0 ? null : resolveCommand(inst.command, currentShell(state));
       if (!state.cmdSet) c.Cmd = null;
-      if (buildkit) c.ArgsEscaped = true;
       break;
     default:
       break;
