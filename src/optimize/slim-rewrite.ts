@@ -178,13 +178,9 @@ function cleanPackageCaches(blocks: Block[], changes: SlimChange[], cont: string
     });
     const plan = cacheMountPlan(cmds, { root: b.root, listsNeededLater, text: b.text });
     const mounted = new Set(opts.cacheMounts ? plan.map((p) => p.manager) : []);
-    if (plan.length > 0) {
-      const what = plan.map((p) => `${p.manager} (${p.targets.join(', ')})`).join(', ');
-      changes.push({ kind: 'cache-mount', lines: [b.inst.line], description: `RUN --mount=type=cache for ${what}: the caches stay out of the layer and the next build reuses them`, applied: opts.cacheMounts, cacheTargets: plan.flatMap((p) => p.targets) });
-      if (opts.cacheMounts && dropCacheCleanups(b.scripts, plan.flatMap((p) => p.targets), cont)) {
-        b.text = runText(b);
-        cmds = simpleCommands(b);
-      }
+    if (mounted.size > 0 && dropCacheCleanups(b.scripts, plan.flatMap((p) => p.targets), cont)) {
+      b.text = runText(b);
+      cmds = simpleCommands(b);
     }
     const add: string[] = [];
     if (aptInstall && !mounted.has('apt') && !b.text.includes('/var/lib/apt/lists') && !listsNeededLater) add.push('apt-get clean', 'rm -rf /var/lib/apt/lists/*');
@@ -209,7 +205,11 @@ function cleanPackageCaches(blocks: Block[], changes: SlimChange[], cont: string
       if (risky) text = text.replace(/\b(apt-get|apt) install\b/g, '$1 install --no-install-recommends');
       changes.push({ kind: 'no-install-recommends', lines: [b.inst.line], description: 'apt-get install --no-install-recommends (installs fewer packages: can change behaviour)', applied: risky });
     }
-    if (mounted.size > 0) text = text.replace(/^(\s*RUN)(\s)/i, `$1 ${mountFlags(plan)}$2`);
+    if (plan.length > 0) {
+      const what = plan.map((p) => `${p.manager} (${p.targets.join(', ')})`).join(', ');
+      changes.push({ kind: 'cache-mount', lines: [b.inst.line], description: `RUN --mount=type=cache for ${what}: the caches stay out of the layer and the next build reuses them`, applied: opts.cacheMounts, cacheTargets: plan.flatMap((p) => p.targets) });
+      if (opts.cacheMounts) text = text.replace(/^(\s*RUN)(\s)/i, `$1 ${mountFlags(plan)}$2`);
+    }
     if (text !== before) b.text = text;
   });
 }
