@@ -207,7 +207,7 @@ function cleanPackageCaches(blocks: Block[], changes: SlimChange[], cont: string
     }
     if (plan.length > 0) {
       const what = plan.map((p) => `${p.manager} (${p.targets.join(', ')})`).join(', ');
-      changes.push({ kind: 'cache-mount', lines: [b.inst.line], description: `RUN --mount=type=cache for ${what}: the caches stay out of the layer and the next build reuses them`, applied: opts.cacheMounts, cacheTargets: plan.flatMap((p) => p.targets) });
+      changes.push({ kind: 'cache-mount', lines: [b.inst.line], description: `RUN --mount=type=cache for ${what}: the caches stay out of the layer and the next build reuses them (needs BuildKit's frontend)`, applied: opts.cacheMounts, cacheTargets: plan.flatMap((p) => p.targets) });
       if (opts.cacheMounts) text = text.replace(/^(\s*RUN)(\s)/i, `$1 ${mountFlags(plan)}$2`);
     }
     if (text !== before) b.text = text;
