@@ -44,7 +44,7 @@ CMD ["curl", "--version"]
   const r = shaleJson<SlimJson>(['slim', '--verify', '-t', `${name}:slim`, ctx], { root, timeoutMs: 1_100_000 });
   assert.deepEqual(
     r.changes.map((c) => `${c.kind} ${c.lines.join(',')} ${c.applied}`),
-    ['chain-runs 4,5 true', 'package-cleanup 4 true'],
+    ['chain-runs 4,5 true', 'package-cleanup 4 true', 'cache-mount 4 false'],
   );
   assert.match(r.rewritten, /^RUN apt-get update \\\n && apt-get install -y --no-install-recommends curl \\\n && apt-get clean \\\n && rm -rf \/var\/lib\/apt\/lists\/\*$/m);
   assert.match(r.rewritten, /^# fetch the lists, then install$/m, 'the comment stays');

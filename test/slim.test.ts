@@ -54,7 +54,7 @@ test('slim on the seed: the chained form, proven equivalent, 52,428,800 bytes sa
     assert.equal(r.equivalent, true, JSON.stringify(r.verification));
     assert.equal(r.savedBytes, FIFTY_MIB);
     assert.deepEqual([r.before!.layers, r.after!.layers], [4, 3]);
-    assert.deepEqual(r.verification, { equivalent: true, removedCaches: [], volatile: [], differences: [], configDifferences: [] });
+    assert.deepEqual(r.verification, { equivalent: true, removedCaches: [], volatile: [], cacheDifferences: [], differences: [], configDifferences: [] });
     const tagged = shaleJson<{ repository: string; tag: string; size: number }[]>(['images'], { root }).find((i) => i.tag === 'slim');
     assert.equal(tagged?.size, r.after!.sizeBytes);
   });

@@ -219,6 +219,7 @@ export function buildProgram(): Command {
     .option('-t, --tag <ref>', 'tag the rewritten image (with --verify)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--build-arg <arg>', 'build-time variable for --verify (K=V)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--risky', 'also apply changes that can change behaviour (--no-install-recommends)')
+    .option('--cache-mounts', 'apply the proposed RUN --mount=type=cache mounts for package-manager caches (instead of cleaning them)')
     .addOption(formatOption())
     .action(run((store, context: string, flags: SlimFlags) => slimCommand(store, context, flags)));
 

@@ -11,6 +11,7 @@ export interface SlimFlags {
   tag: string[];
   buildArg: string[];
   risky?: boolean;
+  cacheMounts?: boolean;
 }
 
 function renderSlim(r: SlimReport, wroteTo: string | undefined): string {
@@ -23,6 +24,7 @@ function renderSlim(r: SlimReport, wroteTo: string | undefined): string {
     const v = r.verification;
     lines.push('', `verify: ${r.before!.layers} layers, ${humanSize(r.before!.sizeBytes)} -> ${r.after!.layers} layers, ${humanSize(r.after!.sizeBytes)}: saved ${humanSize(r.savedBytes!)}`);
     if (v.removedCaches.length) lines.push(`  caches and temp paths left out: ${v.removedCaches.length}${v.removedCaches.length <= 10 ? ` (${v.removedCaches.join(', ')})` : ''}`);
+    if (v.cacheDifferences.length) lines.push(`  in cache mounts, out of the rewrite's layers: ${v.cacheDifferences.length}${v.cacheDifferences.length <= 10 ? ` (${v.cacheDifferences.join(', ')})` : ''}`);
     if (v.volatile.length) lines.push(`  differ in any two builds (ignored): ${v.volatile.join(', ')}`);
     for (const d of v.differences.slice(0, 20)) lines.push(`  DIFFERENT ${d}`);
     if (v.differences.length > 20) lines.push(`  ... and ${v.differences.length - 20} more`);
@@ -41,6 +43,7 @@ export async function slimCommand(store: Store, context: string, flags: SlimFlag
     verify: flags.verify,
     tags: flags.tag,
     risky: flags.risky,
+    cacheMounts: flags.cacheMounts,
     buildArgs: parseBuildArgList(flags.buildArg),
     onEvent: (e) => {
       if (e.type === 'failed') process.stderr.write(`verify: step ${e.step} failed\n`);

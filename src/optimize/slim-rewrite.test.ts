@@ -80,7 +80,7 @@ describe('rewriteDockerfile: package caches', () => {
     assert.equal(r.text, 'FROM debian\nRUN apt-get update && apt-get install -y curl \\\n && apt-get clean \\\n && rm -rf /var/lib/apt/lists/*\n');
     assert.deepEqual(
       r.changes.map((c) => [c.kind, c.applied]),
-      [['package-cleanup', true], ['no-install-recommends', false], ['slim-base', false]],
+      [['package-cleanup', true], ['no-install-recommends', false], ['cache-mount', false], ['slim-base', false]],
     );
   });
 
@@ -105,9 +105,56 @@ describe('rewriteDockerfile: package caches', () => {
     assert.match(out, /zypper in -y vim \\\n && zypper clean -a/);
   });
 
-  test('already clean: nothing added', () => {
+  test('already clean: nothing added, cache mounts still proposed (they keep the cache for the next build)', () => {
     const text = 'FROM x\nRUN apt-get update && apt-get install -y --no-install-recommends a && rm -rf /var/lib/apt/lists/*\nRUN pip install --no-cache-dir b\nRUN apk add --no-cache c\n';
-    assert.deepEqual(kinds(text.replace(/\nRUN pip/, '\nCOPY x /x\nRUN pip').replace(/\nRUN apk/, '\nCOPY y /y\nRUN apk')), []);
+    assert.deepEqual(kinds(text.replace(/\nRUN pip/, '\nCOPY x /x\nRUN pip').replace(/\nRUN apk/, '\nCOPY y /y\nRUN apk')), ['cache-mount:2:false']);
+  });
+});
+
+describe('rewriteDockerfile: cache mounts (--cache-mounts)', () => {
+  const mounts = { cacheMounts: true };
+  const APT = '--mount=type=cache,target=/var/cache/apt,sharing=locked --mount=type=cache,target=/var/lib/apt/lists,sharing=locked';
+
+  test('apt: both caches mounted (locked) instead of cleaned; proposed without the option, applied with it', () => {
+    const text = 'FROM debian\nRUN apt-get update && apt-get install -y curl\n';
+    const proposal = rewrite(text).changes.find((c) => c.kind === 'cache-mount')!;
+    assert.deepEqual([proposal.lines, proposal.applied, proposal.cacheTargets], [[2], false, ['/var/cache/apt', '/var/lib/apt/lists']]);
+    const r = rewrite(text, mounts);
+    assert.equal(r.text, `FROM debian\nRUN ${APT} apt-get update && apt-get install -y curl\n`);
+    assert.deepEqual(kinds(text, mounts), ['no-install-recommends:2:false', 'cache-mount:2:true', 'slim-base:1:false']);
+  });
+
+  test("apt: the mounted caches' clean-ups are dropped; other commands and formatting stay", () => {
+    const text = 'FROM d\nRUN apt-get update \\\n    && apt-get install -y a \\\n    && apt-get clean \\\n    && rm -rf /var/lib/apt/lists/* \\\n    && rm -rf /opt/x\n';
+    assert.equal(rewrite(text, mounts).text, `FROM d\nRUN ${APT} apt-get update \\\n && apt-get install -y a \\\n && rm -rf /opt/x\n`);
+  });
+
+  test('chained RUNs get the mounts once; the escape directive sets the continuation', () => {
+    const r = rewrite('# escape=`\nFROM d\nRUN apt-get update\nRUN apt-get install -y a && apt-get clean\n', mounts);
+    assert.equal(r.text, `# escape=\`\nFROM d\nRUN ${APT} apt-get update \`\n && apt-get install -y a\n`);
+  });
+
+  test('apt: not without its own update, nor when a later RUN reads the lists from the layer', () => {
+    assert.ok(!kinds('FROM d\nRUN apt-get install -y a\n', mounts).some((k) => k.startsWith('cache-mount')));
+    const out = rewrite('FROM d\nRUN apt-get update && apt-get install -y a\nCOPY f /f\nRUN apt-get install -y b\n', mounts).text;
+    assert.doesNotMatch(out, /--mount/);
+  });
+
+  test('pip, npm, yarn as root; dnf and zypper locked; apk left to its clean-up', () => {
+    const out = rewrite('FROM x\nRUN pip install flask\nCOPY a /a\nRUN npm ci && npm cache clean --force\nCOPY b /b\nRUN yarn install\nCOPY c /c\nRUN apk add curl\nCOPY d /d\nRUN dnf install -y git && dnf clean all\nCOPY e /e\nRUN zypper in -y vim\n', mounts).text;
+    assert.match(out, /^RUN --mount=type=cache,target=\/root\/\.cache\/pip pip install flask$/m);
+    assert.match(out, /^RUN --mount=type=cache,target=\/root\/\.npm npm ci$/m);
+    assert.match(out, /^RUN --mount=type=cache,target=\/usr\/local\/share\/\.cache\/yarn yarn install$/m);
+    assert.match(out, /^RUN apk add curl \\\n && rm -rf \/var\/cache\/apk\/\*$/m);
+    assert.match(out, /^RUN --mount=type=cache,target=\/var\/cache\/dnf,sharing=locked --mount=type=cache,target=\/var\/cache\/libdnf5,sharing=locked --mount=type=cache,target=\/var\/cache\/yum,sharing=locked dnf install -y git$/m);
+    assert.match(out, /^RUN --mount=type=cache,target=\/var\/cache\/zypp,sharing=locked zypper in -y vim$/m);
+  });
+
+  test("root's caches are not mounted under another USER; a RUN with flags is left alone", () => {
+    const out = rewrite('FROM x\nUSER app\nRUN pip install flask\n', mounts).text;
+    assert.match(out, /^RUN pip install --no-cache-dir flask$/m);
+    const flagged = 'FROM x\nRUN --network=host apt-get update && apt-get install -y a\n';
+    assert.equal(rewrite(flagged, mounts).text, flagged);
   });
 });
 

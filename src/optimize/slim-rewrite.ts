@@ -2,16 +2,19 @@ import { statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { parseDockerfile, type Instruction } from '../dockerfile/index.js';
 import { aptSub, isApkAdd, isNpmInstall, isRpmInstall, isYarnInstall, pipInstall } from './package-commands.js';
+import { cacheMountPlan, dropCacheCleanups, mountFlags } from './slim-cache-mounts.js';
 import { commandName, hasFlag, type SimpleCommand } from './shell-commands.js';
 import { changesShellState, hasListOperators, shellQuote, splitShellScript, type ShellCommand } from './shell-script.js';
 
 /** One rewrite: what it did, where, and whether it was applied or only proposed. */
 export interface SlimChange {
-  kind: 'chain-runs' | 'move-rm' | 'package-cleanup' | 'copy-chmod' | 'no-install-recommends' | 'slim-base';
+  kind: 'chain-runs' | 'move-rm' | 'package-cleanup' | 'cache-mount' | 'copy-chmod' | 'no-install-recommends' | 'slim-base';
   /** Dockerfile lines of the instructions involved. */
   lines: number[];
   description: string;
   applied: boolean;
+  /** cache-mount: the mounts' targets. */
+  cacheTargets?: string[];
 }
 
 export interface SlimRewrite {
@@ -26,6 +29,8 @@ export interface RewriteOptions {
   contextDir?: string;
   /** Also apply the changes that can change behaviour (`--no-install-recommends`). */
   risky?: boolean;
+  /** Apply the proposed `RUN --mount=type=cache` mounts for package-manager caches (instead of cleaning them). */
+  cacheMounts?: boolean;
 }
 
 /** An instruction as the rewrite goes: its current text, or deleted. */
@@ -34,6 +39,8 @@ interface Block {
   stage: number;
   text: string;
   deleted: boolean;
+  /** Whether it runs as root (no USER other than root in force): root's caches live in /root. */
+  root: boolean;
   /** For a RUN that can take part in chaining: its script(s) and their parsed commands. */
   scripts?: { text: string; commands: ShellCommand[] }[];
 }
@@ -55,13 +62,16 @@ export function rewriteDockerfile(source: string, options: RewriteOptions = {}):
   const changes: SlimChange[] = [];
   let stage = -1;
   let shellOk = true;
+  let root = true;
   const blocks: Block[] = dockerfile.instructions.map((inst) => {
     if (inst.kind === 'FROM') {
       stage++;
       shellOk = true;
+      root = true;
     }
     if (inst.kind === 'SHELL') shellOk = POSIX_SHELLS.includes(JSON.stringify(inst.shell));
-    const block: Block = { inst, stage, text: inst.original, deleted: false };
+    if (inst.kind === 'USER') root = /^(root|0)(:|$)/.test(inst.user);
+    const block: Block = { inst, stage, text: inst.original, deleted: false, root };
     if (inst.kind === 'RUN' && shellOk && inst.heredocs.length === 0 && inst.mounts.length === 0 && !inst.network && !inst.security) {
       const script = inst.command.form === 'shell' ? runScript(inst.original) : inst.command.args.map(shellQuote).join(' ');
       // read what the shell runs (continuations joined, comment lines dropped, as lint reads it); write the source as it was
@@ -82,7 +92,7 @@ export function rewriteDockerfile(source: string, options: RewriteOptions = {}):
   foldChmodIntoCopy(blocks, changes, options.contextDir);
   moveLoneRemovals(blocks, changes, runText);
   chainConsecutiveRuns(blocks, changes, runText);
-  cleanPackageCaches(blocks, changes, cont, options.risky === true, runText);
+  cleanPackageCaches(blocks, changes, cont, { risky: options.risky === true, cacheMounts: options.cacheMounts === true }, runText);
   proposeSlimBases(blocks, changes);
 
   return { text: render(source, blocks), changes };
@@ -149,29 +159,40 @@ function chainConsecutiveRuns(blocks: Block[], changes: SlimChange[], runText: (
 /** The simple commands of a RUN's scripts, as lint reads them. */
 const simpleCommands = (b: Block): SimpleCommand[] => (b.scripts ?? []).flatMap((s) => s.commands.flatMap((item) => item.commands));
 
-/** Package-manager caches cleaned in the RUN that fills them. */
-function cleanPackageCaches(blocks: Block[], changes: SlimChange[], cont: string, risky: boolean, runText: (b: Block) => string): void {
+/**
+ * Package-manager caches cleaned in the RUN that fills them; or, proposed (applied with `cacheMounts`),
+ * kept out of the layer in `RUN --mount=type=cache` mounts that the next build reuses, with the clean-ups
+ * of the mounted caches dropped (they would empty the cache and change nothing in the layer).
+ */
+function cleanPackageCaches(blocks: Block[], changes: SlimChange[], cont: string, opts: { risky: boolean; cacheMounts: boolean }, runText: (b: Block) => string): void {
+  const { risky } = opts;
   const live = blocks.filter((b) => !b.deleted);
   live.forEach((b, i) => {
     if (!b.scripts) return;
-    const cmds = simpleCommands(b);
-    const add: string[] = [];
+    let cmds = simpleCommands(b);
     const aptInstall = cmds.some((c) => aptSub(c) === 'install');
     // a later RUN of the stage that installs without its own update still needs these lists
     const listsNeededLater = live.slice(i + 1).some((l) => {
       const later = simpleCommands(l);
       return l.stage === b.stage && l.scripts && later.some((c) => aptSub(c) === 'install') && !later.some((c) => aptSub(c) === 'update');
     });
-    if (aptInstall && !b.text.includes('/var/lib/apt/lists') && !listsNeededLater) add.push('apt-get clean', 'rm -rf /var/lib/apt/lists/*');
+    const plan = cacheMountPlan(cmds, { root: b.root, listsNeededLater, text: b.text });
+    const mounted = new Set(opts.cacheMounts ? plan.map((p) => p.manager) : []);
+    if (mounted.size > 0 && dropCacheCleanups(b.scripts, plan.flatMap((p) => p.targets), cont)) {
+      b.text = runText(b);
+      cmds = simpleCommands(b);
+    }
+    const add: string[] = [];
+    if (aptInstall && !mounted.has('apt') && !b.text.includes('/var/lib/apt/lists') && !listsNeededLater) add.push('apt-get clean', 'rm -rf /var/lib/apt/lists/*');
     if (cmds.some((c) => isApkAdd(c) && !hasFlag(c, '--no-cache')) && !b.text.includes('/var/cache/apk')) add.push('rm -rf /var/cache/apk/*');
-    if (cmds.some(isNpmInstall) && !b.text.includes('npm cache clean')) add.push('npm cache clean --force');
-    if (cmds.some(isYarnInstall) && !b.text.includes('yarn cache clean')) add.push('yarn cache clean');
-    for (const pm of ['yum', 'dnf', 'microdnf'] as const) if (cmds.some((c) => isRpmInstall(c, pm)) && !b.text.includes(`${pm} clean`)) add.push(`${pm} clean all`);
-    if (cmds.some((c) => isRpmInstall(c, 'zypper')) && !b.text.includes('zypper clean')) add.push('zypper clean -a');
+    if (cmds.some(isNpmInstall) && !mounted.has('npm') && !b.text.includes('npm cache clean')) add.push('npm cache clean --force');
+    if (cmds.some(isYarnInstall) && !mounted.has('yarn') && !b.text.includes('yarn cache clean')) add.push('yarn cache clean');
+    for (const pm of ['yum', 'dnf', 'microdnf'] as const) if (cmds.some((c) => isRpmInstall(c, pm)) && !mounted.has(pm) && !b.text.includes(`${pm} clean`)) add.push(`${pm} clean all`);
+    if (cmds.some((c) => isRpmInstall(c, 'zypper')) && !mounted.has('zypper') && !b.text.includes('zypper clean')) add.push('zypper clean -a');
     // an exec-form RUN is written in shell form before anything is appended to it
     let text = b.inst.kind === 'RUN' && b.inst.command.form === 'exec' && b.text === b.inst.original ? runText(b) : b.text;
     const before = text;
-    const pipFixed = !cmds.some((c) => pipInstall(c) !== undefined) ? text : text.replace(/\b(pip3?|python3? -m pip) install\b(?![^\n&;|]*--no-cache-dir)/g, '$1 install --no-cache-dir');
+    const pipFixed = !cmds.some((c) => pipInstall(c) !== undefined) || mounted.has('pip') ? text : text.replace(/\b(pip3?|python3? -m pip) install\b(?![^\n&;|]*--no-cache-dir)/g, '$1 install --no-cache-dir');
     if (pipFixed !== text) {
       text = pipFixed;
       changes.push({ kind: 'package-cleanup', lines: [b.inst.line], description: 'pip install --no-cache-dir (no wheel cache kept in the layer)', applied: true });
@@ -183,6 +204,11 @@ function cleanPackageCaches(blocks: Block[], changes: SlimChange[], cont: string
     if (aptInstall && !b.text.includes('--no-install-recommends')) {
       if (risky) text = text.replace(/\b(apt-get|apt) install\b/g, '$1 install --no-install-recommends');
       changes.push({ kind: 'no-install-recommends', lines: [b.inst.line], description: 'apt-get install --no-install-recommends (installs fewer packages: can change behaviour)', applied: risky });
+    }
+    if (plan.length > 0) {
+      const what = plan.map((p) => `${p.manager} (${p.targets.join(', ')})`).join(', ');
+      changes.push({ kind: 'cache-mount', lines: [b.inst.line], description: `RUN --mount=type=cache for ${what}: the caches stay out of the layer and the next build reuses them (needs BuildKit's frontend)`, applied: opts.cacheMounts, cacheTargets: plan.flatMap((p) => p.targets) });
+      if (opts.cacheMounts) text = text.replace(/^(\s*RUN)(\s)/i, `$1 ${mountFlags(plan)}$2`);
     }
     if (text !== before) b.text = text;
   });

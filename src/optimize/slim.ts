@@ -20,6 +20,8 @@ export interface SlimOptions {
   tags?: string[];
   /** Apply the changes that can change behaviour too. */
   risky?: boolean;
+  /** Apply the proposed `RUN --mount=type=cache` mounts for package-manager caches. */
+  cacheMounts?: boolean;
   buildArgs?: BuildArgValues;
   onEvent?: BuildListener;
 }
@@ -53,7 +55,7 @@ export async function slimDockerfile(store: Store, options: SlimOptions): Promis
   const source = await readFile(dockerfile, 'utf8').catch(() => {
     throw new ShaleError('NOT_FOUND', `Dockerfile ${dockerfile} not found`);
   });
-  const { text, changes } = rewriteDockerfile(source, { file: dockerfile, contextDir: options.contextDir, risky: options.risky });
+  const { text, changes } = rewriteDockerfile(source, { file: dockerfile, contextDir: options.contextDir, risky: options.risky, cacheMounts: options.cacheMounts });
   const diff = createTwoFilesPatch(dockerfile, options.output ?? `${dockerfile} (slim)`, source, text, undefined, undefined, { context: 3 });
   const report: SlimReport = { dockerfile, changes, diff, rewritten: text };
   if (options.output) await writeFile(options.output, text);
@@ -67,7 +69,7 @@ export async function slimDockerfile(store: Store, options: SlimOptions): Promis
     const rewrittenFile = join(scratch, 'Dockerfile');
     await writeFile(rewrittenFile, text);
     const slimmed = await buildImage(store, { contextDir: options.contextDir, dockerfile: rewrittenFile, tags: options.tags, buildArgs: options.buildArgs, onEvent: options.onEvent });
-    const verification = await compareBuilds((await store.resolve(original.id)).image, (await store.resolve(slimmed.id)).image);
+    const verification = await compareBuilds((await store.resolve(original.id)).image, (await store.resolve(slimmed.id)).image, changes.flatMap((c) => (c.applied ? (c.cacheTargets ?? []) : [])));
     report.before = await imageSize(store, original.id);
     report.after = await imageSize(store, slimmed.id);
     report.savedBytes = report.before.sizeBytes - report.after.sizeBytes;

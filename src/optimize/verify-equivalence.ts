@@ -20,6 +20,8 @@ export interface Equivalence {
   removedCaches: string[];
   /** Paths that differ between any two builds (logs, time-stamped caches). */
   volatile: string[];
+  /** Paths in the rewrite's cache-mount targets that differ (the mounted caches are not in its layers). */
+  cacheDifferences: string[];
   /** Differences that make the images not equivalent. */
   differences: string[];
   /** Config fields that differ. */
@@ -31,15 +33,18 @@ const CONFIG_FIELDS = ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'Expose
 /**
  * Whether `after` (built from the rewritten Dockerfile) is `before` without its caches: the final trees
  * equal path by path (type, mode, owner, link target, content) except for removable caches and temp
- * paths that only `before` has and for volatile files, and the run configuration equal.
+ * paths that only `before` has, for volatile files and for anything in `cacheMounts` (the targets of the
+ * rewrite's `RUN --mount=type=cache` mounts, kept out of its layers), and the run configuration equal.
  */
-export async function compareBuilds(before: Image, after: Image): Promise<Equivalence> {
+export async function compareBuilds(before: Image, after: Image, cacheMounts: string[] = []): Promise<Equivalence> {
   const diff = await compareImages({ name: 'original', image: before }, { name: 'rewritten', image: after });
   const removedCaches: string[] = [];
   const volatile: string[] = [];
+  const cacheDifferences: string[] = [];
   const differences: string[] = [];
   const classify = (path: string, what: string, removed: boolean) => {
     if (VOLATILE.some((re) => re.test(path))) volatile.push(path);
+    else if (cacheMounts.some((t) => path === t || path.startsWith(`${t}/`))) cacheDifferences.push(path);
     else if (removed && REMOVABLE.some((re) => re.test(path))) removedCaches.push(path);
     else differences.push(`${what} ${path}`);
   };
@@ -49,5 +54,5 @@ export async function compareBuilds(before: Image, after: Image): Promise<Equiva
   const a = (before.config.config ?? {}) as Record<string, unknown>;
   const b = (after.config.config ?? {}) as Record<string, unknown>;
   const configDifferences = CONFIG_FIELDS.filter((f) => !isDeepStrictEqual(a[f], b[f]));
-  return { equivalent: differences.length === 0 && configDifferences.length === 0, removedCaches, volatile, differences, configDifferences };
+  return { equivalent: differences.length === 0 && configDifferences.length === 0, removedCaches, volatile, cacheDifferences, differences, configDifferences };
 }
