@@ -148,7 +148,8 @@ export class Store {
     for (const d of digests) this.leased.add(d);
     const owner = processOwner();
     const write = this.leaseWrites.then(() =>
-      writeFileAtomic(join(this.shaleDir, 'leases', `proc-${owner.token}`), JSON.stringify({ owner, digests: [...this.leased] })),
+      // no fsync: after a crash its process is dead and the lease void
+      writeFileAtomic(join(this.shaleDir, 'leases', `proc-${owner.token}`), JSON.stringify({ owner, digests: [...this.leased] }), 0o644, { durable: false }),
     );
     this.leaseWrites = write.catch(() => undefined);
     return write;
