@@ -111,7 +111,10 @@ export class Store {
         return d;
       });
     const index: Index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
-    await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(index, null, 2));
+    const text = JSON.stringify(index, null, 2);
+    // re-tagging an image where it already is (a cached rebuild) changes nothing: no write, no fsync
+    if ((await readFile(join(this.root, 'index.json'), 'utf8').catch(() => undefined)) === text) return;
+    await writeFileAtomic(join(this.root, 'index.json'), text);
   }
 
   /**
