@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -141,6 +141,44 @@ test('build cache: COPY --chmod and --chown are part of a COPY step\'s key (crea
   assert.equal(build(''), '0644 0:0');
   assert.equal(build('--chmod=700'), '0700 0:0', 'not the cached plain COPY');
   assert.equal(build('--chown=7:8'), '0644 7:8', 'not the cached plain COPY');
+});
+
+test('build cache: COPY --from=<stage> is keyed by the stage, so a cached rebuild mounts nothing; a file the stage copied in invalidates it', { timeout: 180_000 }, async (t) => {
+  const s = setup(t);
+  if (!s) return;
+  const ctx = context(
+    s,
+    'copy-from',
+    `FROM {{base}} AS builder
+COPY src/ /src/
+RUN mkdir /out && cat /src/a.txt /src/b.txt > /out/joined.txt
+FROM {{base}}
+COPY --from=builder /out/ /app/
+RUN cat /app/joined.txt > /app/seen.txt
+`,
+    { 'src/a.txt': 'a1\n', 'src/b.txt': 'b1\n' },
+  );
+  const build = () => {
+    const { id, result } = shaleBuild(s.root, ctx, ['--progress', 'json']);
+    return { id, events: buildEvents(result.stderr) };
+  };
+  const copyFromStep = (events: BuildEvent[]) => Number(events.find((e) => e.type === 'step' && String(e.text).startsWith('COPY --from'))!.step);
+  const first = build();
+  assert.deepEqual(cachedSteps(first.events), []);
+  const snapshots = join(s.root, 'shale', 'snapshots');
+  rmSync(snapshots, { recursive: true, force: true });
+
+  const again = build();
+  assert.deepEqual(cachedSteps(again.events), allSteps(again.events), 'every step is CACHED');
+  assert.equal(again.id, first.id);
+  assert.equal(existsSync(snapshots), false, 'nothing was mounted or unpacked: the source stage was not read');
+
+  // a file the builder stage copies in: its COPY, its RUN, the COPY --from and the RUN after it run again
+  writeFileSync(join(ctx, 'src', 'b.txt'), 'b2\n');
+  const changed = build();
+  assert.ok(!cachedSteps(changed.events).includes(copyFromStep(changed.events)), 'the COPY --from step is not CACHED');
+  assert.equal(readFileSync(join(exportTree(s, changed.id, 'copy-from-changed').dir, 'app', 'seen.txt'), 'utf8'), 'a1\nb2\n', 'the new content was copied');
+  assertNoLeftovers(s.root, 'after COPY --from builds');
 });
 
 test('a cached COPY <<EOF leaves no temp directory behind', { timeout: 120_000 }, async (t) => {

@@ -23,6 +23,7 @@ import { sourceDateEpoch, stampCreated } from './source-date-epoch.js';
 import { runScheduled, stageParallelism } from './stage-scheduler.js';
 import { SourceTree } from './build-context.js';
 import { copyIntoRootfs, type SourcePath } from './copy-files.js';
+import { copyFromSourceName } from './copy-from-key.js';
 import { resolveInRoot } from '../snapshot/index.js';
 import type { BuildListener } from './build-progress.js';
 import { prepareRunMountPoints } from './run-mount-points.js';
@@ -187,13 +188,16 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       const step = ++stepCount;
       emit({ type: 'step', step, stage: stageLabel(stage), line: inst.line, text: inst.original.split('\n')[0]! });
       const started = Date.now();
-      const sources = prepared.kind === 'copy' ? await copySources(prepared, inst, context, results, plan.stages, store, runner, stage, mode) : undefined;
+      // a BuildKit COPY --from is keyed by its source's key: the source is mounted only when the step runs
+      const fromName = prepared.kind === 'copy' ? copyFromSourceName(prepared.instruction, mode, await copyFromKey(inst, stage, results, store)) : undefined;
+      const readSources = () => copySources(prepared as Extract<PreparedStep, { kind: 'copy' }>, inst, context, results, plan.stages, store, runner, stage, mode);
+      let sources = prepared.kind === 'copy' && fromName === undefined ? await readSources() : undefined;
       let result: CachedStep;
       let key: string;
       const mounts = inst.kind === 'RUN' && inst.mounts.length > 0 ? runMountsOf(inst, steps, dockerfile.file, dockerfile.escape) : [];
       const mountInputs = mountInputsFor(store, context, options, results, stage, runner, `${dockerfile.file}:${inst.line}`);
       try {
-        const sourceName = sources ? await sources.tree.sourceName(sources.list) : '';
+        const sourceName = fromName ?? (sources ? await sources.tree.sourceName(sources.list) : '');
         const history = prepared.kind === 'copy' ? prepared.history(sourceName) : prepared.history;
         // COPY/ADD flags and a RUN's mounts change the files but not created_by: they are part of the key
         const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : await mountsCacheKey(mounts, mountInputs);
@@ -202,6 +206,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
           const cached = options.noCache ? undefined : await usableCache(store, cache, key);
           if (cached) return { step: cached, cached: true };
           if (prepared.kind === 'run') await requireRunnable(platform, `${dockerfile.file}:${inst.line}`);
+          if (fromName !== undefined) sources = await readSources();
           const layer = await runner.execute(step, prepared, image, sources, steps.state.config, { mounts, inputs: mountInputs });
           const entry = { created: createdNow(), ...history };
           const r: CachedStep = layer ? { layer, history: entry } : { history: { ...entry, empty_layer: true } };
@@ -309,6 +314,14 @@ async function usableCache(store: Store, cache: BuildCache, key: string): Promis
   if (hit.layer && !(await store.content.has(hit.layer.descriptor.digest))) return undefined;
   if (hit.layer) await store.lease([hit.layer.descriptor.digest]);
   return hit;
+}
+
+/** The key of the stage or image a COPY --from reads (undefined for COPY from the context). */
+async function copyFromKey(raw: Instruction, stage: Stage, results: Map<number, StageImage>, store: Store): Promise<string | undefined> {
+  const from = raw.kind === 'COPY' ? stage.copyFrom.get(raw) : undefined;
+  if (!from) return undefined;
+  if (from.kind === 'stage') return results.get(from.index)?.cacheKey;
+  return (await store.resolve(from.ref)).image.id;
 }
 
 /** The sources of a COPY/ADD step, from the context, another stage or an image, with a release for snapshots. */

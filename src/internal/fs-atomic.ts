@@ -19,14 +19,18 @@ export async function fsyncDir(dir: string): Promise<void> {
 export const tempName = (path: string): string =>
   join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 
-/** Writes a whole file so that readers see either the old content or the new, never a part. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+/**
+ * Writes a whole file so that readers see either the old content or the new, never a part; with
+ * `durable: false` without fsync, for what a crash makes void anyway (a running process's lease).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, options: { durable?: boolean } = {}): Promise<void> {
+  const durable = options.durable ?? true;
   await mkdir(dirname(path), { recursive: true });
   const tmp = tempName(path);
   const fh = await open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
-    await fh.sync();
+    if (durable) await fh.sync();
   } catch (e) {
     await fh.close();
     await rm(tmp, { force: true });
@@ -34,7 +38,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   }
   await fh.close();
   await rename(tmp, path);
-  await fsyncDir(dirname(path));
+  if (durable) await fsyncDir(dirname(path));
 }
 
 /** Why a user's output file cannot be made, naming the file (not the temp file beside it). */

@@ -15,7 +15,10 @@ const linesPath = (store: Store, id: Digest): string => join(store.root, 'shale'
 
 /** Records the lines of image `id` (a rebuild of the same image writes the same file). */
 export async function writeBuildLines(store: Store, id: Digest, lines: BuildLines): Promise<void> {
-  await writeFileAtomic(linesPath(store, id), JSON.stringify(lines));
+  const text = JSON.stringify(lines);
+  // a rebuild of the same image usually records the same lines: nothing to write
+  if ((await readFile(linesPath(store, id), 'utf8').catch(() => undefined)) === text) return;
+  await writeFileAtomic(linesPath(store, id), text);
 }
 
 /** The lines recorded for image `id`, or undefined when shale did not build it here. */

@@ -111,7 +111,10 @@ export class Store {
         return d;
       });
     const index: Index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
-    await writeFileAtomic(join(this.root, 'index.json'), JSON.stringify(index, null, 2));
+    const text = JSON.stringify(index, null, 2);
+    // re-tagging an image where it already is (a cached rebuild) changes nothing: no write, no fsync
+    if ((await readFile(join(this.root, 'index.json'), 'utf8').catch(() => undefined)) === text) return;
+    await writeFileAtomic(join(this.root, 'index.json'), text);
   }
 
   /**
@@ -148,7 +151,8 @@ export class Store {
     for (const d of digests) this.leased.add(d);
     const owner = processOwner();
     const write = this.leaseWrites.then(() =>
-      writeFileAtomic(join(this.shaleDir, 'leases', `proc-${owner.token}`), JSON.stringify({ owner, digests: [...this.leased] })),
+      // no fsync: after a crash its process is dead and the lease void
+      writeFileAtomic(join(this.shaleDir, 'leases', `proc-${owner.token}`), JSON.stringify({ owner, digests: [...this.leased] }), 0o644, { durable: false }),
     );
     this.leaseWrites = write.catch(() => undefined);
     return write;
