@@ -5,17 +5,16 @@
  * Slow (the base is ~200 MB; each side fetches from Debian's mirror): kept in its own file.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CONTAINER_PATHS, dockerBuild, dockerExport, dockerSavedImage, historyLines, loadIntoDocker, shaleBuild, writeContext } from './support/build.js';
 import { dockerCleanup, dockerImageId, dockerOk } from './support/docker.js';
-import { REPO_ROOT, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
+import { shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
+import { CACHED_DEBIAN_ROOTFS, debianRootfsTar } from './support/debian.js';
 import { compareTrees, extractTar, treeOf } from './support/tree-compare.js';
 
-const CACHED_ROOTFS = join(REPO_ROOT, 'bench', '.cache', 'debian-bookworm-minbase.tar');
 
 /**
  * Files whose bytes depend on when the build ran, not on what it installed; their type, mode and owner are
@@ -39,9 +38,9 @@ RUN apt-get install -y --no-install-recommends curl
 
 test('a Debian build (apt-get update, apt-get install curl) by shale and by docker build gives the same tree', { timeout: 900_000 }, async (t) => {
   if (!requireTool(t, 'docker') || !requireTool(t, 'runc')) return;
-  if (!existsSync(CACHED_ROOTFS) && !requireTool(t, 'debootstrap')) return;
-  const rootfsTar = execFileSync('bash', [join(REPO_ROOT, 'bench', 'debian-rootfs.sh')], { encoding: 'utf8', timeout: 600_000 }).trim();
-  assert.equal(rootfsTar, CACHED_ROOTFS);
+  const rootfsTar = debianRootfsTar(t);
+  if (!rootfsTar) return;
+  assert.equal(rootfsTar, CACHED_DEBIAN_ROOTFS);
 
   const work = tempDir(t);
   const root = tempStore(t);

@@ -4,20 +4,18 @@
  * counted), and the step's layer holds no package list or archive.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { shaleBuild, shaleImageLayers, writeContext } from './support/build.js';
-import { REPO_ROOT, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
+import { shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
+import { debianRootfsTar } from './support/debian.js';
 
-const CACHED_ROOTFS = join(REPO_ROOT, 'bench', '.cache', 'debian-bookworm-minbase.tar');
 
 test('apt with cache mounts: the second build downloads nothing, the layer holds no package lists', { timeout: 900_000 }, async (t) => {
   if (!requireTool(t, 'runc')) return;
-  if (!existsSync(CACHED_ROOTFS) && !requireTool(t, 'debootstrap')) return;
-  const rootfsTar = execFileSync('bash', [join(REPO_ROOT, 'bench', 'debian-rootfs.sh')], { encoding: 'utf8', timeout: 600_000 }).trim();
+  const rootfsTar = debianRootfsTar(t);
+  if (!rootfsTar) return;
   const work = tempDir(t);
   const root = tempStore(t);
   const name = `shale-apt-cache-${uniqueSuffix()}`;

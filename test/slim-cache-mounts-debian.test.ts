@@ -6,15 +6,14 @@
  * step downloads no package again. Slow: its own file, one base import, the builds shared.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { shaleBuild, shaleImageLayers, writeContext } from './support/build.js';
-import { REPO_ROOT, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
+import { shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
+import { debianRootfsTar } from './support/debian.js';
 
-const CACHED_ROOTFS = join(REPO_ROOT, 'bench', '.cache', 'debian-bookworm-minbase.tar');
 
 interface SlimJson {
   changes: { kind: string; lines: number[]; applied: boolean; cacheTargets?: string[] }[];
@@ -28,8 +27,8 @@ interface SlimJson {
 
 test('slim --verify --cache-mounts of an apt Dockerfile on Debian: cache mounts, equivalent, bytes saved, no download on rebuild', { timeout: 1_200_000 }, async (t) => {
   if (!requireTool(t, 'runc')) return;
-  if (!existsSync(CACHED_ROOTFS) && !requireTool(t, 'debootstrap')) return;
-  const rootfsTar = execFileSync('bash', [join(REPO_ROOT, 'bench', 'debian-rootfs.sh')], { encoding: 'utf8', timeout: 600_000 }).trim();
+  const rootfsTar = debianRootfsTar(t);
+  if (!rootfsTar) return;
   const work = tempDir(t);
   const root = tempStore(t);
   const name = `shale-slim-cache-${uniqueSuffix()}`;
