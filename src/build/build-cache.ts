@@ -4,9 +4,13 @@ import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
 import type { Descriptor, Digest, History } from '../oci/index.js';
 
-/** What a cached step produced: its layer (absent for a step that changed no file) and history entry. */
+/**
+ * What a cached step produced: its history entry and its layer (none for a step that changed no file,
+ * classic): a stored blob, or the snapshot it was kept as (`kept`, see KeptLayers) until an image needs its tar.
+ */
 export interface CachedStep {
   layer?: { descriptor: Descriptor; diffId: Digest };
+  kept?: string;
   history: History;
 }
 

@@ -5,12 +5,12 @@ import { readFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { decompress } from '../layer/index.js';
 import { ShaleError } from '../internal/errors.js';
-import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, normalizeReference, type Descriptor, type Digest, type History, type ImageConfig, type PlatformSpec } from '../oci/index.js';
+import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, normalizeReference, type Digest, type History, type ImageConfig, type PlatformSpec } from '../oci/index.js';
 import { findBaseImage, type BaseLookup, type BasePuller } from './base-images.js';
 import { buildPlatforms, requireRunnable, stagePlatform } from './build-platforms.js';
 import { createdNow, type Image } from '../image/index.js';
 import { putImage, putLayer, writeBuildLines, type Store } from '../store/index.js';
-import { chooseSnapshotter, cleanupStale, unpackLayer, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
+import { chooseSnapshotter, cleanupStale, KeptLayers, unpackLayer, type KeptLayerRef, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
 import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
 import { parseDockerfile, parseTrigger } from '../dockerfile/dockerfile.js';
 import type { BuildArgValues } from '../dockerfile/expand.js';
@@ -19,6 +19,7 @@ import { StageSteps, type PreparedStep } from '../dockerfile/stage-steps.js';
 import { toDockerConfigJson, type ContainerConfig } from '../dockerfile/apply-instruction.js';
 import { fillBuildkitCreated, toBuildkitConfigJson, type BuildMode } from '../dockerfile/buildkit-output.js';
 import { BuildCache, type CachedStep } from './build-cache.js';
+import { LayerStorer, type BuildLayer, type StoredLayer } from './layer-storer.js';
 import { sourceDateEpoch, stampCreated } from './source-date-epoch.js';
 import { runScheduled, stageParallelism } from './stage-scheduler.js';
 import { SourceTree } from './build-context.js';
@@ -73,7 +74,7 @@ export interface BuildResult {
 /** A stage's image as the build goes: config, layers and the cache key of everything so far. */
 interface StageImage {
   config: ImageConfig;
-  layers: { descriptor: Descriptor; diffId: Digest }[];
+  layers: BuildLayer[];
   cacheKey: string;
   /** The image ID of the base (for the config's `Image` field). */
   parentId?: string;
@@ -139,7 +140,12 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const interrupt = () => stop.abort(new ShaleError('FAILED_PRECONDITION', 'build interrupted'));
   if (options.signal?.aborted) interrupt();
   options.signal?.addEventListener('abort', interrupt, { once: true });
-  const runner = new StepRunner(store, snapshotter, { ...options, signal: stop.signal }, emit, mode);
+  const kept = new KeptLayers(snapshotsRoot);
+  const storer = new LayerStorer(store, kept, cache);
+  // the stages the image is made of (the target and the stages it is FROM): their layers are tarred while the build goes on
+  const imageStages = new Set<number>();
+  for (let s: Stage | undefined = plan.target; s; s = s.base.kind === 'stage' ? plan.stages[s.base.index] : undefined) imageStages.add(s.index);
+  const runner = new StepRunner(store, snapshotter, kept, { ...options, signal: stop.signal }, emit, mode);
   const results = new Map<number, StageImage>();
   // each step key is made once per build: a stage reaching a key that another stage is making awaits it
   // (as BuildKit merges identical steps), so parallel stages give what one-by-one stages give
@@ -203,13 +209,13 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
         const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : await mountsCacheKey(mounts, mountInputs);
         key = BuildCache.key(image.cacheKey, mode, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName, copyFlags);
         const made = await once(key, async () => {
-          const cached = options.noCache ? undefined : await usableCache(store, cache, key);
+          const cached = options.noCache ? undefined : await usableCache(store, kept, cache, key);
           if (cached) return { step: cached, cached: true };
           if (prepared.kind === 'run') await requireRunnable(platform, `${dockerfile.file}:${inst.line}`);
           if (fromName !== undefined) sources = await readSources();
           const layer = await runner.execute(step, prepared, image, sources, steps.state.config, { mounts, inputs: mountInputs });
           const entry = { created: createdNow(), ...history };
-          const r: CachedStep = layer ? { layer, history: entry } : { history: { ...entry, empty_layer: true } };
+          const r: CachedStep = !layer ? { history: { ...entry, empty_layer: true } } : 'kept' in layer ? { kept: layer.kept, history: entry } : { layer, history: entry };
           await cache.put(key, r);
           return { step: r, cached: false };
         });
@@ -219,17 +225,24 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
         await sources?.release();
       }
       image = applyStep(image, result, key, sourceLine(inst));
-      emit({ type: 'done', step, seconds: (Date.now() - started) / 1000, layerBytes: result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : undefined });
+      const last = image.layers[image.layers.length - 1];
+      if (result.kept && last && 'kept' in last && imageStages.has(stage.index)) storer.start(last);
+      const layerBytes = result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : result.kept ? await kept.contentSize(result.kept) : undefined;
+      emit({ type: 'done', step, seconds: (Date.now() - started) / 1000, layerBytes });
     }
     results.set(stage.index, image);
   };
   try {
     await runScheduled(plan.order, buildStage, { parallelism, controller: stop });
+  } catch (e) {
+    await storer.settle();
+    throw e;
   } finally {
     options.signal?.removeEventListener('abort', interrupt);
   }
 
-  const final = results.get(plan.target.index)!;
+  const target = results.get(plan.target.index)!;
+  const final = { ...target, layers: await storer.stored(target.layers) };
   const c = final.config;
   const history = mode === 'buildkit' ? fillBuildkitCreated(c.history ?? []) : c.history;
   const labels = options.labels && Object.keys(options.labels).length > 0 ? { Labels: { ...(c.config as ContainerConfig).Labels, ...options.labels } } : {};
@@ -304,16 +317,20 @@ function applyStep(image: StageImage, step: CachedStep, key: string, line: strin
   const next = withHistory(image, step.history);
   const lines = new Map(image.lines);
   if (line) lines.set((next.config.history ?? []).length - 1, line);
-  return { ...next, layers: step.layer ? [...image.layers, step.layer] : image.layers, cacheKey: key, lines };
+  const layer: BuildLayer | undefined = step.layer ?? (step.kept ? { kept: step.kept, key } : undefined);
+  return { ...next, layers: layer ? [...image.layers, layer] : image.layers, cacheKey: key, lines };
 }
 
-/** A cached step whose layer is still in the store (a prune may have taken it). */
-async function usableCache(store: Store, cache: BuildCache, key: string): Promise<CachedStep | undefined> {
+/** A cached step whose layer is still there, as a blob or kept (a prune may have taken either). */
+async function usableCache(store: Store, kept: KeptLayers, cache: BuildCache, key: string): Promise<CachedStep | undefined> {
   const hit = await cache.get(key);
   if (!hit) return undefined;
-  if (hit.layer && !(await store.content.has(hit.layer.descriptor.digest))) return undefined;
-  if (hit.layer) await store.lease([hit.layer.descriptor.digest]);
-  return hit;
+  if (hit.layer && (await store.content.has(hit.layer.descriptor.digest))) {
+    await store.lease([hit.layer.descriptor.digest]);
+    return { history: hit.history, layer: hit.layer };
+  }
+  if (hit.kept && (await kept.has(hit.kept))) return { history: hit.history, kept: hit.kept };
+  return hit.layer || hit.kept ? undefined : hit;
 }
 
 /** The key of the stage or image a COPY --from reads (undefined for COPY from the context). */
@@ -383,6 +400,7 @@ class StepRunner {
   constructor(
     private readonly store: Store,
     private readonly snapshotter: () => Promise<Snapshotter>,
+    private readonly kept: KeptLayers,
     private readonly options: BuildOptions,
     private readonly emit: BuildListener,
     private readonly mode: BuildMode,
@@ -390,6 +408,7 @@ class StepRunner {
 
   private layerRefs(image: StageImage): LayerRef[] {
     return image.layers.map((l) => {
+      if ('kept' in l) return { kept: l.kept };
       const layer = this.store.layer(l.descriptor, l.diffId);
       return { diffId: l.diffId, open: () => layer.open() };
     });
@@ -406,7 +425,10 @@ class StepRunner {
     return { rootfs: snap.rootfs, remove: () => snap.remove() };
   }
 
-  /** Executes one file-changing step; returns its layer, or undefined when it changed nothing. */
+  /**
+   * Executes one file-changing step; returns its layer (kept unpacked where the snapshotter can keep it,
+   * else stored), or undefined when it changed nothing (classic).
+   */
   async execute(
     step: number,
     prepared: Exclude<PreparedStep, { kind: 'metadata' }>,
@@ -414,7 +436,7 @@ class StepRunner {
     sources: { tree: SourceTree; list: SourcePath[] } | undefined,
     config: ContainerConfig,
     runMounts?: { mounts: RunMount[]; inputs: RunMountInputs },
-  ): Promise<{ descriptor: Descriptor; diffId: Digest } | undefined> {
+  ): Promise<StoredLayer | KeptLayerRef | undefined> {
     const lowers = this.layerRefs(image);
     // BuildKit runs over the image itself: no init layer (see runMountPoints)
     if (prepared.kind === 'run' && this.mode === 'classic') lowers.push(await this.init());
@@ -455,10 +477,12 @@ class StepRunner {
         for (const volume of volumes) await mkdir(await resolveInRoot(snap.rootfs, volume), { recursive: true });
         await this.run(step, prepared, snap.rootfs, config, runMounts);
       }
+      // BuildKit keeps a step that changed nothing as an empty layer; classic drops it, so it needs the tar now
+      if (this.mode === 'buildkit' && snap.keep) return { kept: await snap.keep() };
       const { descriptor, info } = await putLayer(this.store, snap.diff(), `step ${step} layer`);
-      // BuildKit keeps a step that changed nothing as an empty layer
       if (info.entries === 0 && this.mode === 'classic') return undefined;
-      await snap.commitAs?.(info.diffId);
+      // the snapshot's changes are that layer unpacked: kept under its diffId, the next step need not unpack it
+      if (snap.keep) await this.kept.adopt(await snap.keep(), info.diffId);
       return { descriptor, diffId: info.diffId };
     } finally {
       await snap.remove();

@@ -5,6 +5,7 @@
 import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cacheMountsDir } from './run-mounts.js';
+import { KeptLayers } from '../snapshot/index.js';
 
 /** Bytes below `path` (files as stored, directories not counted), 0 when it is missing. */
 async function bytesBelow(path: string): Promise<number> {
@@ -39,5 +40,7 @@ export async function pruneBuildCache(storeRoot: string): Promise<CacheMountUsag
   const stepsDir = join(storeRoot, 'shale', 'build-cache');
   const steps = (await readdir(stepsDir).catch(() => [] as string[])).length;
   await rm(stepsDir, { recursive: true, force: true });
+  // the steps' snapshots no image holds go with them
+  await new KeptLayers(join(storeRoot, 'shale', 'snapshots')).removeAll();
   return { ...usage, steps };
 }

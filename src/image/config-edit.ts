@@ -5,7 +5,8 @@ import { MediaType } from '../oci/index.js';
 export function createdNow(): string {
   const epoch = Number(process.env.SOURCE_DATE_EPOCH);
   const date = Number.isSafeInteger(epoch) && epoch >= 0 ? new Date(epoch * 1000) : new Date();
-  return date.toISOString().replace(/\.\d{3}Z$/, (m) => (m === '.000Z' ? 'Z' : m));
+  // RFC 3339 with the fraction's trailing zeros dropped, as Go writes times (Docker re-writes `.180Z` as `.18Z`)
+  return date.toISOString().replace(/\.(\d{3})Z$/, (_, ms: string) => (/[1-9]/.test(ms) ? `.${ms.replace(/0+$/, '')}Z` : 'Z'));
 }
 
 /** The platform of this machine in OCI terms. */

@@ -7,7 +7,7 @@ import { unmountUnder } from './mount-table.js';
 import { openVerified } from './open-verified.js';
 import { scanTree } from './scan-tree.js';
 import { separateHardLinks } from './separate-hard-links.js';
-import type { ActiveSnapshot, LayerRef, PrepareOptions, Snapshotter } from './snapshotter.js';
+import { isKept, type ActiveSnapshot, type LayerRef, type PrepareOptions, type Snapshotter } from './snapshotter.js';
 import { ShaleError } from '../internal/errors.js';
 import { unpackLayer } from './unpack-layer.js';
 import { readXattrTree } from './xattr-tree.js';
@@ -36,6 +36,8 @@ export class CopySnapshotter implements Snapshotter {
     try {
       await mkdir(join(active.dir, 'rootfs'));
       for (const layer of layers) {
+        // this snapshotter never keeps a snapshot (it has no `keep`), so no kept layer can name it
+        if (isKept(layer)) throw new ShaleError('UNSUPPORTED', `the copy snapshotter cannot stack the kept layer "${layer.kept}"`);
         await unpackLayer(openVerified(layer), join(active.dir, 'rootfs'), { format: 'plain', what: `layer ${layer.diffId}` });
       }
       dir = await active.commit();

@@ -11,3 +11,4 @@ export * from './cleanup-stale.js';
 export { readMounts, mountsUnder, unmountUnder, type MountEntry } from './mount-table.js';
 export { readXattrTree, writeXattrTree, type Xattrs, type XattrTree } from './xattr-tree.js';
 export * from './root-path.js';
+export * from './kept-layers.js';

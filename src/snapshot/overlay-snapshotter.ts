@@ -1,18 +1,21 @@
 import { mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { hasErrno } from '../internal/errors.js';
-import { digestHex, parseDigest, type Digest } from '../oci/index.js';
+import { digestHex, parseDigest } from '../oci/index.js';
 import { activeRoot, checkKey, createActiveDir, deleteActiveDir, scratchName } from './active-dir.js';
 import { diffDirectory } from './diff-directory.js';
 import { mountOverlay, mountsUnder, OVERLAY_MAX_LOWERS, unmountUnder } from './mount-table.js';
 import { ShaleError } from '../internal/errors.js';
 import { openVerified } from './open-verified.js';
-import type { ActiveSnapshot, LayerRef, PrepareOptions, Snapshotter } from './snapshotter.js';
+import { isKept, type ActiveSnapshot, type LayerRef, type PrepareOptions, type Snapshotter } from './snapshotter.js';
+import { runTool } from './run-tool.js';
 import { unpackLayer } from './unpack-layer.js';
 
 /**
  * Kernel overlayfs. Each layer is unpacked once (overlay format) into `ROOT/layers/DIFFIDHEX/`, through a
- * scratch directory renamed into place when complete, so a crash never leaves a half layer under its name.
+ * scratch directory renamed into place when complete, so a crash never leaves a half layer under its name;
+ * a snapshot's changes kept by `keep` are an upperdir renamed to `ROOT/layers/kept-HEX/` (see KeptLayers).
  * A snapshot `ROOT/active/KEY/` holds `l/N` (short symlinks to the layers, N = 0 for the bottom one),
  * `upper/`, `work/`, and `merged/` where the overlay is mounted; the mount runs in that directory so its
  * options stay short (`lowerdir=l/2:l/1:l/0`) whatever the store's path.
@@ -25,6 +28,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   /** The unpacked directory of a layer, unpacking it first when it is not cached. */
   ensureLayer(layer: LayerRef): Promise<string> {
+    if (isKept(layer)) return this.keptLayer(layer.kept);
     const hex = digestHex(parseDigest(layer.diffId, 'layer diffId'));
     let p = this.unpacking.get(hex);
     if (!p) {
@@ -34,7 +38,15 @@ export class OverlaySnapshotter implements Snapshotter {
     return p;
   }
 
-  private async unpackOnce(layer: LayerRef, hex: string): Promise<string> {
+  private async keptLayer(name: string): Promise<string> {
+    const dir = join(this.root, 'layers', name);
+    if (!/^kept-[0-9a-f]{24}$/.test(name) || !(await stat(dir).then(() => true, () => false))) {
+      throw new ShaleError('NOT_FOUND', `kept layer "${name}" is not in ${join(this.root, 'layers')}`);
+    }
+    return dir;
+  }
+
+  private async unpackOnce(layer: Exclude<LayerRef, { kept: string }>, hex: string): Promise<string> {
     const layers = join(this.root, 'layers');
     const dest = join(layers, hex);
     if (await stat(dest).then(() => true, () => false)) return dest;
@@ -61,14 +73,15 @@ export class OverlaySnapshotter implements Snapshotter {
     for (const layer of layers) await this.ensureLayer(layer);
     // overlayfs refuses a directory twice in one stack (ELOOP); an identical layer lower down adds nothing
     // that its topmost copy does not already put above it, so only that copy is stacked
-    const topmost = new Map(layers.map((l, i) => [l.diffId, i]));
-    const stacked = layers.map((_, i) => i).filter((i) => topmost.get(layers[i]!.diffId) === i);
+    const names = layers.map(layerDirName);
+    const topmost = new Map(names.map((n, i) => [n, i]));
+    const stacked = names.map((_, i) => i).filter((i) => topmost.get(names[i]!) === i);
     const active = await createActiveDir(this.root, key, this.kind, options.persistent);
     let dir: string;
     try {
       for (const sub of ['upper', 'work', 'merged', 'l']) await mkdir(join(active.dir, sub));
       for (const i of stacked) {
-        await symlink(`../../../layers/${digestHex(layers[i]!.diffId)}`, join(active.dir, 'l', String(i)));
+        await symlink(`../../../layers/${names[i]}`, join(active.dir, 'l', String(i)));
       }
       if (layers.length === 0) await mkdir(join(active.dir, 'empty'));
       dir = await active.commit();
@@ -101,8 +114,13 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 }
 
+/** A layer's directory name under `ROOT/layers/`: its kept name, or its diffId's hex. */
+const layerDirName = (layer: LayerRef): string => (isKept(layer) ? layer.kept : digestHex(parseDigest(layer.diffId, 'layer diffId')));
+
 class OverlaySnapshot implements ActiveSnapshot {
   readonly rootfs: string;
+  /** Mounted by this object (prepare, reopen): unmounted directly, without reading the mount table. */
+  private mounted = true;
   constructor(
     readonly key: string,
     private readonly dir: string,
@@ -111,27 +129,30 @@ class OverlaySnapshot implements ActiveSnapshot {
     this.rootfs = join(dir, 'merged');
   }
 
-  /** The upperdir is already a layer in overlay format: it becomes that layer's cached unpacked dir. */
-  async commitAs(diffId: Digest): Promise<void> {
-    await unmountUnder(this.dir).catch((e: unknown) => {
-      if (!hasErrno(e, 'ENOENT')) throw e;
-    });
-    const dest = join(this.layersDir, digestHex(parseDigest(diffId, 'layer diffId')));
-    if (!(await stat(dest).then(() => true, () => false))) {
-      await mkdir(this.layersDir, { recursive: true }); // a stack of no layers (FROM scratch) made none yet
-      await rename(join(this.dir, 'upper'), dest).catch((e: unknown) => {
-        if (!hasErrno(e, 'ENOTEMPTY') && !hasErrno(e, 'EEXIST')) throw e; // another process unpacked it first
-      });
-    }
+  /** The upperdir is already a layer in overlay format: it moves under the layers, named, and the rest goes. */
+  async keep(): Promise<string> {
+    await this.unmount();
+    const name = `kept-${randomBytes(12).toString('hex')}`;
+    await mkdir(this.layersDir, { recursive: true }); // a stack of no layers (FROM scratch) made none yet
+    await rename(join(this.dir, 'upper'), join(this.layersDir, name));
     await this.remove();
+    return name;
   }
 
   diff(): AsyncIterable<Buffer> {
     return diffDirectory(join(this.dir, 'upper'));
   }
 
+  private async unmount(): Promise<void> {
+    if (!this.mounted) return;
+    await runTool('umount', [this.rootfs]).catch(async () => {
+      await unmountUnder(this.dir); // something else is mounted below the root too
+    });
+    this.mounted = false;
+  }
+
   async remove(): Promise<void> {
-    await unmountUnder(this.dir).catch((e: unknown) => {
+    await this.unmount().catch((e: unknown) => {
       if (!hasErrno(e, 'ENOENT')) throw e;
     });
     await deleteActiveDir(this.dir, this.key);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { digestOf } from '../oci/index.js';
 import { makeHeader, type TarHeader, type TarWriteEntry } from '../layer/index.js';
 import { chunks, readAll, tarOf } from '../layer/layer-fixtures.js';
-import type { LayerRef } from './snapshotter.js';
+import type { StoredLayerRef } from './snapshotter.js';
 import { deviceNumbers } from './scan-tree.js';
 import { parseGetfattrDump } from './xattr-tree.js';
 
@@ -24,7 +24,7 @@ export const chardev = (name: string, major: number, minor: number, fields: Part
 export const marker = (name: string): TarWriteEntry => ({ header: makeHeader({ name, type: 'file', mode: 0 }) });
 
 /** A LayerRef over these entries, with its true diffId; served in small chunks. */
-export async function layerRef(entries: TarWriteEntry[]): Promise<LayerRef & { tar: Buffer }> {
+export async function layerRef(entries: TarWriteEntry[]): Promise<StoredLayerRef & { tar: Buffer }> {
   const tar = await tarOf(entries);
   return { tar, diffId: digestOf(tar), open: () => chunks(tar, 1000) };
 }

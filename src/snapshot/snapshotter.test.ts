@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   appendFileSync,
   chmodSync,
@@ -27,15 +28,16 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listLayer, MergedTree, type LayerListing, type TarWriteEntry } from '../layer/index.js';
+import { listLayer, MergedTree, summarizeLayer, type LayerListing, type TarWriteEntry } from '../layer/index.js';
 import { bufferSource } from '../layer/layer-fixtures.js';
 import { digestHex } from '../oci/index.js';
 import { chooseSnapshotter, probeOverlay } from './choose-snapshotter.js';
 import { cleanupStale } from './cleanup-stale.js';
 import { CopySnapshotter } from './copy-snapshotter.js';
 import { unmountUnder } from './mount-table.js';
+import { KeptLayers } from './kept-layers.js';
 import { OverlaySnapshotter } from './overlay-snapshotter.js';
-import type { LayerRef, Snapshotter } from './snapshotter.js';
+import type { LayerRef, Snapshotter, StoredLayerRef } from './snapshotter.js';
 import {
   chardev,
   collect,
@@ -232,7 +234,7 @@ for (const k of KINDS) {
     let root = '';
     let snapshotter: Snapshotter | undefined;
     let skipReason = '';
-    let layers: (LayerRef & { tar: Buffer })[] = [];
+    let layers: (StoredLayerRef & { tar: Buffer })[] = [];
 
     before(async () => {
       root = mkdtempSync(join(tmpdir(), `shale-snap-${k.kind}-`));
@@ -389,6 +391,47 @@ for (const k of KINDS) {
         for (const l of layers) assert.ok(existsSync(join(root, 'layers', digestHex(l.diffId))), 'cached layers stay');
       }
       await rejectsWithCode(() => s.prepare('../escape', []), 'INVALID_ARGUMENT');
+    });
+
+    it('keep() ends a snapshot keeping its changes: stacked again they show, their tar is the diff, adopted they serve the stored layer', async (s) => {
+      const snap = await s.prepare('keep', layers);
+      makeChanges(snap.rootfs);
+      const tar = await collect(snap.diff());
+      if (!snap.keep) {
+        assert.equal(k.kind, 'copy', 'only the copy snapshotter cannot keep');
+        return snap.remove();
+      }
+      const name = await snap.keep();
+      assert.deepEqual(mountsBelow(root), []);
+      assert.deepEqual(readdirSync(join(root, 'active')), [], 'the snapshot is gone, its changes kept');
+      const kept = new KeptLayers(root);
+      assert.ok(tar.equals(await collect(kept.diff(name))), 'the kept tar is the diff taken before keep');
+      assert.equal(await kept.contentSize(name), (await summarizeLayer((async function* () { yield tar; })(), 'kept')).contentSize);
+      const merged = await mergedShape([...layers.map((l) => l.tar), tar]);
+      const over = await s.prepare('over-kept', [...layers, { kept: name }]);
+      try {
+        assert.deepEqual(diskShape(over.rootfs, merged), merged, 'stacked again, the kept changes show as their layer would');
+      } finally {
+        await over.remove();
+      }
+      // adopted, the stored layer with that tar stacks from the kept directory: its tar is never opened
+      const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}` as const;
+      await kept.adopt(name, diffId);
+      const unopened: StoredLayerRef = { diffId, open: () => { throw new Error('an adopted layer must not be unpacked'); } };
+      const adopted = await s.prepare('over-adopted', [...layers, unopened]);
+      try {
+        assert.deepEqual(diskShape(adopted.rootfs, merged), merged);
+      } finally {
+        await adopted.remove();
+      }
+      // removeAll takes the kept layers no stored layer adopted, and only those
+      const other = await s.prepare('other', layers);
+      writeFileSync(join(other.rootfs, 'other'), 'x');
+      const unadopted = await other.keep!();
+      assert.equal(await kept.removeAll(), 1);
+      assert.deepEqual([await kept.has(name), await kept.has(unadopted)], [true, false]);
+      await rejectsWithCode(() => s.prepare('over-gone', [...layers, { kept: unadopted }]), 'NOT_FOUND');
+      assert.deepEqual(readdirSync(join(root, 'active')), []);
     });
 
     it('a layer whose tar does not match its diffId is DIGEST_MISMATCH and leaves nothing behind', async (s) => {

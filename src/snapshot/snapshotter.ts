@@ -1,10 +1,19 @@
 import type { Digest } from '../oci/index.js';
 
-/** A layer to stack: its diffId and an opener of its uncompressed tar (verified against the diffId as it is read). */
-export interface LayerRef {
+/** A stored layer to stack: its diffId and an opener of its uncompressed tar (verified against the diffId as it is read). */
+export interface StoredLayerRef {
   diffId: Digest;
   open(): AsyncIterable<Uint8Array>;
 }
+
+/** A snapshot's changes kept unpacked by `ActiveSnapshot.keep` under this name: a layer with no tar yet. */
+export interface KeptLayerRef {
+  kept: string;
+}
+
+export type LayerRef = StoredLayerRef | KeptLayerRef;
+
+export const isKept = (layer: LayerRef): layer is KeptLayerRef => 'kept' in layer;
 
 export type SnapshotterKind = 'overlayfs' | 'copy';
 
@@ -39,9 +48,10 @@ export interface ActiveSnapshot {
   /** Unmounts and deletes everything but the cached lower layers. Safe to call twice. */
   remove(): Promise<void>;
   /**
-   * Ends the snapshot keeping its changes as the unpacked form of the layer `diff()` became (stored under
-   * `diffId`), so the next snapshot over that layer need not unpack it. Optional: a snapshotter whose
-   * changes are not in layer form just removes.
+   * Ends the snapshot keeping its changes, unpacked, under a new name it returns: a later `prepare` stacks
+   * them as `{ kept: name }`, and `KeptLayers` turns them into a layer tar only when one is needed (a build
+   * tars only the layers of the image it writes). Optional: only a snapshotter whose changes are already in
+   * layer form (overlayfs) has it.
    */
-  commitAs?(diffId: Digest): Promise<void>;
+  keep?(): Promise<string>;
 }
