@@ -72,7 +72,8 @@ export async function runcRun(o: RuncRunOptions): Promise<RunResult> {
   } finally {
     o.signal?.removeEventListener('abort', kill);
     clearInterval(killing);
-    runcDelete(o.stateRoot, o.id);
+    // `runc run` deletes a container that ended; one killed or failed on the way may be left in runc's state
+    if (await access(join(o.stateRoot, o.id)).then(() => true, () => false)) runcDelete(o.stateRoot, o.id);
     await rm(join(o.bundleDir, 'config.json'), { force: true });
     await rm(pidFile, { force: true });
   }
