@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { createReadStream } from 'node:fs';
 import { decompress } from '../src/layer/index.js';
 import { assertNoLeftovers, buildEvents, busyboxBase, layerListing, shaleBuild, writeContext } from './support/build.js';
-import { shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
+import { shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
 
 /** The paths each layer blob of the store holds (configs and manifests left out). */
@@ -71,7 +71,9 @@ COPY --from=builder /marker /
   shaleOk(['rmi', builder.id], { root });
   const other = shaleBuild(root, writeContext(join(work, 'ctx2'), { Dockerfile: `FROM ${base} AS other\nRUN echo other > /other\nFROM ${base}\nCOPY --from=other /other /\n` }), ['-t', `shale-kept-${uniqueSuffix()}:other`]);
   assert.equal(keptLayers(root).all.length, 4);
-  shaleOk(['prune', '--build-cache'], { root });
+  const df = shaleJson<{ buildCache: { snapshots: { count: number; size: number } } }>(['df'], { root });
+  assert.deepEqual(df.buildCache.snapshots, { count: 1, size: 6 }, 'df counts the one snapshot no image holds (/other, 6 bytes) as build cache');
+  assert.match(shaleOk(['prune', '--build-cache'], { root }).stdout, /^deleted step snapshots: 1$/m);
   assert.deepEqual(keptLayers(root).all, keptLayers(root).adopted, 'only adopted snapshots stay');
   assert.equal(keptLayers(root).all.length, 3);
   const rebuilt = shaleBuild(root, ctx, ['--progress', 'json']);

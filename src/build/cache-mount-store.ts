@@ -1,6 +1,7 @@
 /**
- * The cache mounts of `RUN --mount=type=cache` as a whole: what `shale df` counts on its "Build cache"
- * row and what `shale prune --build-cache` removes (with the records of cached steps).
+ * The build cache as a whole: the cache mounts of `RUN --mount=type=cache` and the steps' kept snapshots
+ * no image holds (`KeptLayers.unadopted`): what `shale df` counts on its "Build cache" row and what
+ * `shale prune --build-cache` removes (with the records of cached steps).
  */
 import { lstat, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,8 +21,13 @@ async function bytesBelow(path: string): Promise<number> {
 export interface CacheMountUsage {
   /** One entry per cache (id, and seed for `from=` caches). */
   caches: { id: string; size: number }[];
+  /** The kept snapshots of cached steps that no image holds: how many, and their layers' content bytes. */
+  snapshots: { count: number; size: number };
+  /** All of it, caches and snapshots. */
   size: number;
 }
+
+const keptLayers = (storeRoot: string) => new KeptLayers(join(storeRoot, 'shale', 'snapshots'));
 
 export async function cacheMountUsage(storeRoot: string): Promise<CacheMountUsage> {
   const dir = cacheMountsDir(storeRoot);
@@ -30,7 +36,13 @@ export async function cacheMountUsage(storeRoot: string): Promise<CacheMountUsag
     const id = (await readFile(join(dir, name, 'id'), 'utf8').catch(() => name)).trim();
     caches.push({ id, size: await bytesBelow(join(dir, name)) });
   }
-  return { caches, size: caches.reduce((a, c) => a + c.size, 0) };
+  const kept = keptLayers(storeRoot);
+  const snapshots = { count: 0, size: 0 };
+  for (const name of await kept.unadopted()) {
+    snapshots.count++;
+    snapshots.size += await kept.contentSize(name);
+  }
+  return { caches, snapshots, size: caches.reduce((a, c) => a + c.size, snapshots.size) };
 }
 
 /** Removes every cache mount and every cached step record; returns what was there. */
@@ -41,6 +53,6 @@ export async function pruneBuildCache(storeRoot: string): Promise<CacheMountUsag
   const steps = (await readdir(stepsDir).catch(() => [] as string[])).length;
   await rm(stepsDir, { recursive: true, force: true });
   // the steps' snapshots no image holds go with them
-  await new KeptLayers(join(storeRoot, 'shale', 'snapshots')).removeAll();
+  await keptLayers(storeRoot).removeUnadopted();
   return { ...usage, steps };
 }

@@ -110,7 +110,7 @@ export async function dfCommand(store: Store, verbose: boolean): Promise<Command
       ['Images', String(du.images.count), humanSize(du.images.virtualSize), humanSize(du.images.actualSize), humanSize(du.images.reclaimable)],
       ['Layers', `${du.layers.count} (${du.layers.sharedCount} shared)`, '', '', ''],
       ['Containers', String(du.containers.count), humanSize(du.containers.size), humanSize(du.containers.size), '0B'],
-      ['Build cache', String(buildCache.caches.length), humanSize(buildCache.size), humanSize(buildCache.size), humanSize(buildCache.size)],
+      ['Build cache', String(buildCache.caches.length + buildCache.snapshots.count), humanSize(buildCache.size), humanSize(buildCache.size), humanSize(buildCache.size)],
     ],
   );
   text += `\nOn disk: ${humanSize(du.disk.total)} (blobs, records and temp files of the store)\n`;
@@ -167,7 +167,7 @@ export async function pruneCommand(store: Store, options: { buildCache?: boolean
   const r = { deletedContainers, ...(await prune(store)), ...(buildCache ? { buildCache } : {}) };
   const lines = [
     ...(buildCache?.caches ?? []).map((c) => `deleted cache mount: ${c.id}`),
-    ...(buildCache ? [`deleted cached steps: ${buildCache.steps}`] : []),
+    ...(buildCache ? [`deleted cached steps: ${buildCache.steps}`, `deleted step snapshots: ${buildCache.snapshots.count}`] : []),
     ...deletedContainers.map((d) => `deleted container: ${d}`),
     ...r.deletedImages.map((d) => `deleted image: ${d}`),
     ...r.deletedBlobs.map((d) => `deleted blob: ${d}`),

@@ -57,15 +57,24 @@ export class KeptLayers {
     });
   }
 
-  /** Deletes the kept layers that no stored layer adopted; returns how many. */
-  async removeAll(): Promise<number> {
+  /** The kept layers no stored layer adopted: build cache only, which `removeUnadopted` may delete. */
+  async unadopted(): Promise<string[]> {
     const names = await readdir(join(this.root, 'layers')).catch(() => [] as string[]);
     const adopted = new Set<string>();
     for (const n of names) {
       if (!KEPT_NAME.test(n)) adopted.add(await readlink(this.path(n)).catch(() => ''));
     }
-    const doomed = names.filter((n) => KEPT_NAME.test(n) && !adopted.has(n));
-    for (const n of doomed) await rm(this.path(n), { recursive: true, force: true });
-    return doomed.length;
+    return names.filter((n) => KEPT_NAME.test(n) && !adopted.has(n));
+  }
+
+  /** Deletes the kept layers no stored layer adopted; returns how many there were and their content bytes. */
+  async removeUnadopted(): Promise<{ count: number; size: number }> {
+    const doomed = await this.unadopted();
+    let size = 0;
+    for (const n of doomed) {
+      size += await this.contentSize(n);
+      await rm(this.path(n), { recursive: true, force: true });
+    }
+    return { count: doomed.length, size };
   }
 }

@@ -424,11 +424,12 @@ for (const k of KINDS) {
       } finally {
         await adopted.remove();
       }
-      // removeAll takes the kept layers no stored layer adopted, and only those
+      // removeUnadopted takes the kept layers no stored layer adopted, and only those
       const other = await s.prepare('other', layers);
       writeFileSync(join(other.rootfs, 'other'), 'x');
       const unadopted = await other.keep!();
-      assert.equal(await kept.removeAll(), 1);
+      assert.deepEqual(await kept.unadopted(), [unadopted]);
+      assert.deepEqual(await kept.removeUnadopted(), { count: 1, size: 1 });
       assert.deepEqual([await kept.has(name), await kept.has(unadopted)], [true, false]);
       await rejectsWithCode(() => s.prepare('over-gone', [...layers, { kept: unadopted }]), 'NOT_FOUND');
       assert.deepEqual(readdirSync(join(root, 'active')), []);
