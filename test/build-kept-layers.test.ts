@@ -60,6 +60,15 @@ COPY --from=builder /marker /
   assert.equal(again.id, first.id, 'a rebuild is fully cached');
   assert.equal(buildEvents(again.result.stderr).filter((e) => e.type === 'cached').length, 2);
 
+  // a step over a kept layer with the copy snapshotter, which cannot stack one: the layer is stored first
+  const more = writeContext(join(work, 'more'), {
+    Dockerfile: `FROM ${base} AS builder\nRUN busybox seq 1 200000 > /numbers && echo built > /marker\nRUN busybox wc -l /numbers > /count\n`,
+  });
+  const copied = shaleBuild(root, more, ['--progress', 'json', '--snapshotter', 'copy']);
+  assert.equal(buildEvents(copied.result.stderr).filter((e) => e.type === 'cached').length, 1, 'the first RUN comes from the cache');
+  assert.equal(shaleOk(['run', '--rm', copied.id, 'cat', '/count'], { root }).stdout.trim(), '200000 /numbers');
+  shaleOk(['rmi', copied.id], { root });
+
   const builder = shaleBuild(root, ctx, ['--progress', 'json', '--target', 'builder']);
   assert.equal(buildEvents(builder.result.stderr).filter((e) => e.type === 'cached').length, 1, 'the builder\'s RUN comes from the cache');
   blobs = await blobPaths(root);

@@ -145,7 +145,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   // the stages the image is made of (the target and the stages it is FROM): their layers are tarred while the build goes on
   const imageStages = new Set<number>();
   for (let s: Stage | undefined = plan.target; s; s = s.base.kind === 'stage' ? plan.stages[s.base.index] : undefined) imageStages.add(s.index);
-  const runner = new StepRunner(store, snapshotter, kept, { ...options, signal: stop.signal }, emit, mode);
+  const runner = new StepRunner(store, snapshotter, kept, storer, { ...options, signal: stop.signal }, emit, mode);
   const results = new Map<number, StageImage>();
   // each step key is made once per build: a stage reaching a key that another stage is making awaits it
   // (as BuildKit merges identical steps), so parallel stages give what one-by-one stages give
@@ -401,13 +401,17 @@ class StepRunner {
     private readonly store: Store,
     private readonly snapshotter: () => Promise<Snapshotter>,
     private readonly kept: KeptLayers,
+    private readonly storer: LayerStorer,
     private readonly options: BuildOptions,
     private readonly emit: BuildListener,
     private readonly mode: BuildMode,
   ) {}
 
-  private layerRefs(image: StageImage): LayerRef[] {
-    return image.layers.map((l) => {
+  /** The image's layers to stack; kept ones are stored first for a snapshotter that cannot stack them (copy). */
+  private async layerRefs(image: StageImage): Promise<LayerRef[]> {
+    const keeps = !!(await this.snapshotter()).keeps;
+    const layers = keeps ? image.layers : await this.storer.stored(image.layers);
+    return layers.map((l) => {
       if ('kept' in l) return { kept: l.kept };
       const layer = this.store.layer(l.descriptor, l.diffId);
       return { diffId: l.diffId, open: () => layer.open() };
@@ -421,7 +425,7 @@ class StepRunner {
 
   /** A read-only use of an image's root filesystem (COPY --from). */
   async view(image: StageImage): Promise<{ rootfs: string; remove: () => Promise<void> }> {
-    const snap = await (await this.snapshotter()).prepare(`view-${randomBytes(6).toString('hex')}`, this.layerRefs(image));
+    const snap = await (await this.snapshotter()).prepare(`view-${randomBytes(6).toString('hex')}`, await this.layerRefs(image));
     return { rootfs: snap.rootfs, remove: () => snap.remove() };
   }
 
@@ -437,7 +441,7 @@ class StepRunner {
     config: ContainerConfig,
     runMounts?: { mounts: RunMount[]; inputs: RunMountInputs },
   ): Promise<StoredLayer | KeptLayerRef | undefined> {
-    const lowers = this.layerRefs(image);
+    const lowers = await this.layerRefs(image);
     // BuildKit runs over the image itself: no init layer (see runMountPoints)
     if (prepared.kind === 'run' && this.mode === 'classic') lowers.push(await this.init());
     const key = `build-${randomBytes(6).toString('hex')}`;

@@ -28,6 +28,7 @@ export async function recordTree(dir: string): Promise<TreeRecord> {
  */
 export class CopySnapshotter implements Snapshotter {
   readonly kind = 'copy' as const;
+  readonly keeps = false;
   constructor(readonly root: string) {}
 
   async prepare(key: string, layers: LayerRef[], options: PrepareOptions = {}): Promise<ActiveSnapshot> {

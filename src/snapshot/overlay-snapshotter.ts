@@ -22,6 +22,7 @@ import { unpackLayer } from './unpack-layer.js';
  */
 export class OverlaySnapshotter implements Snapshotter {
   readonly kind = 'overlayfs' as const;
+  readonly keeps = true;
   /** Unpacks under way in this process: two snapshots over one new layer (parallel stages) unpack it once. */
   private readonly unpacking = new Map<string, Promise<string>>();
   constructor(readonly root: string) {}

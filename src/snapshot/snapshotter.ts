@@ -20,6 +20,8 @@ export type SnapshotterKind = 'overlayfs' | 'copy';
 /** Makes writable root filesystems over layer stacks. Both implementations pass the same test suite. */
 export interface Snapshotter {
   readonly kind: SnapshotterKind;
+  /** Its snapshots can `keep`, and it stacks kept layers. */
+  readonly keeps: boolean;
   /**
    * A writable root filesystem over the layers (bottom first). `key` names it under the snapshotter's root
    * (letters, digits, `.`, `_`, `-`; at most 128); a key in use is ALREADY_EXISTS. A layer whose tar does not
