@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hasErrno, ShaleError } from '../internal/errors.js';
 import { sha256Hex, verifyContent } from '../internal/hash.js';
 import { OffThreadHasher } from '../internal/hash-worker.js';
@@ -56,8 +56,8 @@ export class ContentStore {
     return (await this.size(digest)) !== undefined;
   }
 
-  /** Streams `source` to a temp file, hashing; checks it against what was promised. */
-  async ingest(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected: { digest?: Digest; size?: number } = {}, what = 'blob'): Promise<Ingestion> {
+  /** A new temp file name in the ingest folder, owned by this process (see gc). */
+  private async newTempPath(): Promise<string> {
     await mkdir(this.ingestDir, { recursive: true });
     const owner = processOwner();
     this.ownerRecorded ??= writeFile(join(this.ingestDir, `owner-${owner.token}`), JSON.stringify(owner)).then(() => {
@@ -66,7 +66,12 @@ export class ContentStore {
       process.once('exit', () => rmSync(record, { force: true }));
     });
     await this.ownerRecorded;
-    const tempPath = join(this.ingestDir, `${process.pid}-${owner.token}-${randomBytes(8).toString('hex')}`);
+    return join(this.ingestDir, `${process.pid}-${owner.token}-${randomBytes(8).toString('hex')}`);
+  }
+
+  /** Streams `source` to a temp file, hashing; checks it against what was promised. */
+  async ingest(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, expected: { digest?: Digest; size?: number } = {}, what = 'blob'): Promise<Ingestion> {
+    const tempPath = await this.newTempPath();
     const hasher = new OffThreadHasher();
     async function* hashing(): AsyncGenerator<Uint8Array> {
       for await (const c of source) {
@@ -81,6 +86,36 @@ export class ContentStore {
       return { tempPath, digest, size: hasher.bytes };
     } catch (e) {
       hasher.dispose();
+      await rm(tempPath, { force: true });
+      throw e;
+    }
+  }
+
+  /**
+   * Ingests a source that lends its chunks (each valid only until the next is pulled, see ChunkOwnership
+   * in layer/): each chunk is hashed on this thread and written before the next is pulled, so nothing is
+   * copied or queued. Returns the ingestion and the source's own return value.
+   */
+  async ingestLent<R>(source: AsyncGenerator<Uint8Array, R, undefined>): Promise<{ ing: Ingestion; result: R }> {
+    const tempPath = await this.newTempPath();
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      const file = await open(tempPath, 'w');
+      try {
+        for (;;) {
+          const next = await source.next();
+          if (next.done) return { ing: { tempPath, digest: `sha256:${hash.digest('hex')}`, size }, result: next.value };
+          const chunk = next.value;
+          hash.update(chunk);
+          for (let off = 0; off < chunk.byteLength; ) off += (await file.write(chunk, off, chunk.byteLength - off)).bytesWritten;
+          size += chunk.byteLength;
+        }
+      } finally {
+        await file.close();
+      }
+    } catch (e) {
+      await source.return(undefined as R); // closes what the source holds open
       await rm(tempPath, { force: true });
       throw e;
     }
