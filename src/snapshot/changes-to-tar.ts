@@ -118,24 +118,17 @@ function* changeEntries(changes: Change[], epoch: number | undefined): Generator
 }
 
 /**
- * Writes changes as an OCI layer tar (see changeEntries). Sorted by path, so the same tree gives the same
- * bytes. The chunks are the consumer's to keep.
- */
-export async function* changesToTar(changes: Change[], options: ChangesTarOptions = {}): AsyncGenerator<Buffer> {
-  yield* packTar(changeEntries(changes, options.sourceDateEpoch), 'owned');
-}
-
-/**
- * The layer tar of a change list found when it is first read (so a scan happens only if the tar is used):
- * iterated, the bytes of `changesToTar`; lent (`lend`), the same bytes in one reused buffer, and the
- * layer's summary from the headers written, so storing it needs no second parse.
+ * A change list as an OCI layer tar (see changeEntries; sorted by path, so the same tree gives the same
+ * bytes), the list found each time the tar is read. Iterated, it gives chunks the consumer may keep; lent
+ * (`lend`), the same bytes in one reused buffer and the layer's summary from the headers written, so
+ * storing it needs no second parse.
  */
 export class ChangesTar implements LendingLayerTar {
   constructor(private readonly load: () => Promise<ChangeSet>) {}
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
     const { changes, options } = await this.load();
-    yield* changesToTar(changes, options);
+    yield* packTar(changeEntries(changes, options.sourceDateEpoch), 'owned');
   }
 
   async *lend(what: string): AsyncGenerator<Buffer, LayerSummary, undefined> {
