@@ -10,3 +10,4 @@ export * from './export-tar.js';
 export * from './layer-summary.js';
 export * from './file-source.js';
 export * from './tar-order.js';
+export * from './tar-packer.js';

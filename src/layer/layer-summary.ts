@@ -20,31 +20,42 @@ export const entryContentBytes = (h: Pick<TarHeader, 'type' | 'size' | 'linkname
   h.type === 'symlink' ? Buffer.byteLength(h.linkname) : h.type === 'file' ? h.size : 0;
 
 /**
- * Reads an uncompressed layer tar once, checking every name, and counts what it holds. Besides absolute
- * names and `..`, an entry (or hard link target) below a symlink the same layer made is refused: it would
- * be written through that symlink (whiteouts excepted: they apply to the layers below, before this one).
+ * Counts a layer's entries from their headers, in tar order, checking every name. Besides absolute names
+ * and `..`, an entry (or hard link target) below a symlink the same layer made is refused: it would be
+ * written through that symlink (whiteouts excepted: they apply to the layers below, before this one).
+ * Shared by the parse of a blob from outside and by the tar writer that knows its own headers.
  */
-export async function summarizeLayer(tar: AsyncIterable<Uint8Array>, what: string): Promise<LayerSummary> {
-  const s: LayerSummary = { contentSize: 0, entries: 0, whiteouts: 0 };
-  const symlinks = new Set<string>();
-  const throughSymlink = (path: string, entry: string): void => {
+export class LayerSummarizer {
+  readonly summary: LayerSummary = { contentSize: 0, entries: 0, whiteouts: 0 };
+  private readonly symlinks = new Set<string>();
+
+  constructor(private readonly what: string) {}
+
+  add(header: TarHeader): void {
+    const path = cleanHeaderPath(header, `${this.what}: entry`);
+    const whiteout = parseWhiteout(path);
+    if (!whiteout) this.throughSymlink(path, path);
+    if (header.type === 'hardlink') this.throughSymlink(cleanLinkTarget(header.linkname, path, this.what), path);
+    if (header.type === 'symlink') this.symlinks.add(path);
+    else this.symlinks.delete(path);
+    this.summary.entries++;
+    if (whiteout) this.summary.whiteouts++;
+    else this.summary.contentSize += entryContentBytes(header);
+  }
+
+  private throughSymlink(path: string, entry: string): void {
     for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
-      if (!symlinks.has(path.slice(0, i))) continue;
-      throw new ShaleError('UNSAFE_PATH', `${what}: entry "${entry}" goes through the symlink "${path.slice(0, i)}"`, {
+      if (!this.symlinks.has(path.slice(0, i))) continue;
+      throw new ShaleError('UNSAFE_PATH', `${this.what}: entry "${entry}" goes through the symlink "${path.slice(0, i)}"`, {
         hint: 'the archive may be hostile; it was not applied',
       });
     }
-  };
-  for await (const e of readTar(tar, { what })) {
-    const path = cleanHeaderPath(e.header, `${what}: entry`);
-    const whiteout = parseWhiteout(path);
-    if (!whiteout) throughSymlink(path, path);
-    if (e.header.type === 'hardlink') throughSymlink(cleanLinkTarget(e.header.linkname, path, what), path);
-    if (e.header.type === 'symlink') symlinks.add(path);
-    else symlinks.delete(path);
-    s.entries++;
-    if (whiteout) s.whiteouts++;
-    else s.contentSize += entryContentBytes(e.header);
   }
-  return s;
+}
+
+/** Reads an uncompressed layer tar once, checking every name (see LayerSummarizer), and counts what it holds. */
+export async function summarizeLayer(tar: AsyncIterable<Uint8Array>, what: string): Promise<LayerSummary> {
+  const summarizer = new LayerSummarizer(what);
+  for await (const e of readTar(tar, { what })) summarizer.add(e.header);
+  return summarizer.summary;
 }

@@ -1,6 +1,17 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ShaleError } from '../internal/errors.js';
-import { makeHeader, opaquePath, sortInTarOrder, whiteoutPath, writeTar, type TarHeader, type TarWriteEntry } from '../layer/index.js';
+import {
+  LayerSummarizer,
+  makeHeader,
+  opaquePath,
+  packTar,
+  sortInTarOrder,
+  whiteoutPath,
+  type LayerSummary,
+  type LendingLayerTar,
+  type PackEntry,
+  type TarHeader,
+} from '../layer/index.js';
 import { isOverlayXattr } from './overlay-marks.js';
 import { deviceNumbers, type FileInfo } from './scan-tree.js';
 import type { Xattrs } from './xattr-tree.js';
@@ -16,6 +27,12 @@ export interface ChangesTarOptions {
   sourceDateEpoch?: number;
 }
 
+/** Changes and how to write them as a tar. */
+export interface ChangeSet {
+  changes: Change[];
+  options: ChangesTarOptions;
+}
+
 /** `SOURCE_DATE_EPOCH` from the environment, or undefined when unset; anything but whole seconds is INVALID_ARGUMENT. */
 export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
   const raw = env.SOURCE_DATE_EPOCH;
@@ -28,11 +45,11 @@ export function sourceDateEpochFromEnv(env: NodeJS.ProcessEnv = process.env): nu
 export const sortChanges = (changes: Change[]): Change[] => sortInTarOrder(changes);
 
 /**
- * Reads a file that must still be the one that was scanned (same inode, same size, not a symlink now).
- * Synchronous reads between yields: a thread-pool round trip per call made diffs about 7 times slower
- * than GNU tar on many small files.
+ * Opens a file that must still be the one that was scanned (same inode, same size, not a symlink now).
+ * It is read synchronously: a thread-pool round trip per call made diffs about 7 times slower than GNU
+ * tar on many small files.
  */
-async function* readScannedFile(abs: string, info: FileInfo): AsyncGenerator<Buffer> {
+function openScannedFile(abs: string, info: FileInfo): number {
   const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const st = fstatSync(fd, { bigint: true });
@@ -41,66 +58,89 @@ async function* readScannedFile(abs: string, info: FileInfo): AsyncGenerator<Buf
         hint: 'stop whatever writes to the snapshot before taking its diff',
       });
     }
-    for (let left = info.size; left > 0; ) {
-      const buf = Buffer.allocUnsafe(Math.min(left, 1 << 20));
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break; // writeTar reports the short content as SIZE_MISMATCH
-      left -= n;
-      yield buf.subarray(0, n);
-    }
-  } finally {
+    return fd;
+  } catch (e) {
     closeSync(fd);
+    throw e;
   }
 }
 
 /**
- * Writes changes as an OCI layer tar: entries with full metadata (xattrs but `trusted.overlay.*`), regular
+ * The tar entries of changes, sorted: entries with full metadata (xattrs but `trusted.overlay.*`), regular
  * files sharing an inode as hard links to the first of them, `.wh.NAME` for deleted paths and
- * `DIR/.wh..wh..opq` right after an opaque directory. Sorted by path, so the same tree gives the same bytes.
+ * `DIR/.wh..wh..opq` right after an opaque directory. A file is open while its entry is current.
  */
-export async function* changesToTar(changes: Change[], options: ChangesTarOptions = {}): AsyncGenerator<Buffer> {
-  const epoch = options.sourceDateEpoch;
-  const sorted = sortChanges(changes);
-  function* entries(): Generator<TarWriteEntry> {
-    const firstLink = new Map<string, string>();
-    for (const c of sorted) {
-      if (c.kind === 'whiteout') {
-        yield { header: makeHeader({ name: whiteoutPath(c.path), type: 'file', mode: 0 }) };
-        continue;
-      }
-      if (c.kind === 'opaque') {
-        yield { header: makeHeader({ name: opaquePath(c.path), type: 'file', mode: 0 }) };
-        continue;
-      }
-      const { info } = c;
-      if (info.kind === 'socket') continue; // a tar cannot hold sockets
-      const seconds = Number(info.mtimeNs / 1_000_000_000n);
-      const header: TarHeader = makeHeader({
-        name: info.kind === 'dir' ? `${c.path}/` : c.path,
-        type: info.kind,
-        mode: info.mode,
-        uid: info.uid,
-        gid: info.gid,
-        mtime: epoch !== undefined && seconds > epoch ? epoch : seconds,
-      });
-      const xattrs = Object.entries(c.xattrs ?? {}).filter(([k]) => !isOverlayXattr(k));
-      if (xattrs.length > 0) header.xattrs = Object.fromEntries(xattrs);
-      if (info.kind === 'symlink') header.linkname = info.linkname ?? '';
-      if (info.kind === 'char' || info.kind === 'block') Object.assign(header, { devmajor: deviceNumbers(info.rdev).major, devminor: deviceNumbers(info.rdev).minor });
-      if (info.kind === 'file') {
-        const inode = `${info.dev}:${info.ino}`;
-        const first = info.nlink > 1 ? firstLink.get(inode) : undefined;
-        if (first !== undefined) {
-          yield { header: { ...header, type: 'hardlink', linkname: first, size: 0 } };
-          continue;
-        }
-        if (info.nlink > 1) firstLink.set(inode, c.path);
-        header.size = info.size;
-        yield { header, body: readScannedFile(c.abs, info) };
-        continue;
-      }
-      yield { header };
+function* changeEntries(changes: Change[], epoch: number | undefined): Generator<PackEntry, void, undefined> {
+  const firstLink = new Map<string, string>();
+  for (const c of sortChanges(changes)) {
+    if (c.kind === 'whiteout') {
+      yield { header: makeHeader({ name: whiteoutPath(c.path), type: 'file', mode: 0 }) };
+      continue;
     }
+    if (c.kind === 'opaque') {
+      yield { header: makeHeader({ name: opaquePath(c.path), type: 'file', mode: 0 }) };
+      continue;
+    }
+    const { info } = c;
+    if (info.kind === 'socket') continue; // a tar cannot hold sockets
+    const seconds = Number(info.mtimeNs / 1_000_000_000n);
+    const header: TarHeader = makeHeader({
+      name: info.kind === 'dir' ? `${c.path}/` : c.path,
+      type: info.kind,
+      mode: info.mode,
+      uid: info.uid,
+      gid: info.gid,
+      mtime: epoch !== undefined && seconds > epoch ? epoch : seconds,
+    });
+    const xattrs = Object.entries(c.xattrs ?? {}).filter(([k]) => !isOverlayXattr(k));
+    if (xattrs.length > 0) header.xattrs = Object.fromEntries(xattrs);
+    if (info.kind === 'symlink') header.linkname = info.linkname ?? '';
+    if (info.kind === 'char' || info.kind === 'block') Object.assign(header, { devmajor: deviceNumbers(info.rdev).major, devminor: deviceNumbers(info.rdev).minor });
+    if (info.kind === 'file') {
+      const inode = `${info.dev}:${info.ino}`;
+      const first = info.nlink > 1 ? firstLink.get(inode) : undefined;
+      if (first !== undefined) {
+        yield { header: { ...header, type: 'hardlink', linkname: first, size: 0 } };
+        continue;
+      }
+      if (info.nlink > 1) firstLink.set(inode, c.path);
+      header.size = info.size;
+      const fd = openScannedFile(c.abs, info);
+      try {
+        yield { header, read: (buf, offset, length) => readSync(fd, buf, offset, length, null) };
+      } finally {
+        closeSync(fd);
+      }
+      continue;
+    }
+    yield { header };
   }
-  yield* writeTar(entries());
+}
+
+/**
+ * A change list as an OCI layer tar (see changeEntries; sorted by path, so the same tree gives the same
+ * bytes), the list found each time the tar is read. Iterated, it gives chunks the consumer may keep; lent
+ * (`lend`), the same bytes in one reused buffer and the layer's summary from the headers written, so
+ * storing it needs no second parse.
+ */
+export class ChangesTar implements LendingLayerTar {
+  constructor(private readonly load: () => Promise<ChangeSet>) {}
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    const { changes, options } = await this.load();
+    yield* packTar(changeEntries(changes, options.sourceDateEpoch), 'owned');
+  }
+
+  async *lend(what: string): AsyncGenerator<Buffer, LayerSummary, undefined> {
+    const { changes, options } = await this.load();
+    const summarizer = new LayerSummarizer(what);
+    function* summarized(entries: Iterable<PackEntry>): Generator<PackEntry, void, undefined> {
+      for (const e of entries) {
+        summarizer.add(e.header);
+        yield e;
+      }
+    }
+    yield* packTar(summarized(changeEntries(changes, options.sourceDateEpoch)), 'lent');
+    return summarizer.summary;
+  }
 }

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActiveDir, deleteActiveDir } from './active-dir.js';
-import { changesToTar, sourceDateEpochFromEnv } from './changes-to-tar.js';
+import { ChangesTar, sourceDateEpochFromEnv } from './changes-to-tar.js';
 import { compareTrees, type TreeRecord } from './compare-trees.js';
 import { unmountUnder } from './mount-table.js';
 import { openVerified } from './open-verified.js';
@@ -75,10 +75,12 @@ class CopySnapshot implements ActiveSnapshot {
     this.rootfs = join(dir, 'rootfs');
   }
 
-  async *diff(): AsyncGenerator<Buffer> {
-    const sourceDateEpoch = sourceDateEpochFromEnv();
-    const after = await recordTree(this.rootfs);
-    yield* changesToTar(compareTrees(this.before, after, this.rootfs), { sourceDateEpoch });
+  diff(): ChangesTar {
+    return new ChangesTar(async () => {
+      const sourceDateEpoch = sourceDateEpochFromEnv();
+      const after = await recordTree(this.rootfs);
+      return { changes: compareTrees(this.before, after, this.rootfs), options: { sourceDateEpoch } };
+    });
   }
 
   async remove(): Promise<void> {

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { summarizeLayer } from '../layer/index.js';
 import { chunks } from '../layer/layer-fixtures.js';
 import { diffDirectory } from './diff-directory.js';
 import { chardev, collect, dir, fifo, file, hardlink, listTar, marker, rejectsWithCode, symlink, tarOf } from './snapshot-fixtures.js';
@@ -49,6 +50,13 @@ describe('diffDirectory', () => {
       const strip = (l: Awaited<ReturnType<typeof listTar>>) => l.map(({ name, type, mode, uid, gid, linkname, content, mtime, xattrs }) => ({ name, type, mode, uid, gid, linkname, content, mtime, xattrs }));
       assert.deepEqual(strip(await listTar(out)), strip(await listTar(tar)));
       assert.ok(out.equals(await collect(diffDirectory(d, { sourceDateEpoch: null }))), 'the same upperdir gives the same bytes');
+      assert.ok(out.equals(tar), 'the bytes writeTar writes for the same entries');
+      const lent = diffDirectory(d, { sourceDateEpoch: null }).lend('upperdir');
+      const copies: Buffer[] = [];
+      let next = await lent.next();
+      for (; !next.done; next = await lent.next()) copies.push(Buffer.from(next.value)); // a lent chunk is copied before the next pull
+      assert.ok(Buffer.concat(copies).equals(out), 'lent chunks carry the same bytes');
+      assert.deepEqual(next.value, await summarizeLayer(chunks(out), 'upperdir'), 'the summary counted while writing is the one a parse finds');
     });
   });
 

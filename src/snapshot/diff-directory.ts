@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
-import { changesToTar, sourceDateEpochFromEnv, type Change } from './changes-to-tar.js';
+import { ChangesTar, sourceDateEpochFromEnv, type Change, type ChangeSet } from './changes-to-tar.js';
 import { isWhiteout, OPAQUE_XATTR, UNSUPPORTED_OVERLAY_XATTRS } from './overlay-marks.js';
 import { scanTree } from './scan-tree.js';
 import { readXattrTree } from './xattr-tree.js';
@@ -14,9 +14,14 @@ export interface DiffOptions {
  * The changes an overlayfs upperdir holds, as an OCI layer tar: a 0:0 character device becomes `.wh.NAME`,
  * a directory with `trusted.overlay.opaque=y` its entry plus `DIR/.wh..wh..opq`, everything else an entry
  * with full metadata (parent directories included, as Docker does). Sorted by path; mtimes clamped to
- * SOURCE_DATE_EPOCH when set. An upperdir written with redirect_dir or metacopy is UNSUPPORTED.
+ * SOURCE_DATE_EPOCH when set. An upperdir written with redirect_dir or metacopy is UNSUPPORTED. The
+ * directory is read when the tar is (each time it is).
  */
-export async function* diffDirectory(upperdir: string, options: DiffOptions = {}): AsyncGenerator<Buffer> {
+export function diffDirectory(upperdir: string, options: DiffOptions = {}): ChangesTar {
+  return new ChangesTar(() => upperdirChanges(upperdir, options));
+}
+
+async function upperdirChanges(upperdir: string, options: DiffOptions): Promise<ChangeSet> {
   const sourceDateEpoch = options.sourceDateEpoch === null ? undefined : (options.sourceDateEpoch ?? sourceDateEpochFromEnv());
   const [scan, xattrs] = await Promise.all([scanTree(upperdir), readXattrTree(upperdir)]);
   const changes: Change[] = [];
@@ -36,5 +41,5 @@ export async function* diffDirectory(upperdir: string, options: DiffOptions = {}
     changes.push({ kind: 'entry', path, info, xattrs: attrs, abs: join(upperdir, path) });
     if (info.kind === 'dir' && attrs?.[OPAQUE_XATTR]?.toString() === 'y') changes.push({ kind: 'opaque', path });
   }
-  yield* changesToTar(changes, { sourceDateEpoch });
+  return { changes, options: { sourceDateEpoch } };
 }

@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../internal/fs-atomic.js';
 import { hasErrno } from '../internal/errors.js';
 import { AsyncQueue } from '../internal/async-queue.js';
 import type { ContentStore, Ingestion } from './content-store.js';
-import { decompress, sniffCompression, summarizeLayer, type LayerSummary } from '../layer/index.js';
+import { decompress, sniffCompression, summarizeLayer, type LayerSummary, type LendingLayerTar } from '../layer/index.js';
 import { digestHex, type Compression, type Digest } from '../oci/index.js';
 
 /** What shale knows of a stored layer blob, computed once from its content and kept beside the blobs. */
@@ -105,6 +105,15 @@ export async function ingestBlob(
   if (!('layer' in described)) return { ing, layerError: described.layerError };
   const layer = described.layer;
   return { ing, layer: { ...layer, digest: ing.digest, diffId: layer.compression === 'none' ? ing.digest : layer.diffId } };
+}
+
+/**
+ * Ingests a layer tar shale wrote itself (a snapshot's diff): its lent chunks are hashed and written as
+ * they come, and its summary is the one counted from the headers written, so the tar is not parsed again.
+ */
+export async function ingestLendingLayer(content: ContentStore, tar: LendingLayerTar, what: string): Promise<IngestedBlob> {
+  const { ing, result: summary } = await content.ingestLent(tar.lend(what));
+  return { ing, layer: { digest: ing.digest, diffId: ing.digest, compression: 'none', uncompressedSize: ing.size, ...summary } };
 }
 
 const PENDING_DIGEST = `sha256:${'0'.repeat(64)}` as Digest;

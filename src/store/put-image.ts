@@ -1,11 +1,15 @@
 import { MediaType, normalizeReference, type Descriptor, type Digest, type ImageConfig } from '../oci/index.js';
 import { canonicalJson, makeManifest } from '../image/index.js';
-import { ingestBlob, type LayerInfo } from './layer-info.js';
+import { isLendingLayerTar } from '../layer/index.js';
+import { ingestBlob, ingestLendingLayer, type LayerInfo } from './layer-info.js';
 import type { Store } from './store.js';
 
-/** Stores an uncompressed layer tar (checked and described in the same pass) and returns its descriptor. */
+/**
+ * Stores an uncompressed layer tar (checked and described in the same pass) and returns its descriptor.
+ * A tar shale writes itself (a snapshot's diff) is stored from its lent chunks, with the summary it counted.
+ */
 export async function putLayer(store: Store, tar: AsyncIterable<Uint8Array>, what: string): Promise<{ descriptor: Descriptor; info: LayerInfo }> {
-  const { ing, layer, layerError } = await ingestBlob(store.content, tar, what);
+  const { ing, layer, layerError } = isLendingLayerTar(tar) ? await ingestLendingLayer(store.content, tar, what) : await ingestBlob(store.content, tar, what);
   try {
     if (!layer) throw layerError;
     await store.withLock(async () => {
