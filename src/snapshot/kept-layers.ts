@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { hasErrno } from '../internal/errors.js';
 import { digestHex, parseDigest, type Digest } from '../oci/index.js';
 import { diffDirectory } from './diff-directory.js';
+import type { ChangesTar } from './changes-to-tar.js';
 import { isWhiteout } from './overlay-marks.js';
 import { scanTree } from './scan-tree.js';
 
@@ -25,7 +26,7 @@ export class KeptLayers {
   }
 
   /** The kept changes as an OCI layer tar (the same bytes `ActiveSnapshot.diff` gave before `keep`). */
-  diff(name: string): AsyncIterable<Buffer> {
+  diff(name: string): ChangesTar {
     return diffDirectory(this.path(name));
   }
 
