@@ -232,17 +232,16 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     }
     results.set(stage.index, image);
   };
+  let final: Omit<StageImage, 'layers'> & { layers: StoredLayer[] };
   try {
     await runScheduled(plan.order, buildStage, { parallelism, controller: stop });
-  } catch (e) {
-    await storer.settle();
-    throw e;
+    const target = results.get(plan.target.index)!;
+    final = { ...target, layers: await storer.stored(target.layers) };
   } finally {
     options.signal?.removeEventListener('abort', interrupt);
+    await storer.close();
   }
 
-  const target = results.get(plan.target.index)!;
-  const final = { ...target, layers: await storer.stored(target.layers) };
   const c = final.config;
   const history = mode === 'buildkit' ? fillBuildkitCreated(c.history ?? []) : c.history;
   const labels = options.labels && Object.keys(options.labels).length > 0 ? { Labels: { ...(c.config as ContainerConfig).Labels, ...options.labels } } : {};

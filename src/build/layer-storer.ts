@@ -1,7 +1,8 @@
 import type { Descriptor, Digest } from '../oci/index.js';
-import { putLayer, type Store } from '../store/index.js';
+import { commitLayer, type Store } from '../store/index.js';
 import type { KeptLayers } from '../snapshot/index.js';
 import type { BuildCache } from './build-cache.js';
+import { LayerTarThread } from './layer-tar-thread.js';
 
 /** A stored layer: its blob's descriptor and its diffId. */
 export type StoredLayer = { descriptor: Descriptor; diffId: Digest };
@@ -18,17 +19,21 @@ export type BuildLayer = StoredLayer | PendingLayer;
 /**
  * Makes pending layers stored layers, each once: its tar is the one the step's snapshot gave, its blob goes
  * into the store, its directory becomes the stored layer's unpacked form, and its cached step records the
- * blob, so the next build finds it. `start` begins that in the background (a step of the target's own
- * stages, while the next step runs); `stored` waits for a whole layer list.
+ * blob, so the next build finds it. The tars are written on a worker thread (`LayerTarThread`), so the
+ * build's own thread is free for its steps. `start` begins that in the background (a step of the target's
+ * own stages, while the next step runs); `stored` waits for a whole layer list; `close` ends the thread.
  */
 export class LayerStorer {
   private readonly storing = new Map<string, Promise<StoredLayer>>();
+  private readonly thread: LayerTarThread;
 
   constructor(
     private readonly store: Store,
     private readonly kept: KeptLayers,
     private readonly cache: BuildCache,
-  ) {}
+  ) {
+    this.thread = new LayerTarThread(store.root, store.content.ingestDir);
+  }
 
   start(layer: PendingLayer): void {
     // a failure is reported by `stored`; until then it must not count as unhandled
@@ -40,9 +45,10 @@ export class LayerStorer {
     return Promise.all(layers.map((l) => ('kept' in l ? this.storeOnce(l) : l)));
   }
 
-  /** Waits for every layer being stored to finish (or fail), so a failed build leaves no write behind it. */
-  async settle(): Promise<void> {
+  /** Waits for every layer being stored to finish (or fail), so no write outlives the build, and ends the thread. */
+  async close(): Promise<void> {
     await Promise.allSettled(this.storing.values());
+    await this.thread.close();
   }
 
   private storeOnce(layer: PendingLayer): Promise<StoredLayer> {
@@ -55,7 +61,8 @@ export class LayerStorer {
   }
 
   private async storeNow(layer: PendingLayer): Promise<StoredLayer> {
-    const { descriptor, info } = await putLayer(this.store, this.kept.diff(layer.kept), `layer of step ${layer.key.slice(0, 12)}`);
+    const ingested = await this.thread.tar(this.kept.pathOf(layer.kept), `layer of step ${layer.key.slice(0, 12)}`);
+    const { descriptor, info } = await commitLayer(this.store, ingested);
     await this.kept.adopt(layer.kept, info.diffId);
     const step = await this.cache.get(layer.key);
     if (step) await this.cache.put(layer.key, { ...step, layer: { descriptor, diffId: info.diffId } });

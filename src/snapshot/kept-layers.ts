@@ -2,8 +2,6 @@ import { readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasErrno } from '../internal/errors.js';
 import { digestHex, parseDigest, type Digest } from '../oci/index.js';
-import { diffDirectory } from './diff-directory.js';
-import type { ChangesTar } from './changes-to-tar.js';
 import { isWhiteout } from './overlay-marks.js';
 import { scanTree } from './scan-tree.js';
 
@@ -11,23 +9,19 @@ const KEPT_NAME = /^kept-[0-9a-f]{24}$/;
 
 /**
  * The snapshots an overlay snapshotter kept unpacked (`ActiveSnapshot.keep`), under `ROOT/layers/NAME`:
- * layers in overlayfs form that have no tar yet. `diff` makes the tar when an image needs it; `adopt`
- * then names the directory by that layer's diffId, so stacking the stored layer does not unpack it.
+ * layers in overlayfs form that have no tar yet (`diffDirectory` of `pathOf` makes it when an image needs
+ * it); `adopt` then names the directory by that layer's diffId, so stacking the stored layer does not unpack it.
  */
 export class KeptLayers {
   constructor(private readonly root: string) {}
 
-  private path(name: string): string {
+  /** The kept directory of `name`. */
+  pathOf(name: string): string {
     return join(this.root, 'layers', name);
   }
 
   async has(name: string): Promise<boolean> {
-    return KEPT_NAME.test(name) && (await stat(this.path(name)).then((s) => s.isDirectory(), () => false));
-  }
-
-  /** The kept changes as an OCI layer tar (the same bytes `ActiveSnapshot.diff` gave before `keep`). */
-  diff(name: string): ChangesTar {
-    return diffDirectory(this.path(name));
+    return KEPT_NAME.test(name) && (await stat(this.pathOf(name)).then((s) => s.isDirectory(), () => false));
   }
 
   /**
@@ -37,7 +31,7 @@ export class KeptLayers {
   async contentSize(name: string): Promise<number> {
     let size = 0;
     const inodes = new Set<string>();
-    for (const info of (await scanTree(this.path(name))).entries.values()) {
+    for (const info of (await scanTree(this.pathOf(name))).entries.values()) {
       if (isWhiteout(info)) continue;
       if (info.kind === 'symlink') size += Buffer.byteLength(info.linkname ?? '');
       if (info.kind !== 'file' || inodes.has(`${info.dev}:${info.ino}`)) continue;
@@ -53,7 +47,7 @@ export class KeptLayers {
    * directory never moves, so a snapshot being mounted over it meanwhile is not disturbed.
    */
   async adopt(name: string, diffId: Digest): Promise<void> {
-    await symlink(name, this.path(digestHex(parseDigest(diffId, 'layer diffId')))).catch((e: unknown) => {
+    await symlink(name, this.pathOf(digestHex(parseDigest(diffId, 'layer diffId')))).catch((e: unknown) => {
       if (!hasErrno(e, 'EEXIST')) throw e;
     });
   }
@@ -63,7 +57,7 @@ export class KeptLayers {
     const names = await readdir(join(this.root, 'layers')).catch(() => [] as string[]);
     const adopted = new Set<string>();
     for (const n of names) {
-      if (!KEPT_NAME.test(n)) adopted.add(await readlink(this.path(n)).catch(() => ''));
+      if (!KEPT_NAME.test(n)) adopted.add(await readlink(this.pathOf(n)).catch(() => ''));
     }
     return names.filter((n) => KEPT_NAME.test(n) && !adopted.has(n));
   }
@@ -74,7 +68,7 @@ export class KeptLayers {
     let size = 0;
     for (const n of doomed) {
       size += await this.contentSize(n);
-      await rm(this.path(n), { recursive: true, force: true });
+      await rm(this.pathOf(n), { recursive: true, force: true });
     }
     return { count: doomed.length, size };
   }

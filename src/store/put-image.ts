@@ -1,7 +1,7 @@
 import { MediaType, normalizeReference, type Descriptor, type Digest, type ImageConfig } from '../oci/index.js';
 import { canonicalJson, makeManifest } from '../image/index.js';
 import { isLendingLayerTar } from '../layer/index.js';
-import { ingestBlob, ingestLendingLayer, type LayerInfo } from './layer-info.js';
+import { ingestBlob, ingestLendingLayer, type IngestedBlob, type LayerInfo } from './layer-info.js';
 import type { Store } from './store.js';
 
 /**
@@ -9,7 +9,11 @@ import type { Store } from './store.js';
  * A tar shale writes itself (a snapshot's diff) is stored from its lent chunks, with the summary it counted.
  */
 export async function putLayer(store: Store, tar: AsyncIterable<Uint8Array>, what: string): Promise<{ descriptor: Descriptor; info: LayerInfo }> {
-  const { ing, layer, layerError } = isLendingLayerTar(tar) ? await ingestLendingLayer(store.content, tar, what) : await ingestBlob(store.content, tar, what);
+  return commitLayer(store, isLendingLayerTar(tar) ? await ingestLendingLayer(store.content, tar, what) : await ingestBlob(store.content, tar, what));
+}
+
+/** Commits an ingested layer tar (made on this thread or another) with its record; the ingestion is gone after, either way. */
+export async function commitLayer(store: Store, { ing, layer, layerError }: IngestedBlob): Promise<{ descriptor: Descriptor; info: LayerInfo }> {
   try {
     if (!layer) throw layerError;
     await store.withLock(async () => {
