@@ -36,7 +36,11 @@ export class BuildCache {
     }
   }
 
+  /**
+   * Not fsynced: a record lost in a crash is only a cache miss, and an fsync here would wait for the
+   * step's own writes to reach the disk (ext4 commits them with its journal).
+   */
   async put(key: string, step: CachedStep): Promise<void> {
-    await writeFileAtomic(join(this.dir, `${key}.json`), JSON.stringify(step));
+    await writeFileAtomic(join(this.dir, `${key}.json`), JSON.stringify(step), 0o644, { durable: false });
   }
 }

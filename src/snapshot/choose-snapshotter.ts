@@ -9,7 +9,8 @@ import type { Snapshotter } from './snapshotter.js';
 
 export type SnapshotterPreference = 'overlayfs' | 'copy' | 'auto';
 
-export type OverlayProbe = { ok: true } | { ok: false; reason: string };
+/** Whether overlayfs works under a root, and whether it takes the `volatile` option there. */
+export type OverlayProbe = { ok: true; volatile: boolean } | { ok: false; reason: string };
 
 const probes = new Map<string, Promise<OverlayProbe>>();
 
@@ -31,11 +32,16 @@ async function runProbe(root: string): Promise<OverlayProbe> {
   try {
     for (const sub of ['lower', 'upper', 'work', 'merged']) await mkdir(join(dir, sub), { recursive: true });
     await writeFile(join(dir, 'lower', 'f'), 'x');
-    await mountOverlay({ cwd: dir, lowers: ['lower'], upper: 'upper', work: 'work', target: 'merged' });
+    const mount = (volatile: boolean) => mountOverlay({ cwd: dir, lowers: ['lower'], upper: 'upper', work: 'work', target: 'merged', volatile });
+    // a kernel before 5.10 refuses `volatile`: then without it
+    const volatile = await mount(true).then(() => true, async () => {
+      await mount(false);
+      return false;
+    });
     await unlink(join(dir, 'merged', 'f'));
     const wh = await lstat(join(dir, 'upper', 'f'));
     if (!wh.isCharacterDevice() || wh.rdev !== 0) return { ok: false, reason: 'deleting a lower file did not leave a 0:0 whiteout in the upperdir' };
-    return { ok: true };
+    return { ok: true, volatile };
   } catch (e) {
     return { ok: false, reason: (e as Error).message };
   } finally {
@@ -51,7 +57,7 @@ async function runProbe(root: string): Promise<OverlayProbe> {
 export async function chooseSnapshotter(root: string, preference: SnapshotterPreference = 'auto'): Promise<Snapshotter> {
   if (preference === 'copy') return new CopySnapshotter(root);
   const probe = await probeOverlay(root);
-  if (probe.ok) return new OverlaySnapshotter(root);
+  if (probe.ok) return new OverlaySnapshotter(root, { volatile: probe.volatile });
   if (preference === 'overlayfs') {
     throw new ShaleError('UNSUPPORTED', `overlayfs cannot be used under ${root}: ${probe.reason}`, {
       hint: 'run as root on a kernel with overlayfs and a store on ext4/xfs/tmpfs, or use the copy snapshotter',

@@ -25,7 +25,11 @@ export class OverlaySnapshotter implements Snapshotter {
   readonly keeps = true;
   /** Unpacks under way in this process: two snapshots over one new layer (parallel stages) unpack it once. */
   private readonly unpacking = new Map<string, Promise<string>>();
-  constructor(readonly root: string) {}
+  /** `volatile`: snapshots that are not persistent are mounted with overlayfs's `volatile` (see OverlayMount). */
+  constructor(
+    readonly root: string,
+    private readonly options: { volatile?: boolean } = {},
+  ) {}
 
   /** The unpacked directory of a layer, unpacking it first when it is not cached. */
   ensureLayer(layer: LayerRef): Promise<string> {
@@ -92,7 +96,7 @@ export class OverlaySnapshotter implements Snapshotter {
     }
     const lowers = layers.length === 0 ? ['empty'] : stacked.map((i) => `l/${i}`).reverse();
     try {
-      await mountOverlay({ cwd: dir, lowers, upper: 'upper', work: 'work', target: 'merged' });
+      await mountOverlay({ cwd: dir, lowers, upper: 'upper', work: 'work', target: 'merged', volatile: this.options.volatile && !options.persistent });
     } catch (e) {
       await deleteActiveDir(dir, key);
       throw e;

@@ -34,7 +34,7 @@ import { digestHex } from '../oci/index.js';
 import { chooseSnapshotter, probeOverlay } from './choose-snapshotter.js';
 import { cleanupStale } from './cleanup-stale.js';
 import { CopySnapshotter } from './copy-snapshotter.js';
-import { unmountUnder } from './mount-table.js';
+import { readMounts, unmountUnder } from './mount-table.js';
 import { diffDirectory } from './diff-directory.js';
 import { KeptLayers } from './kept-layers.js';
 import { OverlaySnapshotter } from './overlay-snapshotter.js';
@@ -499,6 +499,21 @@ describe('chooseSnapshotter', () => {
       assert.equal((await chooseSnapshotter(root)).kind, 'overlayfs');
       assert.equal((await chooseSnapshotter(root, 'overlayfs')).kind, 'overlayfs');
       assert.deepEqual(mountsBelow(root), [], 'the probe unmounted');
+      // a snapshot no crash should keep is mounted volatile (no sync at unmount) where the kernel has it; a persistent one not
+      const chosen = await chooseSnapshotter(root);
+      const volatileOf = async (persistent: boolean) => {
+        const snap = await chosen.prepare(persistent ? 'kept-on' : 'scratch', [], { persistent });
+        try {
+          const mount = (await readMounts()).find((m) => m.mountPoint === snap.rootfs);
+          // newer kernels show it as fsync=volatile
+          return mount?.superOptions.split(',').some((o) => o === 'volatile' || o === 'fsync=volatile');
+        } finally {
+          await snap.remove();
+        }
+      };
+      const kernel = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim().split('.').map(Number);
+      const hasVolatile = kernel[0]! > 5 || (kernel[0] === 5 && kernel[1]! >= 10);
+      assert.deepEqual(await Promise.all([volatileOf(false), volatileOf(true)]), [hasVolatile, false]);
       // A store inside an overlay mount cannot hold an upperdir: auto picks copy, overlayfs is UNSUPPORTED.
       const outer = await new OverlaySnapshotter(join(root, 'outer')).prepare('o', []);
       try {
