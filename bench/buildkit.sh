@@ -3,7 +3,8 @@
 # (`docker buildx build --network host --load`) from the same busybox-base, cold and fully cached, then a
 # build whose stages are independent with parallel stages and one stage at a time (SHALE_BUILD_PARALLELISM=1).
 # Cold: shale builds into a store holding only the base (unpacked once, untimed, as docker load unpacks it);
-# Docker's build cache is pruned (`docker builder prune -af`) and the result image removed, the base kept.
+# Docker's build cache is pruned (`docker builder prune -af`) and the result image removed, the base kept;
+# before each cold build, `sync` writes back what earlier runs left, so neither builder pays for the other.
 # Prints median wall times of RUNS runs and the ratios shale/docker and parallel/sequential.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,7 @@ fresh_store() { # a store with only the base, unpacked
   rm -rf "$work/store"
   SHALE_ROOT=$work/store $shale load -i "$work/base-image.tar" >/dev/null
   SHALE_ROOT=$work/store $shale run --rm busybox-base true >/dev/null
+  sync # the previous run's writes are on disk before the next cold build starts, for both builders
 }
 case_args() { # the case's args (case.json), one a line
   [ -f "$1/case.json" ] && node -e 'for (const a of JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).args ?? []) console.log(a)' "$1/case.json" || true
@@ -42,7 +44,7 @@ build_or_fail() { "$@" >"$work/build.log" 2>&1 || { echo "bench: build failed: $
 shale_build() { (cd "$1" && build_or_fail env SHALE_ROOT="$work/store" $shale build "${@:2}" -t bench-out:x .); }
 docker_build() { (cd "$1" && build_or_fail docker26 buildx build --network host --load "${@:2}" -t bench-out:x .); }
 check() { if [ -e "$work/failed" ]; then cat "$work/build.log" >&2; exit 1; fi; }
-docker_cold() { docker26 builder prune -af >/dev/null; docker26 rmi -f bench-out:x >/dev/null 2>&1 || true; }
+docker_cold() { docker26 builder prune -af >/dev/null; docker26 rmi -f bench-out:x >/dev/null 2>&1 || true; sync; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 secs() { awk -v a="$1" 'BEGIN { printf "%6.2fs", a / 1e9 }'; }
 
