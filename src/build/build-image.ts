@@ -1,17 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile, chmod, chown, lstat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
-import { decompress } from '../layer/index.js';
 import { ShaleError } from '../internal/errors.js';
 import { BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, normalizeReference, type Digest, type History, type ImageConfig, type PlatformSpec } from '../oci/index.js';
 import { findBaseImage, type BaseLookup, type BasePuller } from './base-images.js';
 import { buildPlatforms, requireRunnable, stagePlatform } from './build-platforms.js';
 import { createdNow, type Image } from '../image/index.js';
-import { putImage, putLayer, writeBuildLines, type Store } from '../store/index.js';
-import { chooseSnapshotter, cleanupStale, KeptLayers, unpackLayer, type KeptLayerRef, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
-import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
+import { putImage, writeBuildLines, type Store } from '../store/index.js';
+import { chooseSnapshotter, cleanupStale, KeptLayers, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
 import { parseDockerfile, parseTrigger } from '../dockerfile/dockerfile.js';
 import type { BuildArgValues } from '../dockerfile/expand.js';
 import { planBuild, stageLabel, type Stage } from '../dockerfile/plan.js';
@@ -23,17 +18,16 @@ import { LayerStorer, type BuildLayer, type StoredLayer } from './layer-storer.j
 import { sourceDateEpoch, stampCreated } from './source-date-epoch.js';
 import { runScheduled, stageParallelism } from './stage-scheduler.js';
 import { SourceTree } from './build-context.js';
-import { copyIntoRootfs, type SourcePath } from './copy-files.js';
+import { type SourcePath } from './copy-files.js';
 import { copyFromSourceName } from './copy-from-key.js';
-import { resolveInRoot } from '../snapshot/index.js';
 import type { BuildListener } from './build-progress.js';
-import { prepareRunMountPoints } from './run-mount-points.js';
 import type { Instruction } from '../dockerfile/instructions.js';
 import { heredocBody } from '../dockerfile/instructions.js';
 import { parseRunMounts, type RunMount } from '../dockerfile/run-mount.js';
 import { expandWord } from '../dockerfile/shell-lexer.js';
 import { BuildSecrets } from './build-secrets.js';
-import { mountsCacheKey, withRunMounts, type RunMountInputs } from './run-mounts.js';
+import { mountsCacheKey, type RunMountInputs } from './run-mounts.js';
+import { StepRunner } from './step-runner.js';
 
 export interface BuildOptions {
   contextDir: string;
@@ -225,8 +219,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
         await sources?.release();
       }
       image = applyStep(image, result, key, sourceLine(inst));
-      const last = image.layers[image.layers.length - 1];
-      if (result.kept && last && 'kept' in last && imageStages.has(stage.index)) storer.start(last);
+      if (result.kept && imageStages.has(stage.index)) storer.start({ kept: result.kept, key });
       const layerBytes = result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : result.kept ? await kept.contentSize(result.kept) : undefined;
       emit({ type: 'done', step, seconds: (Date.now() - started) / 1000, layerBytes });
     }
@@ -390,193 +383,4 @@ async function copySources(
     }
   }
   return { tree, list, release };
-}
-
-/** Runs the steps that change files: each in a fresh snapshot over the image's layers. */
-class StepRunner {
-  private initRef?: Promise<LayerRef>;
-
-  constructor(
-    private readonly store: Store,
-    private readonly snapshotter: () => Promise<Snapshotter>,
-    private readonly kept: KeptLayers,
-    private readonly storer: LayerStorer,
-    private readonly options: BuildOptions,
-    private readonly emit: BuildListener,
-    private readonly mode: BuildMode,
-  ) {}
-
-  /** The image's layers to stack; kept ones are stored first for a snapshotter that cannot stack them (copy). */
-  private async layerRefs(image: StageImage): Promise<LayerRef[]> {
-    const keeps = !!(await this.snapshotter()).keeps;
-    const layers = keeps ? image.layers : await this.storer.stored(image.layers);
-    return layers.map((l) => {
-      if ('kept' in l) return { kept: l.kept };
-      const layer = this.store.layer(l.descriptor, l.diffId);
-      return { diffId: l.diffId, open: () => layer.open() };
-    });
-  }
-
-  private init(): Promise<LayerRef> {
-    this.initRef ??= initLayer().then(({ diffId, bytes }) => ({ diffId, open: async function* () { yield bytes; } }));
-    return this.initRef;
-  }
-
-  /** A read-only use of an image's root filesystem (COPY --from). */
-  async view(image: StageImage): Promise<{ rootfs: string; remove: () => Promise<void> }> {
-    const snap = await (await this.snapshotter()).prepare(`view-${randomBytes(6).toString('hex')}`, await this.layerRefs(image));
-    return { rootfs: snap.rootfs, remove: () => snap.remove() };
-  }
-
-  /**
-   * Executes one file-changing step; returns its layer (kept unpacked where the snapshotter can keep it,
-   * else stored), or undefined when it changed nothing (classic).
-   */
-  async execute(
-    step: number,
-    prepared: Exclude<PreparedStep, { kind: 'metadata' }>,
-    image: StageImage,
-    sources: { tree: SourceTree; list: SourcePath[] } | undefined,
-    config: ContainerConfig,
-    runMounts?: { mounts: RunMount[]; inputs: RunMountInputs },
-  ): Promise<StoredLayer | KeptLayerRef | undefined> {
-    const lowers = await this.layerRefs(image);
-    // BuildKit runs over the image itself: no init layer (see runMountPoints)
-    if (prepared.kind === 'run' && this.mode === 'classic') lowers.push(await this.init());
-    const key = `build-${randomBytes(6).toString('hex')}`;
-    const snap = await (await this.snapshotter()).prepare(key, lowers);
-    try {
-      if (prepared.kind === 'workdir') {
-        const dir = await resolveInRoot(snap.rootfs, prepared.workingDir);
-        const first = await mkdir(dir, { recursive: true, mode: 0o755 });
-        // BuildKit makes the directories as the USER (when it resolves in the image)
-        const owner = this.mode === 'buildkit' && first && config.User ? await resolveUser(snap.rootfs, config.User).catch(() => undefined) : undefined;
-        for (let d = dir; owner && first && d.length >= first.length; d = posix.dirname(d)) await chown(d, owner.uid, owner.gid);
-      } else if (prepared.kind === 'copy') {
-        const inst = prepared.instruction;
-        const dest = inst.dest.startsWith('/') ? inst.dest : posix.join(config.WorkingDir || '/', inst.dest) + (inst.dest.endsWith('/') ? '/' : '');
-        const owner = inst.chown ? await chownOf(snap.rootfs, inst.chown) : undefined;
-        const mode = inst.chmod ? Number.parseInt(inst.chmod, 8) : undefined;
-        if (mode !== undefined && !(mode >= 0 && mode <= 0o7777)) throw new ShaleError('DOCKERFILE_SYNTAX', `Dockerfile:${inst.line}: invalid --chmod=${inst.chmod}`);
-        const list = sources?.list ?? [];
-        const archives = inst.kind === 'ADD' ? await Promise.all(list.map((s) => isTarArchive(s.hostPath))) : list.map(() => false);
-        const plain = list.filter((_, i) => !archives[i]);
-        const copyOptions = { owner, mode, exclude: sources?.tree.excluded };
-        if (inst.kind === 'COPY' && inst.parents) {
-          // each source is a directory whose selected contents land below dest, paths kept
-          for (const src of plain) await copyIntoRootfs(snap.rootfs, [src], dest, copyOptions);
-        } else if (plain.length > 0) await copyIntoRootfs(snap.rootfs, plain, dest, copyOptions);
-        for (const [i, src] of list.entries()) {
-          if (!archives[i]) continue;
-          // ADD of a local archive: its contents go into the destination directory
-          const into = await resolveInRoot(snap.rootfs, dest);
-          await mkdir(into, { recursive: true });
-          await unpackLayer(decompress(createReadStream(src.hostPath), { what: `ADD ${src.rel}` }), into, { format: 'plain', what: `ADD ${src.rel}` });
-        }
-      } else {
-        // classic: each VOLUME is a directory in the RUN's layer, with an empty volume over it, so writes
-        // there are dropped (BuildKit treats VOLUME as metadata only)
-        const volumes = this.mode === 'classic' ? Object.keys(config.Volumes ?? {}) : [];
-        for (const volume of volumes) await mkdir(await resolveInRoot(snap.rootfs, volume), { recursive: true });
-        await this.run(step, prepared, snap.rootfs, config, runMounts);
-      }
-      // BuildKit keeps a step that changed nothing as an empty layer; classic drops it, so it needs the tar now
-      if (this.mode === 'buildkit' && snap.keep) return { kept: await snap.keep() };
-      const { descriptor, info } = await putLayer(this.store, snap.diff(), `step ${step} layer`);
-      if (info.entries === 0 && this.mode === 'classic') return undefined;
-      // the snapshot's changes are that layer unpacked: kept under its diffId, the next step need not unpack it
-      if (snap.keep) await this.kept.adopt(await snap.keep(), info.diffId);
-      return { descriptor, diffId: info.diffId };
-    } finally {
-      await snap.remove();
-    }
-  }
-
-  private async run(step: number, prepared: Extract<PreparedStep, { kind: 'run' }>, rootfs: string, config: ContainerConfig, runMounts?: { mounts: RunMount[]; inputs: RunMountInputs }): Promise<void> {
-    const id = `shale-${randomBytes(8).toString('hex')}`;
-    const bundleDir = join(this.store.root, 'shale', 'bundles', id);
-    await mkdir(bundleDir, { recursive: true });
-    const network = prepared.instruction.network === 'none' ? 'none' : prepared.instruction.network === 'host' ? 'host' : (this.options.network ?? 'host');
-    let cleanupMountPoints: (() => Promise<void>) | undefined;
-    try {
-      const binds: BindMount[] = [];
-      if (this.mode === 'classic') {
-        await writeFile(join(bundleDir, 'hostname'), `${id.slice(6, 18)}\n`);
-        binds.push({ source: join(bundleDir, 'hostname'), destination: '/etc/hostname', readonly: true });
-      }
-      if (network === 'host' || this.mode === 'buildkit') {
-        for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
-          if (await lstat(f).then(() => true, () => false)) binds.push({ source: f, destination: f, readonly: true });
-        }
-      }
-      for (const [i, volume] of (this.mode === 'classic' ? Object.keys(config.Volumes ?? {}) : []).entries()) {
-        const dir = join(bundleDir, `volume-${i}`);
-        await mkdir(dir);
-        binds.push({ source: dir, destination: volume });
-      }
-      for (const f of prepared.inlineFiles) {
-        const host = join(bundleDir, `inline-${posix.basename(f.path)}`);
-        await writeFile(host, f.data);
-        await chmod(host, f.mode);
-        binds.push({ source: host, destination: f.path, readonly: true });
-      }
-      const user = await resolveUser(rootfs, config.User ?? '');
-      const etcBinds = binds.map((b) => b.destination).filter((d) => d.startsWith('/etc/'));
-      cleanupMountPoints = this.mode === 'buildkit' ? await prepareRunMountPoints(rootfs, etcBinds, prepared.inlineFiles.length > 0) : undefined;
-      const output: Buffer[] = [];
-      const { exitCode } = await withRunMounts(runMounts?.mounts ?? [], rootfs, bundleDir, runMounts?.inputs as RunMountInputs, (mounted) => runcRun({
-        stateRoot: join(this.store.root, 'shale', 'runc'),
-        bundleDir,
-        id,
-        spec: makeRuntimeSpec({
-          rootfs,
-          args: prepared.argv,
-          env: [...prepared.env, ...mounted.env],
-          cwd: config.WorkingDir || '/',
-          user,
-          hostname: id.slice(6, 18),
-          network,
-          binds,
-          extraMounts: mounted.mounts,
-        }),
-        stdio: 'pipe',
-        signal: this.options.signal,
-        onOutput: (chunk) => {
-          output.push(chunk);
-          this.emit({ type: 'output', step, data: chunk.toString('utf8') });
-        },
-      }));
-      if (this.options.signal?.aborted) throw new ShaleError('FAILED_PRECONDITION', 'build interrupted');
-      if (exitCode !== 0) {
-        const message = `Dockerfile:${prepared.instruction.line}: RUN ${prepared.argv.join(' ')} returned a non-zero code: ${exitCode}`;
-        this.emit({ type: 'failed', step, message, output: Buffer.concat(output).toString('utf8') });
-        throw new ShaleError('COMMAND_FAILED', message);
-      }
-    } finally {
-      await cleanupMountPoints?.();
-      await rm(bundleDir, { recursive: true, force: true });
-    }
-  }
-}
-
-/** `--chown=user[:group]`, names resolved in the image; without a group the gid is the uid (Docker's rule). */
-async function chownOf(rootfs: string, spec: string): Promise<{ uid: number; gid: number }> {
-  const [u = '', g] = spec.split(':');
-  const { uid } = await resolveUser(rootfs, u);
-  if (g === undefined) return { uid, gid: uid };
-  return { uid, gid: (await resolveUser(rootfs, `${uid}:${g}`)).gid };
-}
-
-/** True when a file is a tar archive, plain or compressed (ADD extracts those). */
-async function isTarArchive(path: string): Promise<boolean> {
-  let block = Buffer.alloc(0);
-  try {
-    for await (const c of decompress(createReadStream(path, { end: 1 << 20 }), { what: path })) {
-      block = Buffer.concat([block, c]);
-      if (block.length >= 512) break;
-    }
-  } catch {
-    return false; // a truncated or corrupt compressed file is copied as it is
-  }
-  return block.length >= 512 && block.toString('latin1', 257, 262) === 'ustar';
 }
