@@ -1,6 +1,9 @@
 // Times storing a directory's diff as a layer (the build's putLayer over diffDirectory), in the same
-// process, against a fresh store each round. Usage: node bench/put-layer.mjs DIST_DIR UPPERDIR [ROUNDS]
-// Prints the median time of reading diffDirectory alone, and of putLayer (with and without durable fsync), and the digest.
+// process, against a fresh store each round, beside the peer doing the same work with GNU tools: `tar`
+// of the directory into a file, `sha256sum` of it (and `sync` of it, against the durable store).
+// Usage: node bench/put-layer.mjs DIST_DIR UPPERDIR [ROUNDS]
+// Prints median times of diffDirectory alone, putLayer without and with fsync, the peer's, and the ratios.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +17,7 @@ const dist = resolve(distArg);
 const { diffDirectory } = await import(join(dist, 'src/snapshot/diff-directory.js'));
 const { Store, putLayer } = await import(join(dist, 'src/store/index.js'));
 const rounds = Number(roundsArg ?? 7);
+process.setMaxListeners(0); // every round opens a store, which hooks process exit
 
 const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** Runs `fn` `rounds` times; `fn` reports its own time through `timed`, so setup and cleanup stay out of it. */
@@ -49,6 +53,35 @@ const put = async (durable) =>
       rmSync(root, { recursive: true, force: true });
     }
   });
+const peer = async (durable) =>
+  time(async (timed) => {
+    const dir = mkdtempSync(join(tmpdir(), 'shale-bench-tar-'));
+    const tar = join(dir, 'layer.tar');
+    const script = `tar --sort=name -C "$1" -cf "$2" . && sha256sum "$2" >/dev/null${durable ? ' && sync "$2"' : ''}`;
+    try {
+      await timed(async () => {
+        const r = spawnSync('bash', ['-c', script, 'peer', upper, tar]);
+        if (r.status !== 0) throw new Error(`peer failed: ${r.stderr}`);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 const scratch = await put(false);
 const durable = await put(true);
-console.log(JSON.stringify({ bytes: diff.out, diffMs: diff.ms, putLayerScratchMs: scratch.ms, putLayerDurableMs: durable.ms, layer: durable.out }));
+const tarScratch = await peer(false);
+const tarDurable = await peer(true);
+const ratio = (a, b) => (Number(a) / Number(b)).toFixed(2);
+console.log(
+  JSON.stringify({
+    bytes: diff.out,
+    diffMs: diff.ms,
+    putLayerScratchMs: scratch.ms,
+    tarSha256Ms: tarScratch.ms,
+    ratioScratch: ratio(scratch.ms, tarScratch.ms),
+    putLayerDurableMs: durable.ms,
+    tarSha256SyncMs: tarDurable.ms,
+    ratioDurable: ratio(durable.ms, tarDurable.ms),
+    layer: durable.out,
+  }),
+);

@@ -6,6 +6,11 @@ bash scripts/setup.sh
 bash bench/load-export.sh
 bash bench/build.sh
 bash bench/buildkit.sh
+# storing a step's diff as a layer, against tar + sha256sum of the same directory: one 30.9 MB file
+upper=$(mktemp -d /var/tmp/shale-bench-upper.XXXXXX)
+mkdir "$upper/out" && busybox seq 1 4000000 >"$upper/out/numbers.txt"
+node bench/put-layer.mjs dist "$upper" 5
+rm -rf "$upper"
 bash bench/container-run.sh
 bash bench/analyze.sh
 bash bench/registry.sh

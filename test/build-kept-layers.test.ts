@@ -88,5 +88,9 @@ COPY --from=builder /marker /
   const rebuilt = shaleBuild(root, ctx, ['--progress', 'json']);
   assert.equal(buildEvents(rebuilt.result.stderr).filter((e) => e.type === 'cached').length, 0, 'the cache is gone');
   assert.equal(shaleOk(['run', '--rm', other.id, 'cat', '/other'], { root }).stdout, 'other\n');
+  // an image of many layers: each is tarred on the one worker thread, which warns of nothing
+  const many = shaleBuild(root, writeContext(join(work, 'many'), { Dockerfile: `FROM ${base}\n${Array.from({ length: 12 }, (_, i) => `RUN echo ${i} > /f${i}\n`).join('')}` }));
+  assert.doesNotMatch(many.result.stderr, /Warning/, 'no warning from the worker thread');
+  assert.equal(shaleOk(['run', '--rm', many.id, 'cat', '/f0', '/f11'], { root }).stdout, '0\n11\n');
   assertNoLeftovers(root, 'builds with kept layers');
 });

@@ -20,10 +20,15 @@ export interface TarJob {
 
 export type TarReply = { id: number; ingested: IngestedBlob } | { id: number; error: { code?: string; message: string; hint?: string } };
 
+// one content store a store: each keeps an owner record in the ingest folder for the thread's life
+const stores = new Map<string, ContentStore>();
+
 parentPort?.on('message', (job: TarJob | 'close') => {
-  // ending through process.exit runs the exit hooks (the content store's owner record goes)
+  // ending through process.exit runs the exit hooks (the content stores' owner records go)
   if (job === 'close') process.exit(0);
-  const content = new ContentStore(job.root, job.ingestDir);
+  const id = `${job.root}\0${job.ingestDir}`;
+  const content = stores.get(id) ?? new ContentStore(job.root, job.ingestDir);
+  stores.set(id, content);
   ingestLendingLayer(content, diffDirectory(job.dir), job.what).then(
     (ingested) => parentPort!.postMessage({ id: job.id, ingested } satisfies TarReply),
     (e: unknown) => {
