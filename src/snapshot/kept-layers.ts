@@ -1,11 +1,15 @@
 import { readdir, readlink, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { hasErrno } from '../internal/errors.js';
 import { digestHex, parseDigest, type Digest } from '../oci/index.js';
 import { isWhiteout } from './overlay-marks.js';
 import { scanTree } from './scan-tree.js';
 
 const KEPT_NAME = /^kept-[0-9a-f]{24}$/;
+
+/** A fresh name for a kept snapshot (what `KeptLayers` recognises as one). */
+export const newKeptName = (): string => `kept-${randomBytes(12).toString('hex')}`;
 
 /**
  * The snapshots an overlay snapshotter kept unpacked (`ActiveSnapshot.keep`), under `ROOT/layers/NAME`:
@@ -62,14 +66,10 @@ export class KeptLayers {
     return names.filter((n) => KEPT_NAME.test(n) && !adopted.has(n));
   }
 
-  /** Deletes the kept layers no stored layer adopted; returns how many there were and their content bytes. */
-  async removeUnadopted(): Promise<{ count: number; size: number }> {
+  /** Deletes the kept layers no stored layer adopted; returns how many there were. */
+  async removeUnadopted(): Promise<number> {
     const doomed = await this.unadopted();
-    let size = 0;
-    for (const n of doomed) {
-      size += await this.contentSize(n);
-      await rm(this.pathOf(n), { recursive: true, force: true });
-    }
-    return { count: doomed.length, size };
+    for (const n of doomed) await rm(this.pathOf(n), { recursive: true, force: true });
+    return doomed.length;
   }
 }

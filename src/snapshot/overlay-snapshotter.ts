@@ -1,6 +1,5 @@
 import { mkdir, readdir, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { hasErrno } from '../internal/errors.js';
 import { digestHex, parseDigest } from '../oci/index.js';
 import { activeRoot, checkKey, createActiveDir, deleteActiveDir, scratchName } from './active-dir.js';
@@ -10,6 +9,7 @@ import { ShaleError } from '../internal/errors.js';
 import { openVerified } from './open-verified.js';
 import { isKept, type ActiveSnapshot, type LayerRef, type PrepareOptions, type Snapshotter } from './snapshotter.js';
 import { runTool } from './run-tool.js';
+import { KeptLayers, newKeptName } from './kept-layers.js';
 import { unpackLayer } from './unpack-layer.js';
 
 /**
@@ -44,12 +44,11 @@ export class OverlaySnapshotter implements Snapshotter {
   }
 
   private async keptLayer(name: string): Promise<string> {
-    const dir = join(this.root, 'layers', name);
-    if (!/^kept-[0-9a-f]{24}$/.test(name) || !(await stat(dir).then(() => true, () => false))) {
-      throw new ShaleError('NOT_FOUND', `kept layer "${name}" is not in ${join(this.root, 'layers')}`);
-    }
-    return dir;
+    const kept = new KeptLayers(this.root);
+    if (!(await kept.has(name))) throw new ShaleError('NOT_FOUND', `kept layer "${name}" is not in ${join(this.root, 'layers')}`);
+    return kept.pathOf(name);
   }
+
 
   private async unpackOnce(layer: Exclude<LayerRef, { kept: string }>, hex: string): Promise<string> {
     const layers = join(this.root, 'layers');
@@ -137,7 +136,7 @@ class OverlaySnapshot implements ActiveSnapshot {
   /** The upperdir is already a layer in overlay format: it moves under the layers, named, and the rest goes. */
   async keep(): Promise<string> {
     await this.unmount();
-    const name = `kept-${randomBytes(12).toString('hex')}`;
+    const name = newKeptName();
     await mkdir(this.layersDir, { recursive: true }); // a stack of no layers (FROM scratch) made none yet
     await rename(join(this.dir, 'upper'), join(this.layersDir, name));
     await this.remove();
