@@ -7,19 +7,13 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { shaleBuild, shaleImageLayers, writeContext } from './support/build.js';
-import { shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
-import { requireTool } from './support/tools.js';
-import { debianRootfsTar } from './support/debian.js';
+import { debianBaseStore } from './support/debian.js';
 
 
 test('apt with cache mounts: the second build downloads nothing, the layer holds no package lists', { timeout: 900_000 }, async (t) => {
-  if (!requireTool(t, 'runc')) return;
-  const rootfsTar = debianRootfsTar(t);
-  if (!rootfsTar) return;
-  const work = tempDir(t);
-  const root = tempStore(t);
-  const name = `shale-apt-cache-${uniqueSuffix()}`;
-  shaleOk(['import', rootfsTar, `${name}:base`], { root, timeoutMs: 300_000 });
+  const base = debianBaseStore(t, 'shale-apt-cache');
+  if (!base) return;
+  const { work, root, name } = base;
   const ctx = writeContext(join(work, 'ctx'), {
     Dockerfile: `FROM ${name}:base
 ARG BUILD

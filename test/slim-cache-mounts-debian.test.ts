@@ -10,9 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { shaleBuild, shaleImageLayers, writeContext } from './support/build.js';
-import { shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
-import { requireTool } from './support/tools.js';
-import { debianRootfsTar } from './support/debian.js';
+import { shaleJson } from './support/shale.js';
+import { debianBaseStore } from './support/debian.js';
 
 
 interface SlimJson {
@@ -26,13 +25,9 @@ interface SlimJson {
 }
 
 test('slim --verify --cache-mounts of an apt Dockerfile on Debian: cache mounts, equivalent, bytes saved, no download on rebuild', { timeout: 1_200_000 }, async (t) => {
-  if (!requireTool(t, 'runc')) return;
-  const rootfsTar = debianRootfsTar(t);
-  if (!rootfsTar) return;
-  const work = tempDir(t);
-  const root = tempStore(t);
-  const name = `shale-slim-cache-${uniqueSuffix()}`;
-  shaleOk(['import', rootfsTar, `${name}:base`], { root, timeoutMs: 300_000 });
+  const base = debianBaseStore(t, 'shale-slim-cache');
+  if (!base) return;
+  const { work, root, name } = base;
   const ctx = writeContext(join(work, 'ctx'), {
     Dockerfile: `FROM ${name}:base
 ENV DEBIAN_FRONTEND=noninteractive

@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeContext } from './support/build.js';
-import { shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
-import { requireTool } from './support/tools.js';
-import { debianRootfsTar } from './support/debian.js';
+import { shaleJson } from './support/shale.js';
+import { debianBaseStore } from './support/debian.js';
 
 
 interface SlimJson {
@@ -23,13 +22,9 @@ interface SlimJson {
 }
 
 test('slim --verify of an apt Dockerfile on Debian: chained, caches cleaned, equivalent, bytes saved', { timeout: 1_200_000 }, async (t) => {
-  if (!requireTool(t, 'runc')) return;
-  const rootfsTar = debianRootfsTar(t);
-  if (!rootfsTar) return;
-  const work = tempDir(t);
-  const root = tempStore(t);
-  const name = `shale-slim-deb-${uniqueSuffix()}`;
-  shaleOk(['import', rootfsTar, `${name}:base`], { root, timeoutMs: 300_000 });
+  const base = debianBaseStore(t, 'shale-slim-deb');
+  if (!base) return;
+  const { work, root, name } = base;
   const ctx = writeContext(join(work, 'ctx'), {
     Dockerfile: `FROM ${name}:base
 ENV DEBIAN_FRONTEND=noninteractive
