@@ -1,4 +1,4 @@
-import { chmod, chown, lstat, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
@@ -6,7 +6,7 @@ import { ShaleError } from '../internal/errors.js';
 import { decompress } from '../layer/index.js';
 import { putLayer, type Store } from '../store/index.js';
 import { resolveInRoot, unpackLayer, type KeptLayerRef, type KeptLayers, type LayerRef, type Snapshotter } from '../snapshot/index.js';
-import { initLayer, makeRuntimeSpec, resolveUser, runcRun, type BindMount } from '../runtime/index.js';
+import { hostNetworkFiles, initLayer, makeRuntimeSpec, resolveUser, storeRunc, type BindMount } from '../runtime/index.js';
 import type { PreparedStep } from '../dockerfile/stage-steps.js';
 import type { ContainerConfig } from '../dockerfile/apply-instruction.js';
 import type { BuildMode } from '../dockerfile/buildkit-output.js';
@@ -134,11 +134,7 @@ export class StepRunner {
         await writeFile(join(bundleDir, 'hostname'), `${id.slice(6, 18)}\n`);
         binds.push({ source: join(bundleDir, 'hostname'), destination: '/etc/hostname', readonly: true });
       }
-      if (network === 'host' || this.mode === 'buildkit') {
-        for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
-          if (await lstat(f).then(() => true, () => false)) binds.push({ source: f, destination: f, readonly: true });
-        }
-      }
+      if (network === 'host' || this.mode === 'buildkit') binds.push(...(await hostNetworkFiles()));
       for (const [i, volume] of (this.mode === 'classic' ? Object.keys(config.Volumes ?? {}) : []).entries()) {
         const dir = join(bundleDir, `volume-${i}`);
         await mkdir(dir);
@@ -154,8 +150,7 @@ export class StepRunner {
       const etcBinds = binds.map((b) => b.destination).filter((d) => d.startsWith('/etc/'));
       cleanupMountPoints = this.mode === 'buildkit' ? await prepareRunMountPoints(rootfs, etcBinds, prepared.inlineFiles.length > 0) : undefined;
       const output: Buffer[] = [];
-      const { exitCode } = await withRunMounts(runMounts?.mounts ?? [], rootfs, bundleDir, runMounts?.inputs as RunMountInputs, (mounted) => runcRun({
-        stateRoot: join(this.store.root, 'shale', 'runc'),
+      const { exitCode } = await withRunMounts(runMounts?.mounts ?? [], rootfs, bundleDir, runMounts?.inputs as RunMountInputs, (mounted) => storeRunc(this.store).run({
         bundleDir,
         id,
         spec: makeRuntimeSpec({

@@ -8,3 +8,4 @@ export * from './compare.js';
 export * from './map-limit.js';
 export * from './read-at.js';
 export * from './writable-location.js';
+export * from './user-namespace.js';

@@ -1,5 +1,4 @@
 import { compareStrings } from '../internal/compare.js';
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -14,8 +13,8 @@ import { putImage, putLayer, type Store } from '../store/index.js';
 import { chooseSnapshotter, resolveInRoot, type ActiveSnapshot, type LayerRef, type Snapshotter } from '../snapshot/index.js';
 import { ContainerRecords, type ContainerRecord } from './container-records.js';
 import { initLayer } from './init-layer.js';
-import { makeRuntimeSpec, type BindMount, type RuntimeSpec } from './runtime-spec.js';
-import { runcDelete, runcRun, type RunResult } from './runc.js';
+import { hostNetworkFiles, makeRuntimeSpec, type BindMount, type RuntimeSpec } from './runtime-spec.js';
+import { storeRunc, type Runc, type RunResult } from './runc.js';
 import { resolveUser } from './user.js';
 
 export interface RunOptions {
@@ -40,6 +39,7 @@ export class Containers {
 
   constructor(readonly store: Store) {
     this.records = new ContainerRecords(join(store.root, 'shale', 'containers'));
+    this.runc = storeRunc(store);
   }
 
   private snapshotter(): Promise<Snapshotter> {
@@ -47,9 +47,7 @@ export class Containers {
     return this.snapshotterP;
   }
 
-  private get runcRoot(): string {
-    return join(this.store.root, 'shale', 'runc');
-  }
+  private readonly runc: Runc;
 
   private layerRefs(image: Image): LayerRef[] {
     return image.layers.map((l) => ({ diffId: l.diffId, open: () => l.open() }));
@@ -62,7 +60,7 @@ export class Containers {
   async reconcile(): Promise<void> {
     for (const r of await this.records.list()) {
       if (r.exitCode !== undefined || r.pid === undefined || this.records.status(r) === 'running') continue;
-      runcDelete(this.runcRoot, r.id);
+      this.runc.delete(r.id);
       await this.records.save({ ...r, exitCode: 137, finished: createdNow() });
     }
   }
@@ -124,16 +122,15 @@ export class Containers {
     }
     const bundleDir = this.records.pathOf(id, 'bundle');
     if (o.detach) {
-      await mkdir(bundleDir, { recursive: true });
-      await writeFile(join(bundleDir, 'config.json'), JSON.stringify(spec));
-      const log = this.records.pathOf(id, 'log');
-      const exitFile = this.records.pathOf(id, 'exit-code');
-      const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-      const cleanup = o.autoRemove ? `; ${q(process.execPath)} ${q(process.argv[1]!)} --root ${q(this.store.root)} rm ${id} >/dev/null 2>&1` : '';
-      const script = `runc --root ${q(this.runcRoot)} run --bundle ${q(bundleDir)} ${id} </dev/null >${q(log)} 2>&1; code=$?; runc --root ${q(this.runcRoot)} delete -f ${id} >/dev/null 2>&1; echo $code >${q(exitFile)}${cleanup}`;
-      const child = spawn('/bin/sh', ['-c', script], { detached: true, stdio: 'ignore' });
-      child.unref();
-      await this.records.save({ ...record, pid: child.pid });
+      const pid = await this.runc.runDetached({
+        bundleDir,
+        id,
+        spec,
+        logFile: this.records.pathOf(id, 'log'),
+        exitFile: this.records.pathOf(id, 'exit-code'),
+        afterExit: o.autoRemove ? [process.execPath, process.argv[1]!, '--root', this.store.root, 'rm', id] : undefined,
+      });
+      await this.records.save({ ...record, pid });
       return { id };
     }
     // foreground: signals to shale go to the container (a second Ctrl-C kills it); the record carries
@@ -141,7 +138,7 @@ export class Containers {
     await this.records.save({ ...record, pid: process.pid });
     let interrupts = 0;
     let grace: NodeJS.Timeout | undefined;
-    const kill = (name: string) => spawnSync('runc', ['--root', this.runcRoot, 'kill', id, name], { stdio: 'ignore' });
+    const kill = (name: string) => this.runc.killSync(id, name);
     const forward = (sig: NodeJS.Signals) => {
       kill(sig === 'SIGINT' && ++interrupts > 1 ? 'KILL' : sig.replace(/^SIG/, ''));
       // Ctrl-C stops the container: one that ignores SIGINT (a shell or sleep as PID 1) is killed after 3 s
@@ -151,7 +148,7 @@ export class Containers {
     process.on('SIGTERM', forward);
     let result: RunResult;
     try {
-      result = await runcRun({ stateRoot: this.runcRoot, bundleDir, id, spec, stdio: 'inherit' });
+      result = await this.runc.run({ bundleDir, id, spec, stdio: 'inherit' });
     } catch (e) {
       await this.records.save(record);
       return fail(e);
@@ -177,11 +174,7 @@ export class Containers {
     await mkdir(this.records.pathOf(id), { recursive: true });
     await writeFile(hostname, `${id.slice(0, 12)}\n`);
     const binds: BindMount[] = [{ source: hostname, destination: '/etc/hostname', readonly: true }];
-    if (network === 'host') {
-      for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
-        if (await lstat(f).then(() => true, () => false)) binds.push({ source: f, destination: f, readonly: true });
-      }
-    }
+    if (network === 'host') binds.push(...(await hostNetworkFiles()));
     return binds;
   }
 
@@ -193,7 +186,7 @@ export class Containers {
   async stop(ref: string, timeoutSeconds = 10): Promise<ContainerRecord> {
     const r = await this.records.find(ref);
     if (this.records.status(r) !== 'running') return r;
-    const kill = (sig: string) => new Promise<void>((res) => spawn('runc', ['--root', this.runcRoot, 'kill', r.id, sig], { stdio: 'ignore' }).on('close', () => res()));
+    const kill = (sig: string) => this.runc.kill(r.id, sig);
     await kill('TERM');
     const deadline = Date.now() + timeoutSeconds * 1000;
     while (Date.now() < deadline && this.records.status(await this.records.find(r.id)) === 'running') await sleep(100);
@@ -217,7 +210,7 @@ export class Containers {
 
   /** Deletes whatever exists of a container: runc's state, its snapshot, its pin and its record. */
   private async removeRecorded(r: ContainerRecord): Promise<void> {
-    runcDelete(this.runcRoot, r.id);
+    this.runc.delete(r.id);
     const snap = await this.snapshotOf(r).catch(() => undefined);
     await snap?.remove();
     await this.store.unpin(`container-${r.id}`);

@@ -1,3 +1,6 @@
+import { lstat } from 'node:fs/promises';
+import { inUserNamespace } from '../internal/user-namespace.js';
+
 /** The parts of an OCI runtime spec (config.json) shale writes; see the runtime-spec's config.md. */
 export interface RuntimeSpec {
   ociVersion: string;
@@ -59,6 +62,24 @@ export interface SpecOptions {
   extraMounts?: RuntimeSpec['mounts'];
 }
 
+/** The host's DNS files, bound read-only into a container that shares the host's network. */
+export async function hostNetworkFiles(): Promise<BindMount[]> {
+  const binds: BindMount[] = [];
+  for (const f of ['/etc/resolv.conf', '/etc/hosts']) {
+    if (await lstat(f).then(() => true, () => false)) binds.push({ source: f, destination: f, readonly: true });
+  }
+  return binds;
+}
+
+/**
+ * /sys: a new sysfs, except in a user namespace without a network namespace of its own, where the kernel
+ * refuses that mount (sysfs belongs to the network namespace's owner): there the host's, bound read-only.
+ */
+function sysMount(network: 'host' | 'none'): RuntimeSpec['mounts'][number] {
+  if (network === 'host' && inUserNamespace()) return { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
+  return { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] };
+}
+
 /** A runtime spec for one container: its own pid/ipc/uts/mount namespaces, a network namespace when `none`. */
 export function makeRuntimeSpec(o: SpecOptions): RuntimeSpec {
   const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
@@ -82,7 +103,7 @@ export function makeRuntimeSpec(o: SpecOptions): RuntimeSpec {
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      sysMount(o.network),
       ...(o.binds ?? []).map((b) => ({
         destination: b.destination,
         type: 'bind',

@@ -66,7 +66,7 @@ function openScannedFile(abs: string, info: FileInfo): number {
 }
 
 /**
- * The tar entries of changes, sorted: entries with full metadata (xattrs but `trusted.overlay.*`), regular
+ * The tar entries of changes, sorted: entries with full metadata (xattrs but overlay bookkeeping), regular
  * files sharing an inode as hard links to the first of them, `.wh.NAME` for deleted paths and
  * `DIR/.wh..wh..opq` right after an opaque directory. A file is open while its entry is current.
  */

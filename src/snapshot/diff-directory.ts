@@ -12,7 +12,7 @@ export interface DiffOptions {
 
 /**
  * The changes an overlayfs upperdir holds, as an OCI layer tar: a 0:0 character device becomes `.wh.NAME`,
- * a directory with `trusted.overlay.opaque=y` its entry plus `DIR/.wh..wh..opq`, everything else an entry
+ * a directory with the opaque xattr (OPAQUE_XATTR) its entry plus `DIR/.wh..wh..opq`, everything else an entry
  * with full metadata (parent directories included, as Docker does). Sorted by path; mtimes clamped to
  * SOURCE_DATE_EPOCH when set. An upperdir written with redirect_dir or metacopy is UNSUPPORTED. The
  * directory is read when the tar is (each time it is).

@@ -1,6 +1,7 @@
 import { readFile, realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
+import { OVERLAY_USERXATTR } from './overlay-marks.js';
 import { runTool } from './run-tool.js';
 
 export interface MountEntry {
@@ -75,9 +76,14 @@ export interface OverlayMount {
   volatile?: boolean;
 }
 
-/** The mount options for an overlay whose upperdir shale can diff: no renamed-dir redirects, no index, no metacopy. */
+/**
+ * The mount options for an overlay whose upperdir shale can diff: no renamed-dir redirects, no index, no
+ * metacopy. With `userxattr` (in a user namespace) the kernel refuses `redirect_dir=off` (which still
+ * follows redirects): `nofollow` there, which neither makes nor follows them.
+ */
 export function overlayOptions(m: Omit<OverlayMount, 'cwd' | 'target'>): string {
-  return `lowerdir=${m.lowers.join(':')},upperdir=${m.upper},workdir=${m.work},redirect_dir=off,index=off,metacopy=off${m.volatile ? ',volatile' : ''}`;
+  const redirects = OVERLAY_USERXATTR ? 'redirect_dir=nofollow' : 'redirect_dir=off';
+  return `lowerdir=${m.lowers.join(':')},upperdir=${m.upper},workdir=${m.work},${redirects},index=off,metacopy=off${m.volatile ? ',volatile' : ''}${OVERLAY_USERXATTR ? ',userxattr' : ''}`;
 }
 
 /** Mounts overlayfs at `target` (run in `cwd` so relative paths stay short); LIMIT_EXCEEDED when the options would not fit. */

@@ -28,7 +28,7 @@ import { writeXattrTree, type XattrTree } from './xattr-tree.js';
 
 /**
  * `overlay`: the directory becomes one overlayfs lowerdir (whiteouts as 0:0 character devices, opaque
- * directories marked with `trusted.overlay.opaque=y`). `plain`: the layer is applied onto the tree already
+ * directories marked with the opaque xattr, OPAQUE_XATTR). `plain`: the layer is applied onto the tree already
  * in the directory (whiteouts delete, opaque markers empty), as a copy-based snapshotter needs.
  */
 export type LayerFormat = 'overlay' | 'plain';
@@ -50,7 +50,7 @@ const lstatOrNull = (path: string): Stats | null => lstatSync(path, { throwIfNoE
 
 /**
  * Extracts one layer tar into `dir`, keeping type, mode (setuid, setgid, sticky too), owner, mtime, symlink
- * targets, hard links, fifos, device nodes and xattrs (`trusted.overlay.*` from the tar is dropped: only
+ * targets, hard links, fifos, device nodes and xattrs (overlay bookkeeping `*.overlay.*` from the tar is dropped: only
  * whiteout entries may make those).
  *
  * Safety: names with `..`, absolute names and NULs are refused (UNSAFE_PATH), and so is any entry or hard
