@@ -3,10 +3,11 @@ import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
+import { mapsSingleId, SUBUID_HINT } from '../internal/user-namespace.js';
 import { decompress } from '../layer/index.js';
 import { putLayer, type Store } from '../store/index.js';
 import { resolveInRoot, unpackLayer, type KeptLayerRef, type KeptLayers, type LayerRef, type Snapshotter } from '../snapshot/index.js';
-import { hostNetworkFiles, initLayer, makeRuntimeSpec, resolveUser, storeRunc, type BindMount } from '../runtime/index.js';
+import { hostNetworkFiles, initLayer, resolveUser, storeRunc, type BindMount } from '../runtime/index.js';
 import type { PreparedStep } from '../dockerfile/stage-steps.js';
 import type { ContainerConfig } from '../dockerfile/apply-instruction.js';
 import type { BuildMode } from '../dockerfile/buildkit-output.js';
@@ -153,7 +154,7 @@ export class StepRunner {
       const { exitCode } = await withRunMounts(runMounts?.mounts ?? [], rootfs, bundleDir, runMounts?.inputs as RunMountInputs, (mounted) => storeRunc(this.store).run({
         bundleDir,
         id,
-        spec: makeRuntimeSpec({
+        spec: {
           rootfs,
           args: prepared.argv,
           env: [...prepared.env, ...mounted.env],
@@ -163,7 +164,7 @@ export class StepRunner {
           network,
           binds,
           extraMounts: mounted.mounts,
-        }),
+        },
         stdio: 'pipe',
         signal: this.options.signal,
         onOutput: (chunk) => {
@@ -175,7 +176,7 @@ export class StepRunner {
       if (exitCode !== 0) {
         const message = `Dockerfile:${prepared.instruction.line}: RUN ${prepared.argv.join(' ')} returned a non-zero code: ${exitCode}`;
         this.emit({ type: 'failed', step, message, output: Buffer.concat(output).toString('utf8') });
-        throw new ShaleError('COMMAND_FAILED', message);
+        throw new ShaleError('COMMAND_FAILED', message, mapsSingleId() ? { hint: SUBUID_HINT } : {});
       }
     } finally {
       await cleanupMountPoints?.();

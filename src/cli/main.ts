@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isShaleError, ShaleError } from '../internal/errors.js';
+import { explainUnmappedOwner } from '../internal/user-namespace.js';
 import { defaultStoreRoot, Store } from '../store/index.js';
 import * as cmd from './commands.js';
 import { buildCommand, type BuildFlags } from './build-command.js';
@@ -9,8 +10,12 @@ import { slimCommand, type SlimFlags } from './slim-command.js';
 import { squashCommand, type SquashFlags } from './squash-command.js';
 import { LINT_FORMATS, lintCommand, type LintFlags } from './lint-command.js';
 import { FAILURE_THRESHOLDS } from '../optimize/index.js';
+import type { SnapshotterPreference } from '../snapshot/index.js';
 import { loginCommand, pullCommand, pushCommand, type RegistryFlags } from './registry-commands.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
+
+/** Commands that only read the store: they work on a store this process may not write (another user's). */
+const READ_ONLY_COMMANDS = new Set(['images', 'df', 'history', 'inspect', 'analyze', 'save', 'export', 'push', 'logs', 'ps', 'diff']);
 
 const formatOption = () => new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
 
@@ -32,6 +37,7 @@ export function buildProgram(): Command {
       const command = args[args.length - 1] as Command;
       const opts = command.opts() as { format?: OutputFormat };
       const store = await Store.open(storeRoot(command));
+      if (!READ_ONLY_COMMANDS.has(command.name())) store.assertWritable();
       const result = await fn(store, ...(args.slice(0, -1) as never[]));
       printResult(result, opts.format ?? 'table');
       if (result.exitCode) process.exitCode = result.exitCode;
@@ -60,6 +66,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--format <format>', 'archive format').choices(['docker-archive', 'oci-archive']).default('docker-archive'))
     .action(async (refs: string[], opts: { output: string; format: 'docker-archive' | 'oci-archive' }, command: Command) => {
       const store = await Store.open(storeRoot(command));
+      if (!READ_ONLY_COMMANDS.has(command.name())) store.assertWritable();
       await cmd.saveCommand(store, refs, opts.format, opts.output);
     });
 
@@ -111,14 +118,15 @@ export function buildProgram(): Command {
     .option('-v, --volume <src:dst[:ro]>', 'bind-mount a host path (repeatable)', collect, [])
     .option('-i, --interactive', 'keep stdin open (always on in the foreground)')
     .option('-t, --tty', 'allocate a terminal')
+    .addOption(new Option('--snapshotter <kind>', "how the container gets its root filesystem (as build's)").choices(['auto', 'overlayfs', 'copy']).default('auto'))
     .passThroughOptions()
     // as Docker: run's own failures (bad flags too) exit 125, apart from the command's statuses
     .exitOverride((e) => {
       throw e.code.startsWith('commander.help') ? e : new CommanderError(RUN_FAILED, e.code, e.message);
     })
     .action(async (...args: unknown[]) => {
-      const action = run((store, image: string, command: string[], o: { rm?: boolean; detach?: boolean; name?: string; env: string[]; workdir?: string; user?: string; network: 'host' | 'none'; volume: string[]; tty?: boolean }) =>
-        runCommand(store, { image, command, name: o.name, env: o.env, workdir: o.workdir, user: o.user, network: o.network, volumes: o.volume, detach: o.detach, autoRemove: o.rm, tty: o.tty }),
+      const action = run((store, image: string, command: string[], o: { rm?: boolean; detach?: boolean; name?: string; env: string[]; workdir?: string; user?: string; network: 'host' | 'none'; volume: string[]; tty?: boolean; snapshotter: SnapshotterPreference }) =>
+        runCommand(store, { image, command, name: o.name, env: o.env, workdir: o.workdir, user: o.user, network: o.network, volumes: o.volume, detach: o.detach, autoRemove: o.rm, tty: o.tty, snapshotter: o.snapshotter }),
       );
       await action(...args).catch((e: unknown) => {
         throw asRunFailure(e);
@@ -293,16 +301,14 @@ const oneLine = (message: string): string =>
   message.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 
 /** Prints a user error as one line (plus hint) on stderr; exit status 2. */
-function reportError(e: unknown): void {
+function reportError(error: unknown): void {
+  const e = explainUnmappedOwner(error);
   if (isShaleError(e)) {
     process.stderr.write(`error: ${oneLine(e.message)}\n`);
     if (e.hint) process.stderr.write(`hint: ${oneLine(e.hint)}\n`);
   } else if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).syscall === 'string') {
     const err = e as NodeJS.ErrnoException;
     process.stderr.write(`error: ${oneLine(err.message)}\n`);
-    if (err.code === 'EPERM' && process.getuid?.() !== 0) {
-      process.stderr.write('hint: setting file owners and mounting snapshots need root; run this command as root\n');
-    }
   } else {
     process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   }

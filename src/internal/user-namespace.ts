@@ -47,21 +47,29 @@ export function mapsSingleId(): boolean {
   return inUserNamespace() && uidMap().reduce((n, r) => n + r.count, 0) === 1;
 }
 
-/** Whether `uid` has a mapping in this namespace (the kernel refuses to give a file an unmapped owner). */
-export function isMappedId(uid: number): boolean {
-  return uidMap().some((r) => uid >= r.inner && uid < r.inner + r.count);
+/**
+ * Whether a file owned by `uid` (as lstat shows it here) belongs to an id of this namespace. An owner with no
+ * mapping shows as the overflow id (65534), so that id counts as foreign too.
+ */
+export function isOwnedInNamespace(uid: number): boolean {
+  let overflow = 65534;
+  try {
+    overflow = Number(readFileSync('/proc/sys/kernel/overflowuid', 'latin1').trim());
+  } catch {}
+  return uid !== overflow && uidMap().some((r) => uid >= r.inner && uid < r.inner + r.count);
 }
 
 /** What the single-id map cannot do, and where the missing range comes from. */
 export const SUBUID_HINT = 'shale without root maps only your own id because /etc/subuid and /etc/subgid have no range for you: add one (usermod --add-subuids 100000-165535 --add-subgids 100000-165535 USER) and install uidmap';
 
 /**
- * Turns EINVAL from chown to an id the namespace does not map into an error that says why. Other errors
- * pass through unchanged.
+ * Turns EINVAL from a chown to an id the namespace does not map into an error that says why and what to
+ * change. Other errors come back unchanged.
  */
-export function explainUnmappedOwner(e: unknown, what: string, uid: number, gid: number): unknown {
-  if ((e as NodeJS.ErrnoException)?.code !== 'EINVAL' || !inUserNamespace()) return e;
-  return new ShaleError('FAILED_PRECONDITION', `${what}: owner ${uid}:${gid} has no mapping in this user namespace (see /etc/subuid)`, {
+export function explainUnmappedOwner(e: unknown): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code !== 'EINVAL' || !/chown$/.test(err.syscall ?? '') || !inUserNamespace()) return e;
+  return new ShaleError('FAILED_PRECONDITION', `cannot give ${err.path ?? 'a file'} its owner: this user namespace does not map that id (see /etc/subuid)`, {
     hint: SUBUID_HINT,
     cause: e,
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
 import { isProcessAlive } from '../internal/lock.js';
+import type { SnapshotterKind } from '../snapshot/index.js';
 
 /** What shale keeps of a container on disk, so containers outlive the shale command that made them. */
 export interface ContainerRecord {
@@ -16,8 +17,9 @@ export interface ContainerRecord {
   /** The process's argv, env, cwd, user as started. */
   args: string[];
   created: string;
-  /** The snapshot holding the writable layer. */
+  /** The snapshot holding the writable layer, and the snapshotter that made it (overlayfs when absent). */
   snapshotKey: string;
+  snapshotter?: SnapshotterKind;
   detached: boolean;
   autoRemove: boolean;
   /** For a detached container: the supervising process. */

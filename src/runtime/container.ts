@@ -10,10 +10,10 @@ import { appendLayerToConfig, createdNow, type Image } from '../image/index.js';
 import type { Digest, ImageConfig } from '../oci/index.js';
 import { exportMergedTar, MergedTree, parseWhiteout, readTar } from '../layer/index.js';
 import { putImage, putLayer, type Store } from '../store/index.js';
-import { chooseSnapshotter, resolveInRoot, type ActiveSnapshot, type LayerRef, type Snapshotter } from '../snapshot/index.js';
+import { chooseSnapshotter, resolveInRoot, type ActiveSnapshot, type LayerRef, type Snapshotter, type SnapshotterPreference } from '../snapshot/index.js';
 import { ContainerRecords, type ContainerRecord } from './container-records.js';
 import { initLayer } from './init-layer.js';
-import { hostNetworkFiles, makeRuntimeSpec, type BindMount, type RuntimeSpec } from './runtime-spec.js';
+import { hostNetworkFiles, type BindMount, type SpecOptions } from './runtime-spec.js';
 import { storeRunc, type Runc, type RunResult } from './runc.js';
 import { resolveUser } from './user.js';
 
@@ -30,21 +30,27 @@ export interface RunOptions {
   detach?: boolean;
   autoRemove?: boolean;
   tty?: boolean;
+  /** How the container's root filesystem is made: overlayfs, copies, or the first that works (auto). */
+  snapshotter?: SnapshotterPreference;
 }
 
 /** Everything about containers: records, their snapshots (overlayfs, persistent) and runc. */
 export class Containers {
   readonly records: ContainerRecords;
-  private snapshotterP?: Promise<Snapshotter>;
+  private readonly snapshotters = new Map<SnapshotterPreference, Promise<Snapshotter>>();
 
   constructor(readonly store: Store) {
     this.records = new ContainerRecords(join(store.root, 'shale', 'containers'));
     this.runc = storeRunc(store);
   }
 
-  private snapshotter(): Promise<Snapshotter> {
-    this.snapshotterP ??= chooseSnapshotter(join(this.store.root, 'shale', 'snapshots'), 'overlayfs');
-    return this.snapshotterP;
+  private snapshotter(preference: SnapshotterPreference): Promise<Snapshotter> {
+    let s = this.snapshotters.get(preference);
+    if (!s) {
+      s = chooseSnapshotter(join(this.store.root, 'shale', 'snapshots'), preference);
+      this.snapshotters.set(preference, s);
+    }
+    return s;
   }
 
   private readonly runc: Runc;
@@ -79,6 +85,7 @@ export class Containers {
     const binds = await checkBindMounts(o.volumes ?? []);
     const init = await initLayer();
     const snapshotKey = `ctr-${id.slice(0, 32)}`;
+    const snapshotter = await this.snapshotter(o.snapshotter ?? 'auto');
     const record: ContainerRecord = {
       id,
       name,
@@ -88,6 +95,7 @@ export class Containers {
       args,
       created: createdNow(),
       snapshotKey,
+      snapshotter: snapshotter.kind,
       detached: o.detach === true,
       autoRemove: o.autoRemove === true,
     };
@@ -98,14 +106,14 @@ export class Containers {
       if (!created || o.autoRemove) await this.removeRecorded(record);
       throw e;
     };
-    let spec: RuntimeSpec;
+    let spec: SpecOptions;
     try {
-      const snap = await (await this.snapshotter()).prepare(snapshotKey, [...this.layerRefs(image), { diffId: init.diffId, open: async function* () { yield init.bytes; } }], { persistent: true });
+      const snap = await snapshotter.prepare(snapshotKey, [...this.layerRefs(image), { diffId: init.diffId, open: async function* () { yield init.bytes; } }], { persistent: true });
       await this.store.pin(`container-${id}`, [entry.descriptor.digest, image.id, ...image.layers.map((l) => l.descriptor.digest)]);
       await this.records.save(record);
       created = true;
       binds.push(...(await this.containerFiles(id, o.network ?? 'host')));
-      spec = makeRuntimeSpec({
+      spec = {
         rootfs: snap.rootfs,
         args,
         env: mergeEnv(cfg.Env ?? [], o.env ?? []),
@@ -115,8 +123,8 @@ export class Containers {
         network: o.network ?? 'host',
         terminal: o.tty === true,
         binds,
-      });
-      await checkExecutable(snap.rootfs, spec.process.args[0]!, spec.process.env, spec.process.cwd);
+      };
+      await checkExecutable(snap.rootfs, spec.args[0]!, spec.env, spec.cwd);
     } catch (e) {
       return fail(e);
     }
@@ -179,7 +187,7 @@ export class Containers {
   }
 
   private async snapshotOf(r: ContainerRecord): Promise<ActiveSnapshot> {
-    return (await this.snapshotter()).reopen(r.snapshotKey);
+    return (await this.snapshotter(r.snapshotter ?? 'overlayfs')).reopen(r.snapshotKey);
   }
 
   /** Stops a running container: SIGTERM, then SIGKILL after `timeoutSeconds`. */

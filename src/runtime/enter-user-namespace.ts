@@ -177,7 +177,7 @@ export async function runInUserNamespace(argv: string[]): Promise<void> {
     process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
     process.exit(2);
   }
-  const child = spawn('nsenter', [`--target=${pid}`, '--user', '--mount', `--wd=${process.cwd()}`, '--', process.execPath, ...argv], { stdio: 'inherit' });
+  const child = spawn('nsenter', [`--target=${pid}`, '--user', '--mount', '--preserve-credentials', `--wd=${process.cwd()}`, '--', process.execPath, ...argv], { stdio: 'inherit' });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   const fromTerminal = process.stdin.isTTY === true;
   for (const sig of ['SIGTERM', 'SIGHUP', ...(fromTerminal ? [] : ['SIGINT', 'SIGQUIT'])] as NodeJS.Signals[]) process.on(sig, forward);

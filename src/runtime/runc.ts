@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { inUserNamespace } from '../internal/user-namespace.js';
 import { ShaleError } from '../internal/errors.js';
 import type { Store } from '../store/index.js';
-import type { RuntimeSpec } from './runtime-spec.js';
+import { makeRuntimeSpec, type SpecOptions } from './runtime-spec.js';
 
 export interface RuncRunOptions {
   /** Where config.json is written. */
   bundleDir: string;
   id: string;
-  spec: RuntimeSpec;
+  /** The container: its spec is made from these here, the one place a runtime spec is made. */
+  spec: SpecOptions;
   /** `inherit` passes the terminal through; `pipe` hands output to `onOutput`. */
   stdio: 'inherit' | 'pipe';
   onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
@@ -21,7 +22,7 @@ export interface RuncRunOptions {
 export interface DetachedRunOptions {
   bundleDir: string;
   id: string;
-  spec: RuntimeSpec;
+  spec: SpecOptions;
   /** The container's output, both streams. */
   logFile: string;
   /** Where its exit status is written once it has ended and is deleted from runc's state. */
@@ -118,10 +119,10 @@ export class Runc {
     return child.pid!;
   }
 
-  private async writeBundle(bundleDir: string, spec: RuntimeSpec): Promise<void> {
+  private async writeBundle(bundleDir: string, spec: SpecOptions): Promise<void> {
     await mkdir(bundleDir, { recursive: true });
     await mkdir(this.stateRoot, { recursive: true });
-    await writeFile(join(bundleDir, 'config.json'), JSON.stringify(spec));
+    await writeFile(join(bundleDir, 'config.json'), JSON.stringify(makeRuntimeSpec(spec)));
   }
 }
 

@@ -1,5 +1,5 @@
 import { lstat } from 'node:fs/promises';
-import { inUserNamespace } from '../internal/user-namespace.js';
+import { inUserNamespace, mapsSingleId } from '../internal/user-namespace.js';
 
 /** The parts of an OCI runtime spec (config.json) shale writes; see the runtime-spec's config.md. */
 export interface RuntimeSpec {
@@ -100,7 +100,8 @@ export function makeRuntimeSpec(o: SpecOptions): RuntimeSpec {
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+      // the tty group (5) owns the ptys, unless the namespace maps only one id
+      { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', ...(mapsSingleId() ? [] : ['gid=5'])] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       sysMount(o.network),

@@ -6,6 +6,7 @@ import { hasErrno, ShaleError } from '../internal/errors.js';
 import { isProcessAlive, ownerIsDead, processOwner, withFileLock, type LockOwner } from '../internal/lock.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
 import { assertWritableLocation } from '../internal/writable-location.js';
+import { inUserNamespace, isOwnedInNamespace } from '../internal/user-namespace.js';
 import {
   IndexSchema,
   ImageConfigSchema,
@@ -48,6 +49,8 @@ export class Store {
   readonly content: ContentStore;
   readonly layerInfos: LayerInfoCache;
   private readonly shaleDir: string;
+  /** Set when this process may read the store but not write it (shale without root, a store of root's). */
+  private writeRefusal?: ShaleError;
 
   private constructor(readonly root: string, durable: boolean) {
     this.shaleDir = join(root, 'shale');
@@ -61,6 +64,13 @@ export class Store {
    */
   static async open(root: string = defaultStoreRoot(), options: { durable?: boolean } = {}): Promise<Store> {
     const store = new Store(resolve(root), options.durable ?? true);
+    const owner = await stat(store.root).then((st) => st.uid, () => undefined);
+    if (owner !== undefined && inUserNamespace() && !isOwnedInNamespace(owner)) {
+      store.writeRefusal = new ShaleError('FAILED_PRECONDITION', `store ${store.root} belongs to another user (root, or one outside this user namespace): shale without root reads it but never writes to it`, {
+        hint: 'use a store of your own: leave --root out ($XDG_DATA_HOME/shale or ~/.local/share/shale) or give --root a directory of yours',
+      });
+      return store;
+    }
     // A store already laid out is used as it is (a read-only one still reads); a new one needs a real, writable disk.
     if (!(await stat(join(store.root, 'index.json')).then((s) => s.isFile(), () => false))) {
       await assertWritableLocation(store.root, 'store root');
@@ -81,8 +91,14 @@ export class Store {
     return this.content.ingestDir;
   }
 
+  /** Throws when this process may not write to the store (see `open`); before anything is written. */
+  assertWritable(): void {
+    if (this.writeRefusal) throw this.writeRefusal;
+  }
+
   /** Runs `fn` holding the store's lock (one writer at a time across processes). */
   withLock<T>(fn: () => Promise<T>): Promise<T> {
+    this.assertWritable();
     return withFileLock(join(this.shaleDir, 'lock'), fn);
   }
 
