@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, posix } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
-import { mapsSingleId, SUBUID_HINT } from '../internal/user-namespace.js';
+import { explainUnmappedOwner, mapsSingleId, SUBUID_HINT } from '../internal/user-namespace.js';
 import { decompress } from '../layer/index.js';
 import { putLayer, type Store } from '../store/index.js';
 import { resolveInRoot, unpackLayer, type KeptLayerRef, type KeptLayers, type LayerRef, type Snapshotter } from '../snapshot/index.js';
@@ -93,10 +93,14 @@ export class StepRunner {
         const archives = inst.kind === 'ADD' ? await Promise.all(list.map((s) => isTarArchive(s.hostPath))) : list.map(() => false);
         const plain = list.filter((_, i) => !archives[i]);
         const copyOptions = { owner, mode, exclude: sources?.tree.excluded };
-        if (inst.kind === 'COPY' && inst.parents) {
-          // each source is a directory whose selected contents land below dest, paths kept
-          for (const src of plain) await copyIntoRootfs(snap.rootfs, [src], dest, copyOptions);
-        } else if (plain.length > 0) await copyIntoRootfs(snap.rootfs, plain, dest, copyOptions);
+        try {
+          if (inst.kind === 'COPY' && inst.parents) {
+            // each source is a directory whose selected contents land below dest, paths kept
+            for (const src of plain) await copyIntoRootfs(snap.rootfs, [src], dest, copyOptions);
+          } else if (plain.length > 0) await copyIntoRootfs(snap.rootfs, plain, dest, copyOptions);
+        } catch (e) {
+          throw explainUnmappedOwner(e, { step: `Dockerfile:${inst.line}: ${inst.kind}`, root: snap.rootfs });
+        }
         for (const [i, src] of list.entries()) {
           if (!archives[i]) continue;
           // ADD of a local archive: its contents go into the destination directory

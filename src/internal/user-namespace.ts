@@ -64,12 +64,14 @@ export const SUBUID_HINT = 'shale without root maps only your own id because /et
 
 /**
  * Turns EINVAL from a chown to an id the namespace does not map into an error that says why and what to
- * change. Other errors come back unchanged.
+ * change: `step` names what did it, paths under `root` are shown as the image sees them. Other errors
+ * come back unchanged.
  */
-export function explainUnmappedOwner(e: unknown): unknown {
+export function explainUnmappedOwner(e: unknown, where: { step?: string; root?: string } = {}): unknown {
   const err = e as NodeJS.ErrnoException;
   if (err?.code !== 'EINVAL' || !/chown$/.test(err.syscall ?? '') || !inUserNamespace()) return e;
-  return new ShaleError('FAILED_PRECONDITION', `cannot give ${err.path ?? 'a file'} its owner: this user namespace does not map that id (see /etc/subuid)`, {
+  const path = where.root && err.path?.startsWith(`${where.root}/`) ? err.path.slice(where.root.length) : err.path;
+  return new ShaleError('FAILED_PRECONDITION', `${where.step ? `${where.step}: ` : ''}cannot give ${path ?? 'a file'} its owner: this user namespace does not map that id (see /etc/subuid)`, {
     hint: SUBUID_HINT,
     cause: e,
   });
