@@ -13,7 +13,7 @@ import { decompress, readTar, type TarHeader } from '../../src/layer/index.js';
 import { docker, dockerCleanup, dockerImageId, dockerOk } from './docker.js';
 import type { Docker26 } from './docker26.js';
 import { makeBusyboxRootfs, tarDir } from './rootfs.js';
-import { shale, shaleJson, shaleOk, type ShaleResult } from './shale.js';
+import { shale, shaleJson, shaleOk, type ShaleResult, type ShaleUser } from './shale.js';
 import { compareTars, type TreeEntry } from './tree-compare.js';
 
 /** What differs between any two containers' exports by nature: Docker writes these per container. */
@@ -83,15 +83,16 @@ export function lastLine(stdout: string): string {
 /**
  * `shale build ARGS... CONTEXT`; asserts success and that stdout ends with the image ID. `classic`: the
  * classic builder's output (`--classic`), for tests that compare with Docker 20.10 or pin its history.
+ * `user`: built by that user (test/support/rootless.ts), not root.
  */
 export function shaleBuild(
   root: string,
   context: string,
   args: readonly string[] = [],
   timeoutMs = 300_000,
-  options: { classic?: boolean } = {},
+  options: { classic?: boolean; user?: ShaleUser } = {},
 ): { id: string; result: ShaleResult } {
-  const result = shale(['build', ...(options.classic ? ['--classic'] : []), ...args, context], { root, timeoutMs });
+  const result = shale(['build', ...(options.classic ? ['--classic'] : []), ...args, context], { root, timeoutMs, user: options.user });
   assert.equal(result.status, 0, `shale build ${args.join(' ')} ${context} -> ${result.status}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
   const id = lastLine(result.stdout);
   assert.match(id, /^sha256:[a-f0-9]{64}$/, `the last line of stdout is the image ID:\n${result.stdout}`);
@@ -240,9 +241,12 @@ export async function dockerSavedImage(ref: string, engine?: Pick<Docker26, 'cli
   }
 }
 
-/** Each layer of a shale image as an entry listing (oldest first), read from the store's blobs. */
-export async function shaleImageLayers(root: string, ref: string): Promise<LayerListing[]> {
-  const { manifest } = shaleJson<{ manifest: { layers: { digest: string }[] } }>(['inspect', ref], { root });
+/**
+ * Each layer of a shale image as an entry listing (oldest first), read from the store's blobs. `user`: the
+ * store is that user's (inspected as them; root writes nothing into it).
+ */
+export async function shaleImageLayers(root: string, ref: string, user?: ShaleUser): Promise<LayerListing[]> {
+  const { manifest } = shaleJson<{ manifest: { layers: { digest: string }[] } }>(['inspect', ref], { root, user });
   const out: LayerListing[] = [];
   for (const l of manifest.layers) {
     const blob = join(root, 'blobs', 'sha256', l.digest.slice('sha256:'.length));

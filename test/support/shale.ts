@@ -26,9 +26,21 @@ export interface ImageRow {
   layers: number;
 }
 
+/** An ordinary user to run shale as (test/support/rootless.ts makes them), with their copy of the CLI. */
+export interface ShaleUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  /** The CLI that user runs: a copy of bin/shale beside a dist/ with the bundles, readable by them. */
+  bin: string;
+}
+
 export interface ShaleOptions {
   /** The store (`--root`); every test makes its own with `tempStore`. */
   root: string;
+  /** Runs shale as this user (not root): their uid and gid, HOME/USER/LOGNAME, their copy of the CLI. */
+  user?: ShaleUser;
   /** Extra environment variables (merged over process.env). */
   env?: Record<string, string>;
   cwd?: string;
@@ -44,23 +56,34 @@ export interface ShaleResult {
   stderr: string;
 }
 
-const argvOf = (args: readonly string[], root: string): string[] => [SHALE_BIN, '--root', root, ...args];
+const argvOf = (args: readonly string[], opts: ShaleOptions): string[] => [opts.user?.bin ?? SHALE_BIN, '--root', opts.root, ...args];
 
 /**
  * The environment for shale: this process's, less CI (a test runner's CI=true would turn on analyze's
- * CI mode, as it does dive's; a test that wants it sets it), plus `extra`.
+ * CI mode, as it does dive's; a test that wants it sets it), plus `extra`. For another user, also less
+ * root's per-user locations (XDG_RUNTIME_DIR, XDG_DATA_HOME, SHALE_ROOT), and that user's HOME/USER/LOGNAME.
  */
-function envOf(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+function envOf(opts: ShaleOptions): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.CI;
-  return { ...env, ...extra };
+  if (opts.user) {
+    for (const k of ['XDG_RUNTIME_DIR', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'SHALE_ROOT', 'DOCKER_CONFIG']) delete env[k];
+    Object.assign(env, { HOME: opts.user.home, USER: opts.user.name, LOGNAME: opts.user.name });
+  }
+  return { ...env, ...opts.env };
 }
+
+/** How to spawn: as the user (their home as the working directory: the checkout may be closed to them). */
+const spawnOptionsOf = (opts: ShaleOptions) => ({
+  cwd: opts.cwd ?? (opts.user ? opts.user.home : REPO_ROOT),
+  env: envOf(opts),
+  ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
+});
 
 /** Runs `node bin/shale --root ROOT ARGS...` to completion. */
 export function shale(args: readonly string[], opts: ShaleOptions): ShaleResult {
-  const r = spawnSync(process.execPath, argvOf(args, opts.root), {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env: envOf(opts.env),
+  const r = spawnSync(process.execPath, argvOf(args, opts), {
+    ...spawnOptionsOf(opts),
     input: opts.input,
     encoding: 'utf8',
     maxBuffer: 256 << 20,
@@ -72,9 +95,8 @@ export function shale(args: readonly string[], opts: ShaleOptions): ShaleResult 
 
 /** Starts shale without waiting (for tests that kill it). */
 export function spawnShale(args: readonly string[], opts: ShaleOptions): ChildProcess {
-  return spawn(process.execPath, argvOf(args, opts.root), {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env: envOf(opts.env),
+  return spawn(process.execPath, argvOf(args, opts), {
+    ...spawnOptionsOf(opts),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 
-export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap' | 'chromium' | 'registry';
+export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap' | 'chromium' | 'registry' | 'newuidmap' | 'useradd';
 
 const probes: Record<Tool, string[]> = {
   // a real daemon, not just the CLI: the server version needs the Engine to answer
@@ -21,6 +21,10 @@ const probes: Record<Tool, string[]> = {
   chromium: ['chromium', '--version'],
   // CNCF distribution from Debian's docker-registry, and htpasswd (apache2-utils) for its bcrypt users
   registry: ['sh', '-c', 'docker-registry --version && command -v htpasswd >/dev/null && command -v openssl >/dev/null'],
+  // Debian's uidmap: maps a user's /etc/subuid and /etc/subgid ranges into a user namespace (setuid root)
+  newuidmap: ['sh', '-c', 'command -v newuidmap && command -v newgidmap >/dev/null && test -u "$(command -v newuidmap)"'],
+  // the rootless tests make ordinary users (as root)
+  useradd: ['sh', '-c', 'test "$(id -u)" = 0 && command -v useradd && command -v usermod >/dev/null'],
 };
 
 const cache = new Map<Tool, { ok: boolean; detail: string }>();
