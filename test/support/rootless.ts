@@ -5,12 +5,12 @@
  * test, and its processes (the user namespace's holder, containers) are ended when the test ends.
  * Run shale as one with `shale(args, { root, user })` (test/support/shale.ts).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { REPO_ROOT, SHALE_BIN, type ShaleUser } from './shale.js';
+import { argvOf, REPO_ROOT, SHALE_BIN, spawnOptionsOf, type ShaleOptions, type ShaleResult, type ShaleUser } from './shale.js';
 import { requireTool } from './tools.js';
 
 /** The test users: `ranged` has a subordinate id range, `single` has none. */
@@ -183,4 +183,45 @@ export function openToAll(dir: string): string {
   chmodSync(dir, 0o755);
   run('chmod', ['-R', 'a+rX', dir]);
   return dir;
+}
+
+/**
+ * Runs shale as `opts.user` where the kernel refuses new user namespaces: in a user namespace of root's that
+ * maps every id to itself (the user keeps their uid) and whose `user.max_user_namespaces` is 0. The limit
+ * is that namespace's own, so the host's setting and every other process are left alone (and root needs
+ * no CAP_SYS_RESOURCE on the host, which containers often drop).
+ */
+export async function shaleWithoutUserNamespaces(args: readonly string[], opts: ShaleOptions & { user: ShaleUser }): Promise<ShaleResult> {
+  const { cwd, env } = spawnOptionsOf(opts);
+  // unshare makes the namespace and runs sh in it; once root has written the maps, sh runs again as the
+  // namespace's root (with its capabilities), sets the limit and becomes the user
+  const inner = 'echo 0 > /proc/sys/user/max_user_namespaces && g=$1 && shift && exec setpriv --reuid="$0" --regid="$g" --clear-groups -- "$@"';
+  const child = spawn('unshare', ['--user', '--', 'sh', '-c', `read go && exec sh -c '${inner}' "$@"`, 'sh', String(opts.user.uid), String(opts.user.gid), process.execPath, ...argvOf(args, opts)], {
+    cwd,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (status, signal) => resolve({ status, signal }));
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  try {
+    const own = readlinkSync('/proc/self/ns/user');
+    const deadline = Date.now() + 10_000;
+    while (readlinkSync(`/proc/${child.pid}/ns/user`) === own) {
+      if (Date.now() > deadline) throw new Error('unshare --user made no user namespace');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    writeFileSync(`/proc/${child.pid}/uid_map`, '0 0 4294967295\n');
+    writeFileSync(`/proc/${child.pid}/gid_map`, '0 0 4294967295\n');
+    child.stdin!.end('go\n');
+    return { ...(await exited), stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
 }

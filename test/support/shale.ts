@@ -56,7 +56,8 @@ export interface ShaleResult {
   stderr: string;
 }
 
-const argvOf = (args: readonly string[], opts: ShaleOptions): string[] => [opts.user?.bin ?? SHALE_BIN, '--root', opts.root, ...args];
+/** The CLI's arguments to node: bin/shale (or the user's copy of it), the store, `args`. */
+export const argvOf = (args: readonly string[], opts: ShaleOptions): string[] => [opts.user?.bin ?? SHALE_BIN, '--root', opts.root, ...args];
 
 /**
  * The environment for shale: this process's, less CI (a test runner's CI=true would turn on analyze's
@@ -74,7 +75,7 @@ function envOf(opts: ShaleOptions): NodeJS.ProcessEnv {
 }
 
 /** How to spawn: as the user (their home as the working directory: the checkout may be closed to them). */
-const spawnOptionsOf = (opts: ShaleOptions) => ({
+export const spawnOptionsOf = (opts: ShaleOptions): { cwd: string; env: NodeJS.ProcessEnv; uid?: number; gid?: number } => ({
   cwd: opts.cwd ?? (opts.user ? opts.user.home : REPO_ROOT),
   env: envOf(opts),
   ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
