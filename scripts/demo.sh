@@ -9,7 +9,7 @@ work=$(mktemp -d /var/tmp/shale-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export SHALE_ROOT="$work/store"
 unset CI # CI=true turns on analyze's CI rules (as in dive); the demo shows the report, and the gate with --ci
-shale() { node bin/shale "$@"; }
+shale() { bin/shale "$@"; }
 
 mkdir -p "$work/rootfs/bin"
 cp /bin/busybox "$work/rootfs/bin/busybox"
@@ -52,7 +52,7 @@ shale rm demo
 
 echo "== save, load into a second store, export the merged root filesystem"
 shale save seed:split -o "$work/split.tar"
-SHALE_ROOT="$work/store2" node bin/shale load -i "$work/split.tar"
-SHALE_ROOT="$work/store2" node bin/shale export seed:split -o "$work/split-rootfs.tar"
+SHALE_ROOT="$work/store2" bin/shale load -i "$work/split.tar"
+SHALE_ROOT="$work/store2" bin/shale export seed:split -o "$work/split-rootfs.tar"
 tar -tvf "$work/split-rootfs.tar" | grep -E 'home|bin/busybox'
 shale fsck

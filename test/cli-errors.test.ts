@@ -22,7 +22,7 @@ interface Bounded extends ShaleResult {
   timedOut: boolean;
 }
 
-/** Runs `node bin/shale ARGV` (no implicit --root), killing it after TIMEOUT_MS. */
+/** Runs `node bin/shale.mjs ARGV` (no implicit --root), killing it after TIMEOUT_MS. */
 function runBounded(argv: readonly string[], opts: { cwd?: string; wrapper?: string[] } = {}): Promise<Bounded> {
   const env = { ...process.env };
   delete env.CI;

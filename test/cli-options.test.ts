@@ -73,7 +73,7 @@ test('images REPOSITORY[:TAG]: lists what docker images lists for the same names
   });
 });
 
-/** Runs `node bin/shale ARGS` with exactly the arguments given (no --root added). */
+/** Runs `node bin/shale.mjs ARGS` with exactly the arguments given (no --root added). */
 function shaleRaw(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
   const e = { ...process.env, ...env };
   delete e.CI;

@@ -34,9 +34,10 @@ export interface RunOptions {
   snapshotter?: SnapshotterPreference;
 }
 
-/** Everything about containers: records, their snapshots (overlayfs, persistent) and runc. */
+/** Everything about containers: records, their persistent snapshots (overlayfs or copies) and runc. */
 export class Containers {
   readonly records: ContainerRecords;
+  private readonly runc: Runc;
   private readonly snapshotters = new Map<SnapshotterPreference, Promise<Snapshotter>>();
 
   constructor(readonly store: Store) {
@@ -52,8 +53,6 @@ export class Containers {
     }
     return s;
   }
-
-  private readonly runc: Runc;
 
   private layerRefs(image: Image): LayerRef[] {
     return image.layers.map((l) => ({ diffId: l.diffId, open: () => l.open() }));

@@ -97,22 +97,23 @@ function holderArgs(): { args: string[]; single: boolean } {
 /** Why unshare could not make the namespace, in words that say what to change. */
 function refusal(stderr: string): ShaleError {
   const said = stderr.trim().split('\n').pop() ?? '';
-  const limit = (name: string) => readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'latin1').trim();
-  const read = (name: string) => {
+  const sysctl = (name: string) => {
     try {
-      return limit(name);
+      return readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'latin1').trim();
     } catch {
       return undefined;
     }
   };
-  if (read('user.max_user_namespaces') === '0') {
-    return new ShaleError('FAILED_PRECONDITION', 'shale without root needs a user namespace, and the kernel allows none (user.max_user_namespaces is 0)', {
-      hint: 'sysctl -w user.max_user_namespaces=15000 (as root), or run shale as root',
+  const why = 'shale without root needs a user namespace';
+  if (sysctl('kernel.unprivileged_userns_clone') === '0') {
+    return new ShaleError('FAILED_PRECONDITION', `${why}, and the kernel refuses them to ordinary users (kernel.unprivileged_userns_clone is 0)`, {
+      hint: 'sysctl -w kernel.unprivileged_userns_clone=1 (as root), or run shale as root',
     });
   }
-  if (read('kernel.unprivileged_userns_clone') === '0') {
-    return new ShaleError('FAILED_PRECONDITION', 'shale without root needs a user namespace, and the kernel refuses them to ordinary users (kernel.unprivileged_userns_clone is 0)', {
-      hint: 'sysctl -w kernel.unprivileged_userns_clone=1 (as root), or run shale as root',
+  if (/No space left on device/.test(said)) {
+    const max = sysctl('user.max_user_namespaces');
+    return new ShaleError('FAILED_PRECONDITION', `${why}, and the kernel allows no more (user.max_user_namespaces is ${max ?? 'unknown'}, or 32 are nested already): ${said}`, {
+      hint: max === '0' ? 'sysctl -w user.max_user_namespaces=15000 (as root), or run shale as root' : 'raise user.max_user_namespaces (as root), or run shale as root',
     });
   }
   if (/newuidmap|newgidmap/.test(said)) {
@@ -120,8 +121,8 @@ function refusal(stderr: string): ShaleError {
       hint: 'check the ranges in /etc/subuid and /etc/subgid, and that newuidmap and newgidmap (Debian: uidmap) are setuid root',
     });
   }
-  return new ShaleError('FAILED_PRECONDITION', `shale without root could not create a user namespace: ${said || 'unshare failed'}`, {
-    hint: 'run shale as root, or allow unprivileged user namespaces',
+  return new ShaleError('FAILED_PRECONDITION', `${why}, and the kernel refused one: ${said || 'unshare failed'}`, {
+    hint: 'allow unprivileged user namespaces (a security policy, a seccomp filter or a chroot may forbid them), or run shale as root',
   });
 }
 

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import { cleanHeaderPath, cleanLinkTarget, parseWhiteout, readTar, type TarHeader } from '../layer/index.js';
 import { makeNode } from './make-node.js';
+import { inUserNamespace } from '../internal/user-namespace.js';
 import { isOverlayXattr, OPAQUE_VALUE, OPAQUE_XATTR } from './overlay-marks.js';
 import { writeXattrTree, type XattrTree } from './xattr-tree.js';
 
@@ -139,6 +140,9 @@ class Unpacker {
     // A node this unpack just made is owned by us already: chown only when the header says otherwise.
     const chownNeeded = merge || header.uid !== this.euid || header.gid !== this.egid;
     const mode = header.mode & 0o7777;
+    // A user namespace cannot make device nodes (but whiteouts): they are left out of the tree, as Docker's
+    // rootless mode does; the stored layer keeps them, and a container's /dev is its own tmpfs.
+    if ((header.type === 'char' || header.type === 'block') && inUserNamespace() && (header.type === 'block' || header.devmajor !== 0 || header.devminor !== 0)) return;
 
     switch (header.type) {
       case 'dir':

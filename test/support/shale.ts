@@ -1,5 +1,5 @@
 /**
- * Runs the shale CLI (`node bin/shale --root STORE ...`) as a child process, and makes per-test temp
+ * Runs the shale CLI (`node bin/shale.mjs --root STORE ...`) as a child process, and makes per-test temp
  * directories that are removed when the test ends.
  */
 import assert from 'node:assert/strict';
@@ -12,7 +12,8 @@ import type { TestContext } from 'node:test';
 
 /** The repository root (this file compiles to dist/test/support/shale.js). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-export const SHALE_BIN = join(REPO_ROOT, 'bin', 'shale');
+/** The node entry of the CLI: tests run `node bin/shale.mjs` (bin/shale, the installed command, is a sh launcher of it). */
+export const SHALE_BIN = join(REPO_ROOT, 'bin', 'shale.mjs');
 
 /** A row of `shale images --format json` (CLI.md). */
 export interface ImageRow {

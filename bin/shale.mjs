@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Runs the CLI bundle (`npm run build` makes it) through V8's code cache: compiling the bundle from
+// source on every start costs about 50 ms. One cache per command, since a cache holds the functions its
+// run compiled. A missing or stale cache (another Node) is written on exit; a read-only install just
+// runs without it. Without root, the command runs again inside the caller's user namespace
+// (dist/user-namespace.cjs, small); bin/shale joins that namespace itself when its holder is up.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+const require = createRequire(import.meta.url);
+const args = process.argv.slice(2);
+if (process.getuid?.() !== 0 && require('../dist/user-namespace.cjs').needsUserNamespace(args)) {
+  await require('../dist/user-namespace.cjs').runInUserNamespace([...process.execArgv, ...process.argv.slice(1)]);
+} else {
+  runBundle();
+}
+
+function runBundle() {
+  const bundle = fileURLToPath(new URL('../dist/shale.cjs', import.meta.url));
+  const command = args.find((a) => /^[a-z][a-z-]*$/.test(a)) ?? 'none';
+  const cacheFile = `${bundle}.${command}.v8cache`;
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {}
+  const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+  const mod = { exports: {} };
+  script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, fileURLToPath(new URL('../dist', import.meta.url)));
+  if (cachedData === undefined || script.cachedDataRejected) {
+    process.once('exit', () => {
+      try {
+        const temp = `${cacheFile}.${process.pid}`;
+        writeFileSync(temp, script.createCachedData());
+        renameSync(temp, cacheFile);
+      } catch {}
+    });
+  }
+  mod.exports.main(args);
+}
