@@ -10,7 +10,7 @@ import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { argvOf, REPO_ROOT, SHALE_BIN, spawnOptionsOf, type ShaleOptions, type ShaleResult, type ShaleUser } from './shale.js';
+import { commandOf, REPO_ROOT, spawnOptionsOf, type ShaleOptions, type ShaleResult, type ShaleUser } from './shale.js';
 import { requireTool } from './tools.js';
 
 /** The test users: `ranged` has a subordinate id range, `single` has none. */
@@ -86,7 +86,7 @@ function ensureUser(name: string, ranged: boolean): { uid: number; gid: number; 
 const cliCopies = new Map<string, string>();
 
 /**
- * A copy of bin/shale, its dist/*.cjs bundles and package.json (bin/shale is an ES module) in a temp dir
+ * A copy of bin/ (the shale launcher and the CLI entry), the dist/*.cjs bundles and package.json in a temp dir
  * owned by `user` (so the CLI can keep its code cache there); made once a process, removed at exit.
  */
 function cliCopy(user: { name: string; uid: number; gid: number }): string {
@@ -97,7 +97,7 @@ function cliCopy(user: { name: string; uid: number; gid: number }): string {
   mkdirSync(join(dir, 'bin'));
   mkdirSync(join(dir, 'dist'));
   copyFileSync(join(REPO_ROOT, 'package.json'), join(dir, 'package.json'));
-  copyFileSync(SHALE_BIN, join(dir, 'bin', 'shale'));
+  for (const f of readdirSync(join(REPO_ROOT, 'bin'))) copyFileSync(join(REPO_ROOT, 'bin', f), join(dir, 'bin', f));
   const bundles = readdirSync(join(REPO_ROOT, 'dist')).filter((f) => f.endsWith('.cjs'));
   for (const f of bundles) copyFileSync(join(REPO_ROOT, 'dist', f), join(dir, 'dist', f));
   run('chown', ['-R', `${user.uid}:${user.gid}`, dir]);
@@ -196,7 +196,8 @@ export async function shaleWithoutUserNamespaces(args: readonly string[], opts: 
   // unshare makes the namespace and runs sh in it; once root has written the maps, sh runs again as the
   // namespace's root (with its capabilities), sets the limit and becomes the user
   const inner = 'echo 0 > /proc/sys/user/max_user_namespaces && g=$1 && shift && exec setpriv --reuid="$0" --regid="$g" --clear-groups -- "$@"';
-  const child = spawn('unshare', ['--user', '--', 'sh', '-c', `read go && exec sh -c '${inner}' "$@"`, 'sh', String(opts.user.uid), String(opts.user.gid), process.execPath, ...argvOf(args, opts)], {
+  const { file, argv } = commandOf(args, opts);
+  const child = spawn('unshare', ['--user', '--', 'sh', '-c', `read go && exec sh -c '${inner}' "$@"`, 'sh', String(opts.user.uid), String(opts.user.gid), file, ...argv], {
     cwd,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -33,7 +33,7 @@ export interface ShaleUser {
   uid: number;
   gid: number;
   home: string;
-  /** The CLI that user runs: a copy of bin/shale beside a dist/ with the bundles, readable by them. */
+  /** The command that user runs: a copy of the bin/shale launcher beside a dist/ with the bundles, readable by them. */
   bin: string;
 }
 
@@ -57,8 +57,12 @@ export interface ShaleResult {
   stderr: string;
 }
 
-/** The CLI's arguments to node: bin/shale (or the user's copy of it), the store, `args`. */
-export const argvOf = (args: readonly string[], opts: ShaleOptions): string[] => [opts.user?.bin ?? SHALE_BIN, '--root', opts.root, ...args];
+/**
+ * The program and its arguments: `node bin/shale.mjs --root ROOT ARGS`, or for another user the command
+ * they would run, their copy of the bin/shale launcher.
+ */
+export const commandOf = (args: readonly string[], opts: ShaleOptions): { file: string; argv: string[] } =>
+  opts.user ? { file: opts.user.bin, argv: ['--root', opts.root, ...args] } : { file: process.execPath, argv: [SHALE_BIN, '--root', opts.root, ...args] };
 
 /**
  * The environment for shale: this process's, less CI (a test runner's CI=true would turn on analyze's
@@ -84,7 +88,8 @@ export const spawnOptionsOf = (opts: ShaleOptions): { cwd: string; env: NodeJS.P
 
 /** Runs `node bin/shale --root ROOT ARGS...` to completion. */
 export function shale(args: readonly string[], opts: ShaleOptions): ShaleResult {
-  const r = spawnSync(process.execPath, argvOf(args, opts), {
+  const { file, argv } = commandOf(args, opts);
+  const r = spawnSync(file, argv, {
     ...spawnOptionsOf(opts),
     input: opts.input,
     encoding: 'utf8',
@@ -97,7 +102,8 @@ export function shale(args: readonly string[], opts: ShaleOptions): ShaleResult 
 
 /** Starts shale without waiting (for tests that kill it). */
 export function spawnShale(args: readonly string[], opts: ShaleOptions): ChildProcess {
-  return spawn(process.execPath, argvOf(args, opts), {
+  const { file, argv } = commandOf(args, opts);
+  return spawn(file, argv, {
     ...spawnOptionsOf(opts),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
