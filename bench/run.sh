@@ -12,5 +12,6 @@ mkdir "$upper/out" && busybox seq 1 4000000 >"$upper/out/numbers.txt"
 node bench/put-layer.mjs dist "$upper" 5
 rm -rf "$upper"
 bash bench/container-run.sh
+bash bench/rootless.sh
 bash bench/analyze.sh
 bash bench/registry.sh
