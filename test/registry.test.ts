@@ -12,7 +12,7 @@ import { test, type TestContext } from 'node:test';
 import { busyboxBase } from './support/build.js';
 import { dockerCleanup, dockerImageId, dockerOk } from './support/docker.js';
 import { makeTestCa, startRegistry } from './support/registry.js';
-import { shale, shaleJson, shaleOk, spawnShale, tempDir, tempStore, type ShaleResult } from './support/shale.js';
+import { assertErrorAfterProgress, shale, shaleJson, shaleOk, spawnShale, tempDir, tempStore, type ShaleResult } from './support/shale.js';
 import { requireTool } from './support/tools.js';
 
 interface PushJson {
@@ -37,16 +37,7 @@ interface ImageRowJson {
   id: string;
 }
 
-/** Exit 2 with `error: ...` (+ hint) as the last stderr lines (progress lines may come first), no stack trace. */
-function assertRegistryError(r: ShaleResult, what: string): string {
-  assert.equal(r.status, 2, `${what}: expected exit 2\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
-  const i = lines.findIndex((l) => l.startsWith('error: '));
-  assert.ok(i >= 0, `${what}: no "error: " line\n${r.stderr}`);
-  assert.ok(lines.slice(i + 1).every((l) => l.startsWith('hint: ')), `${what}: more after the error line:\n${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /^\s+at .+[:(]/m, `${what}: stack trace:\n${r.stderr}`);
-  return lines[i]!;
-}
+const assertRegistryError = (r: ShaleResult, what: string): string => assertErrorAfterProgress(r, what);
 
 const skopeoDigest = (ref: string, flags: string[] = ['--tls-verify=false']): string =>
   (JSON.parse(execFileSync('skopeo', ['inspect', ...flags, `docker://${ref}`], { encoding: 'utf8' })) as { Digest: string }).Digest;

@@ -11,13 +11,13 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { busyboxBase, CONTAINER_PATHS, shaleBuild, shaleImageLayers, writeContext } from './support/build.js';
+import { busyboxBase, CONTAINER_PATHS, shaleBuild, shaleImageLayers, writeContext, type LayerListing } from './support/build.js';
 import { makeBusyboxRootfs, tarDir } from './support/rootfs.js';
 import { debianRootfsTar } from './support/debian.js';
 import { startRegistry } from './support/registry.js';
 import { openToAll, rootlessUsers, shaleWithoutUserNamespaces, userDir, userStore } from './support/rootless.js';
 import { FIFTY_MIB, SEED } from './support/seed.js';
-import { shale, shaleJson, shaleOk, tempDir, tempStore, type ImageRow, type ShaleOptions, type ShaleResult } from './support/shale.js';
+import { assertErrorAfterProgress, shale, shaleJson, shaleOk, tempDir, tempStore, type ImageRow, type ShaleOptions } from './support/shale.js';
 import { compareTars } from './support/tree-compare.js';
 
 const BASE = 'rl-base:1';
@@ -52,15 +52,10 @@ const varies = (path: string): boolean =>
   ['var/log/dpkg.log', 'var/log/apt/history.log', 'var/log/apt/term.log', 'var/log/apt/eipp.log.xz', 'var/cache/apt/pkgcache.bin', 'var/cache/apt/srcpkgcache.bin', 'var/cache/ldconfig/aux-cache'].includes(path) ||
   path.startsWith('var/lib/apt/lists/');
 
-/** The last `error: ...` line of a failure (progress may come first), after which only hints follow. */
-function errorLine(r: ShaleResult, status: number, what: string): string {
-  assert.equal(r.status, status, `${what}: expected exit status ${status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
-  const i = lines.map((l) => l.startsWith('error: ')).lastIndexOf(true);
-  assert.ok(i >= 0, `${what}: no "error: " line\n${r.stderr}`);
-  assert.ok(lines.slice(i + 1).every((l) => l.startsWith('hint: ')), `${what}: more after the error line:\n${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /^\s+at .+[:(]/m, `${what}: stack trace:\n${r.stderr}`);
-  return lines.slice(i).join('\n');
+/** Asserts that no layer carries overlayfs' own marks (`trusted.overlay.*` as root, `user.overlay.*` without). */
+function assertNoOverlayXattrs(layers: LayerListing[], what: string): void {
+  const leaked = layers.flat().filter((l) => /xattrs=.*\b(user|trusted)\.overlay\./.test(l));
+  assert.deepEqual(leaked, [], `${what}: no overlay xattrs in any layer`);
 }
 
 interface HistoryRow {
@@ -140,6 +135,7 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
       assert.deepEqual(mine, await imageFacts(asRoot, ref), `${ref}: the user's build is root's`);
     }
     const split = await imageFacts(asUser, 'rl-seed:split');
+    assertNoOverlayXattrs(split.listings, 'rl-seed:split');
     assert.equal(split.layerCount, 4);
     assert.equal(split.size, (await imageFacts(asUser, BASE)).size + FIFTY_MIB, 'the split build keeps the 50 MiB');
     assert.equal(split.wastedBytes, FIFTY_MIB, 'analyze sees the 50 MiB hidden by the rm layer');
@@ -167,8 +163,7 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
     assert.ok(run2.includes('whiteout opt/app/.wh..wh..opq'), `the re-made base directory is opaque:\n${run2.join('\n')}`);
     assert.ok(run2.includes('f 0644 0:0 4 opt/app/three'));
     assert.ok(run2.some((l) => /^h 0644 1000:1000 0 (a-hard -> a\.txt|a\.txt -> a-hard)$/.test(l)), `the hard link to a lower file:\n${run2.join('\n')}`);
-    const leaked = layers.flat().filter((l) => /xattrs=.*\b(user|trusted)\.overlay\./.test(l));
-    assert.deepEqual(leaked, [], 'no overlay xattrs in any layer');
+    assertNoOverlayXattrs(layers, 'rl-edge:1');
     // the image as a container sees it
     const seen = shaleOk(['run', '--rm', 'rl-edge:1', 'sh', '-c', 'ls /opt/app; stat -c "%u:%g %h" /a.txt; test -e /etc/motd || echo gone'], asUser).stdout;
     assert.equal(seen, 'three\n1000:1000 2\ngone\n');
@@ -195,6 +190,7 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
     assert.equal(shale(['run', '--rm', 'rl-img:c', 'test', '-e', '/etc/motd'], asUser).status, 1, 'the committed deletion hides the base file');
     const committed = await shaleImageLayers(asUser.root, 'rl-img:c', ranged);
     assert.ok(committed.at(-1)!.includes('whiteout etc/.wh.motd'), `commit writes the deletion as a whiteout:\n${committed.at(-1)!.join('\n')}`);
+    assertNoOverlayXattrs(committed, 'rl-img:c');
 
     shaleOk(['squash', 'rl-seed:split', '-t', 'rl-seed:squashed'], asUser);
     const squashed = await imageFacts(asUser, 'rl-seed:squashed');
@@ -246,6 +242,7 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
     });
     assert.deepEqual(unexpected, [], `the final trees differ:\n${unexpected.join('\n')}`);
     assert.equal(b.get('usr/bin/curl')?.type, 'file', 'curl is installed');
+    assertNoOverlayXattrs(await shaleImageLayers(sides[1].root, 'rl-debian:curl', ranged), 'rl-debian:curl');
     for (const p of ['var/lib/apt/lists/partial', 'var/cache/apt/archives/partial']) {
       assert.equal(a.get(p)?.uid, 42, `${p} is _apt's in root's build`);
       assert.equal(b.get(p)?.uid, 42, `${p} is _apt's in the rootless build`);
@@ -260,10 +257,11 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
     shaleBuild(asSingle.root, seed, ['-f', join(seed, 'Dockerfile.split'), '-t', 'rl-seed:split', '--build-arg', `BASE=${BASE}`], undefined, { classic: true, user: single });
     assert.deepEqual(await imageFacts(asSingle, 'rl-seed:split'), await imageFacts(asRoot, 'rl-seed:split'));
 
-    const chown = errorLine(shale(['build', '-f', join(edge, 'Dockerfile.chown'), edge], asSingle), 2, 'COPY --chown=1000 with one id');
+    const chown = assertErrorAfterProgress(shale(['build', '-f', join(edge, 'Dockerfile.chown'), edge], asSingle), 'COPY --chown=1000 with one id');
     assert.match(chown, /^error: .*\/etc\/subuid/, chown);
-    const failed = errorLine(shale(['build', '-f', join(edge, 'Dockerfile.fail'), edge], asSingle), 2, 'RUN false with one id');
-    assert.match(failed, /^hint: .*\/etc\/subuid/m, failed);
+    const failed = shale(['build', '-f', join(edge, 'Dockerfile.fail'), edge], asSingle);
+    assert.match(assertErrorAfterProgress(failed, 'RUN false with one id'), /RUN .*false/);
+    assert.match(failed.stderr, /^hint: .*\/etc\/subuid/m, 'the hint names /etc/subuid');
 
     // an image with a file of uid 1000 cannot be unpacked: build and run say why
     const other = join(shared, 'other-owner');
@@ -272,8 +270,8 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
     writeFileSync(join(other, 'Dockerfile'), 'FROM rl-other:1\nRUN true\n');
     openToAll(other);
     shaleOk(['import', otherTar, 'rl-other:1'], asSingle);
-    assert.match(errorLine(shale(['build', other], asSingle), 2, 'a base layer with a file of uid 1000'), /^error: .*\/etc\/subuid/);
-    assert.match(errorLine(shale(['run', '--rm', 'rl-other:1', 'true'], asSingle), 125, 'run of an image with a file of uid 1000'), /^error: .*\/etc\/subuid/);
+    assert.match(assertErrorAfterProgress(shale(['build', other], asSingle), 'a base layer with a file of uid 1000'), /^error: .*\/etc\/subuid/);
+    assert.match(assertErrorAfterProgress(shale(['run', '--rm', 'rl-other:1', 'true'], asSingle), 'run of an image with a file of uid 1000', 125), /^error: .*\/etc\/subuid/);
   });
 
   await t.test('a kernel that refuses user namespaces (user.max_user_namespaces = 0): exit 2 naming the setting', async (st) => {
@@ -281,7 +279,7 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
     const host = readFileSync(knob, 'utf8');
     // a runtime directory of its own: no holder of an earlier command to join
     const r = await shaleWithoutUserNamespaces(['images'], { ...asUser, user: ranged, env: { XDG_RUNTIME_DIR: userDir(st, ranged) } });
-    assert.match(errorLine(r, 2, 'images without user namespaces'), /^error: .*user\.max_user_namespaces is 0/);
+    assert.match(assertErrorAfterProgress(r, 'images without user namespaces'), /^error: .*user\.max_user_namespaces is 0/);
     assert.equal(readFileSync(knob, 'utf8'), host, "the host's setting is untouched");
   });
 
@@ -300,7 +298,7 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
       [['prune'], 2],
       [['run', '--rm', BASE, 'true'], 125],
     ] as const) {
-      const line = errorLine(shale(args, asUserOnRoots), status, `${args[0]} on root's store`);
+      const line = assertErrorAfterProgress(shale(args, asUserOnRoots), `${args[0]} on root's store`, status);
       assert.match(line, new RegExp(`^error: .*store ${store}`), `${args[0]}: the error names the store`);
     }
     assert.deepEqual(shaleJson<ImageRow[]>(['images'], asUserOnRoots).map((r) => r.id).sort(), images);

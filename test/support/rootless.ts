@@ -69,6 +69,7 @@ function ensureUser(name: string, ranged: boolean): { uid: number; gid: number; 
   if (!account(name)) run('useradd', ['-m', '-s', '/bin/sh', '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', name]);
   const acct = account(name);
   if (!acct) throw new Error(`useradd ${name} made no account`);
+  for (const f of ['/etc/subuid', '/etc/subgid']) if (!existsSync(f)) writeFileSync(f, '', { mode: 0o644 });
   let range = rangeOf(name, acct.uid);
   const stray = subEntries('/etc/subuid').some((e) => e.who === name) || subEntries('/etc/subgid').some((e) => e.who === name);
   if (ranged && !range) {

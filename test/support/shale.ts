@@ -147,6 +147,20 @@ export function assertCliError(r: ShaleResult, what: string): string {
   return lines[0]!;
 }
 
+/**
+ * Asserts a failure of a command that prints progress first (build, push, pull): exit `status`, an `error: ...`
+ * line after which only `hint: ...` lines follow, no stack trace. Returns the error line.
+ */
+export function assertErrorAfterProgress(r: ShaleResult, what: string, status = 2): string {
+  assert.equal(r.status, status, `${what}: expected exit status ${status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  const i = lines.map((l) => l.startsWith('error: ')).lastIndexOf(true);
+  assert.ok(i >= 0, `${what}: no "error: " line\n${r.stderr}`);
+  assert.ok(lines.slice(i + 1).every((l) => l.startsWith('hint: ')), `${what}: more after the error line:\n${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /^\s+at .+[:(]/m, `${what}: stack trace:\n${r.stderr}`);
+  return lines[i]!;
+}
+
 /** A fresh directory under os.tmpdir(), removed when the test (or suite) `t` ends. */
 export function tempDir(t: Pick<TestContext, 'after'>, prefix = 'shale-e2e-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
