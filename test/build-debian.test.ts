@@ -12,23 +12,10 @@ import { CONTAINER_PATHS, dockerBuild, dockerExport, dockerSavedImage, historyLi
 import { dockerCleanup, dockerImageId, dockerOk } from './support/docker.js';
 import { shaleOk, tempDir, tempStore, uniqueSuffix } from './support/shale.js';
 import { requireTool } from './support/tools.js';
-import { CACHED_DEBIAN_ROOTFS, debianRootfsTar } from './support/debian.js';
+import { CACHED_DEBIAN_ROOTFS, debianRootfsTar, TIME_DEPENDENT, TIMESTAMPED_LOGS } from './support/debian.js';
 import { compareTrees, extractTar, treeOf } from './support/tree-compare.js';
 
 
-/**
- * Files whose bytes depend on when the build ran, not on what it installed; their type, mode and owner are
- * still compared, and the logs are compared with their timestamps masked:
- * - dpkg.log, apt/history.log, apt/term.log: one line per action, each stamped with the wall clock;
- * - apt's pkgcache.bin / srcpkgcache.bin: binary caches that record the mtimes of the index files in
- *   /var/lib/apt/lists (apt sets those from the mirror's Last-Modified, but the cache's own header and
- *   hash tables differ from run to run);
- * - ldconfig's aux-cache: keyed by each library's inode, size and ctime (ctime is the unpack time).
- * The package lists themselves (/var/lib/apt/lists) are compared byte for byte: both sides fetched the
- * same mirror state minutes apart.
- */
-const TIME_DEPENDENT = ['var/cache/apt/pkgcache.bin', 'var/cache/apt/srcpkgcache.bin', 'var/cache/ldconfig/aux-cache'];
-const TIMESTAMPED_LOGS = ['var/log/dpkg.log', 'var/log/apt/history.log', 'var/log/apt/term.log'];
 const maskTimes = (text: string) => text.replace(/\d{4}-\d{2}-\d{2} +\d{2}:\d{2}:\d{2}/g, 'DATE');
 
 const DOCKERFILE = (base: string) => `FROM ${base}

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { busyboxBase, CONTAINER_PATHS, shaleBuild, shaleImageLayers, writeContext, type LayerListing } from './support/build.js';
 import { makeBusyboxRootfs, tarDir } from './support/rootfs.js';
-import { debianRootfsTar } from './support/debian.js';
+import { debianRootfsTar, TIME_DEPENDENT, TIMESTAMPED_LOGS } from './support/debian.js';
 import { startRegistry } from './support/registry.js';
 import { openToAll, rootlessUsers, shaleWithoutUserNamespaces, userDir, userStore } from './support/rootless.js';
 import { FIFTY_MIB, SEED } from './support/seed.js';
@@ -43,14 +43,8 @@ RUN ln /a.txt /a-hard && rm /etc/motd && rm -rf /opt/app && mkdir /opt/app && ec
 /** The apt build: `_apt` (uid 42) owns what apt-get update makes, so the map needs more than one id. */
 const APT = `FROM rl-debian:base\nRUN apt-get update && apt-get install -y --no-install-recommends curl\n`;
 
-/**
- * Files of the apt build whose bytes depend on when it ran (see test/build-debian.test.ts): logs stamped with
- * the clock, apt's binary caches, ldconfig's aux-cache keyed by ctime, and the package lists (fetched from the
- * mirror minutes apart). Their type, mode and owner are still compared.
- */
-const varies = (path: string): boolean =>
-  ['var/log/dpkg.log', 'var/log/apt/history.log', 'var/log/apt/term.log', 'var/log/apt/eipp.log.xz', 'var/cache/apt/pkgcache.bin', 'var/cache/apt/srcpkgcache.bin', 'var/cache/ldconfig/aux-cache'].includes(path) ||
-  path.startsWith('var/lib/apt/lists/');
+/** Files of the apt build whose bytes depend on when it ran (test/support/debian.ts): their type, mode and owner are still compared. */
+const varies = (path: string): boolean => [...TIME_DEPENDENT, ...TIMESTAMPED_LOGS].includes(path);
 
 /** Asserts that no layer carries overlayfs' own marks (`trusted.overlay.*` as root, `user.overlay.*` without). */
 function assertNoOverlayXattrs(layers: LayerListing[], what: string): void {
