@@ -7,6 +7,7 @@
  * The cases run in order and share one base tar, one root store and one store of the user's.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { debianRootfsTar, TIME_DEPENDENT, TIMESTAMPED_LOGS } from './support/deb
 import { startRegistry } from './support/registry.js';
 import { openToAll, rootlessUsers, shaleWithoutUserNamespaces, userDir, userStore } from './support/rootless.js';
 import { FIFTY_MIB, SEED } from './support/seed.js';
-import { assertErrorAfterProgress, shale, shaleJson, shaleOk, tempDir, tempStore, type ImageRow, type ShaleOptions } from './support/shale.js';
+import { assertErrorAfterProgress, shale, shaleJson, shaleOk, spawnOptionsOf, tempDir, tempStore, type ImageRow, type ShaleOptions } from './support/shale.js';
 import { compareTars } from './support/tree-compare.js';
 
 const BASE = 'rl-base:1';
@@ -197,6 +198,15 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
     }
     shaleOk(['rm', 'c', 'c2'], asUser);
     assert.deepEqual(shaleJson(['ps', '-a'], asUser), []);
+  });
+
+  await t.test("without --root the store is the user's $XDG_DATA_HOME/shale", async (st) => {
+    const data = userDir(st, ranged);
+    const { cwd, env, uid, gid } = spawnOptionsOf({ ...asUser, env: { XDG_DATA_HOME: data } });
+    const r = spawnSync(ranged.bin, ['import', baseTar, BASE], { cwd, env, uid, gid, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const store = lstatSync(join(data, 'shale', 'index.json'));
+    assert.deepEqual([store.uid, store.gid], [ranged.uid, ranged.gid], 'the store is the user\'s own');
   });
 
   await t.test('push to and pull from a local registry as the user', async (st) => {
