@@ -223,6 +223,9 @@ export async function shaleWithoutUserNamespaces(args: readonly string[], opts: 
     writeFileSync(`/proc/${child.pid}/gid_map`, '0 0 4294967295\n');
     child.stdin!.end('go\n');
     return { ...(await exited), stdout, stderr };
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
   } finally {
     clearTimeout(timer);
   }

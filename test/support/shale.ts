@@ -86,7 +86,7 @@ export const spawnOptionsOf = (opts: ShaleOptions): { cwd: string; env: NodeJS.P
   ...(opts.user ? { uid: opts.user.uid, gid: opts.user.gid } : {}),
 });
 
-/** Runs `node bin/shale --root ROOT ARGS...` to completion. */
+/** Runs `node bin/shale.mjs --root ROOT ARGS...` (as `opts.user`: their bin/shale) to completion. */
 export function shale(args: readonly string[], opts: ShaleOptions): ShaleResult {
   const { file, argv } = commandOf(args, opts);
   const r = spawnSync(file, argv, {
