@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { busyboxBase, CONTAINER_PATHS, shaleBuild, shaleImageLayers, writeContext, type LayerListing } from './support/build.js';
@@ -18,7 +19,7 @@ import { debianRootfsTar, TIME_DEPENDENT, TIMESTAMPED_LOGS } from './support/deb
 import { startRegistry } from './support/registry.js';
 import { openToAll, rootlessUsers, shaleWithoutUserNamespaces, userDir, userStore } from './support/rootless.js';
 import { FIFTY_MIB, SEED } from './support/seed.js';
-import { assertErrorAfterProgress, shale, shaleJson, shaleOk, spawnOptionsOf, tempDir, tempStore, type ImageRow, type ShaleOptions } from './support/shale.js';
+import { assertErrorAfterProgress, shale, shaleJson, shaleOk, spawnOptionsOf, tempDir, tempStore, type ImageRow, type ShaleOptions, type ShaleUser } from './support/shale.js';
 import { compareTars } from './support/tree-compare.js';
 
 const BASE = 'rl-base:1';
@@ -51,6 +52,14 @@ const varies = (path: string): boolean => [...TIME_DEPENDENT, ...TIMESTAMPED_LOG
 function assertNoOverlayXattrs(layers: LayerListing[], what: string): void {
   const leaked = layers.flat().filter((l) => /xattrs=.*\b(user|trusted)\.overlay\./.test(l));
   assert.deepEqual(leaked, [], `${what}: no overlay xattrs in any layer`);
+}
+
+/** The id maps of the user's namespace, read from its holder (pid in /tmp/shale-UID/userns.pid, no XDG_RUNTIME_DIR). */
+function holderMaps(user: ShaleUser): { uid: number[][]; gid: number[][] } {
+  const pid = readFileSync(join(tmpdir(), `shale-${user.uid}`, 'userns.pid'), 'utf8').trim();
+  assert.equal(readFileSync(`/proc/${pid}/cmdline`, 'latin1'), 'sleep\0infinity\0', 'the holder is a sleep');
+  const map = (f: string) => readFileSync(`/proc/${pid}/${f}`, 'utf8').trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number));
+  return { uid: map('uid_map'), gid: map('gid_map') };
 }
 
 interface HistoryRow {
@@ -119,6 +128,10 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
   const userBase = shaleOk(['import', baseTar, BASE], asUser).stdout.trim();
   assert.match(userBase, /^sha256:[a-f0-9]{64}$/);
   assert.deepEqual(layerDigests(asUser, BASE), layerDigests(asRoot, BASE), 'the same base tar gives the same base layer in both stores');
+  assert.deepEqual(holderMaps(ranged), {
+    uid: [[0, ranged.uid, 1], [1, ranged.range.start, ranged.range.count]],
+    gid: [[0, ranged.gid, 1], [1, ranged.range.start, ranged.range.count]],
+  }, 'the user is 0 in the namespace, their subordinate range 1..N');
 
   await t.test('the seed split and chained builds: the same layers, sizes, history and analysis as root', async () => {
     for (const [file, ref, classic] of [
@@ -258,6 +271,7 @@ test('rootless: builds as an ordinary user match root builds; containers, regist
     const asSingle: ShaleOptions = { root: userStore(st, single), user: single };
     const first = shaleOk(['import', baseTar, BASE], asSingle);
     assert.match(first.stderr, /^warning: .*\/etc\/subuid/m, 'the first command says only one id is mapped');
+    assert.deepEqual(holderMaps(single), { uid: [[0, single.uid, 1]], gid: [[0, single.gid, 1]] }, 'only the user\'s own ids, as 0');
     shaleBuild(asSingle.root, seed, ['-f', join(seed, 'Dockerfile.split'), '-t', 'rl-seed:split', '--build-arg', `BASE=${BASE}`], undefined, { classic: true, user: single });
     assert.deepEqual(await imageFacts(asSingle, 'rl-seed:split'), await imageFacts(asRoot, 'rl-seed:split'));
 
