@@ -1,4 +1,5 @@
 import { isShaleError, ShaleError } from '../internal/errors.js';
+import { explainUnmappedOwner } from '../internal/user-namespace.js';
 import type { ImageConfig } from '../oci/index.js';
 import { applyInstruction, parseTrigger, startStage, toDockerConfigJson, type ContainerConfig } from '../dockerfile/index.js';
 import { Containers, type RunOptions } from '../runtime/index.js';
@@ -14,7 +15,8 @@ export const RUN_FAILED = 125;
  * found) stay as they are; every other failure of run itself (image not found, bad flags, runtime) is 125,
  * so a script can tell it from the command's own exit status.
  */
-export function asRunFailure(e: unknown): ShaleError {
+export function asRunFailure(error: unknown): ShaleError {
+  const e = explainUnmappedOwner(error);
   if (isShaleError(e)) {
     if (e.exitCode === 126 || e.exitCode === 127 || e.exitCode === RUN_FAILED) return e;
     return new ShaleError(e.code, e.message, { hint: e.hint, cause: e, exitCode: RUN_FAILED });

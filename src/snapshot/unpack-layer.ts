@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import { cleanHeaderPath, cleanLinkTarget, parseWhiteout, readTar, type TarHeader } from '../layer/index.js';
 import { makeNode } from './make-node.js';
-import { inUserNamespace } from '../internal/user-namespace.js';
+import { explainUnmappedOwner, inUserNamespace } from '../internal/user-namespace.js';
 import { isOverlayXattr, OPAQUE_VALUE, OPAQUE_XATTR } from './overlay-marks.js';
 import { writeXattrTree, type XattrTree } from './xattr-tree.js';
 
@@ -69,6 +69,8 @@ export async function unpackLayer(tar: AsyncIterable<Uint8Array>, dir: string, o
   try {
     for await (const e of readTar(tar, { what: u.what })) await u.entry(e.header, e.body);
     await u.finish();
+  } catch (e) {
+    throw explainUnmappedOwner(e, { step: u.what, root: dir });
   } finally {
     u.dropTemplate();
   }
