@@ -1,8 +1,7 @@
-import { isShaleError, ShaleError } from '../internal/errors.js';
 import { ManifestSchema, parseJson, parseReference, type Descriptor, type Digest } from '../oci/index.js';
 import { fetchBlob } from './blobs.js';
 import type { FetchedManifest } from './manifests.js';
-import { resolveImageManifest } from './remote-image.js';
+import { resolveImageManifest, servedCorrupt } from './remote-image.js';
 import type { RegistryReference } from './registry-reference.js';
 import type { RegistryClient } from './registry-client.js';
 import { mapLimit } from '../internal/map-limit.js';
@@ -63,10 +62,7 @@ export async function pullImage(client: RegistryClient, ref: RegistryReference, 
       try {
         await target.stage(d, source, kind, `${ref.name}: ${kind} ${d.digest}`);
       } catch (e) {
-        if (isShaleError(e, 'DIGEST_MISMATCH') || isShaleError(e, 'SIZE_MISMATCH')) {
-          throw new ShaleError(e.code, `${e.message} (${e.code}: the registry served corrupt content; nothing was stored)`, { cause: e });
-        }
-        throw e;
+        throw servedCorrupt(e, '; nothing was stored');
       }
       downloadedBytes += d.size;
       options.onEvent?.({ ...event, state: 'done' });

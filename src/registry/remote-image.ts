@@ -1,4 +1,4 @@
-import { ShaleError } from '../internal/errors.js';
+import { isShaleError, ShaleError } from '../internal/errors.js';
 import { verifyStream } from '../internal/hash.js';
 import { decompress } from '../layer/index.js';
 import type { Image, Layer } from '../image/index.js';
@@ -34,13 +34,30 @@ export async function resolveImageManifest(client: RegistryClient, ref: Registry
 export async function fetchBlobBytes(client: RegistryClient, repository: string, d: Descriptor, what: string, limit = MAX_CONFIG_BYTES): Promise<Buffer> {
   if (d.size > limit) throw new ShaleError('CORRUPT_INPUT', `${what} is too large (${d.size} bytes)`);
   const parts: Buffer[] = [];
-  for await (const c of verifyStream(fetchBlob(client, repository, d), d, what)) parts.push(c);
+  for await (const c of verifiedBlob(client, repository, d, what)) parts.push(c);
   return Buffer.concat(parts);
+}
+
+/** A digest or size mismatch in what a registry served, said to be so (its code in the message); other errors as they are. */
+export function servedCorrupt(e: unknown, aftermath = ''): unknown {
+  if (isShaleError(e, 'DIGEST_MISMATCH') || isShaleError(e, 'SIZE_MISMATCH')) {
+    return new ShaleError(e.code, `${e.message} (${e.code}: the registry served corrupt content${aftermath})`, { cause: e });
+  }
+  return e;
+}
+
+/** A blob streamed from the registry, verified against its descriptor at its end. */
+async function* verifiedBlob(client: RegistryClient, repository: string, d: Descriptor, what: string): AsyncGenerator<Buffer> {
+  try {
+    yield* verifyStream(fetchBlob(client, repository, d), d, what);
+  } catch (e) {
+    throw servedCorrupt(e);
+  }
 }
 
 /** A layer whose blob is fetched (and verified) each time it is opened; nothing is fetched before. */
 function remoteLayer(client: RegistryClient, repository: string, descriptor: Descriptor, diffId: Digest, what: string): Layer {
-  const openBlob = () => verifyStream(fetchBlob(client, repository, descriptor), descriptor, what);
+  const openBlob = () => verifiedBlob(client, repository, descriptor, what);
   return {
     descriptor,
     diffId,
