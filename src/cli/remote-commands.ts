@@ -4,16 +4,14 @@ import {
   credentialsServer,
   dockerConfigPath,
   getManifest,
-  isIndexMediaType,
   listTags,
   manifestDigest,
   manifestReference,
   openRemoteImage,
-  parseIndex,
   parseRegistryHost,
   parseRegistryReference,
   removeCredentials,
-  selectPlatform,
+  resolveImageManifest,
   DOCKER_HUB,
   type RegistryClient,
   type RegistryReference,
@@ -64,12 +62,9 @@ export async function digestCommand(raw: string, flags: PlatformFlags): Promise<
 /** `shale manifest REF`: the manifest (or index) as the registry serves it; --platform picks one from an index. */
 export async function manifestCommand(raw: string, flags: PlatformFlags): Promise<RawResult> {
   const ref = parseRegistryReference(raw);
-  return withRegistry(ref, flags, async (client) => {
-    const fetched = await getManifest(client, ref.repository, manifestReference(ref));
-    if (!flags.platform || !isIndexMediaType(fetched.mediaType)) return { raw: fetched.raw };
-    const chosen = selectPlatform(parseIndex(fetched, `${ref.name}: index ${fetched.digest}`), flags.platform);
-    return { raw: (await getManifest(client, ref.repository, chosen.digest)).raw };
-  });
+  return withRegistry(ref, flags, async (client) => ({
+    raw: flags.platform ? (await resolveImageManifest(client, ref, flags.platform)).manifest.raw : (await getManifest(client, ref.repository, manifestReference(ref))).raw,
+  }));
 }
 
 /** `shale config REF`: the image's config blob as stored (through an index by --platform, else this machine's). */
