@@ -119,9 +119,9 @@ export async function dfCommand(store: Store, verbose: boolean): Promise<Command
 }
 
 export async function historyCommand(store: Store, spec: string): Promise<CommandResult> {
-  return withSource(store, spec, async ({ image, store: holder }) => {
+  return withSource(store, spec, async ({ image, store: holder, contentSize }) => {
     const lines = (await readBuildLines(holder, image.id)) ?? [];
-    const rows = await imageHistory(image, async (i) => (await holder.layerInfo(image.layers[i]!.descriptor.digest)).contentSize, lines);
+    const rows = await imageHistory(image, contentSize, lines);
     const text = renderTable(
       ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT', 'LINE'],
       rows.map((r) => [

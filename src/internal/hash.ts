@@ -42,3 +42,13 @@ export function verifyContent(
     throw new ShaleError('DIGEST_MISMATCH', `${what}: content has digest ${actual.digest}, expected ${expected.digest}`);
   }
 }
+
+/** Bytes passed through; DIGEST_MISMATCH (or SIZE_MISMATCH) at their end when they are not what `expected` says. */
+export async function* verifiedStream(source: AsyncIterable<Uint8Array>, expected: { digest: string; size?: number }, what: string): AsyncGenerator<Buffer> {
+  const hash = new HashingStream();
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  verifyContent(what, expected, { digest: hash.digest(), size: hash.bytes });
+}
