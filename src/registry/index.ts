@@ -9,3 +9,4 @@ export * from './manifests.js';
 export * from './transfer-events.js';
 export * from './pull.js';
 export * from './push.js';
+export * from './remote-source.js';

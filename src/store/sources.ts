@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
@@ -119,10 +120,7 @@ async function archiveSource(store: Store, kind: string, path: string, ref: stri
   }
 }
 
-async function* streamFile(path: string): AsyncGenerator<Buffer> {
-  const { createReadStream } = await import('node:fs');
-  yield* createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
-}
+const streamFile = (path: string): AsyncIterable<Buffer> => createReadStream(path, { highWaterMark: 1 << 20 });
 
 /** Whether `spec` names a source other than the store (`docker-archive:`, `oci:`, `docker://`, ...). */
 export const sourceKind = (spec: string): string | undefined => SOURCE_KINDS.exec(spec)?.[1];
