@@ -120,7 +120,7 @@ export async function dfCommand(store: Store, verbose: boolean): Promise<Command
 
 export async function historyCommand(store: Store, spec: string): Promise<CommandResult> {
   return withSource(store, spec, async ({ image, store: holder, contentSize }) => {
-    const lines = (await readBuildLines(holder, image.id)) ?? [];
+    const lines = (holder && (await readBuildLines(holder, image.id))) ?? [];
     const rows = await imageHistory(image, contentSize, lines);
     const text = renderTable(
       ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT', 'LINE'],

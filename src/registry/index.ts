@@ -10,3 +10,5 @@ export * from './transfer-events.js';
 export * from './pull.js';
 export * from './push.js';
 export * from './remote-source.js';
+export * from './remote-image.js';
+export * from './manifest-digest.js';

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
-import { verifiedStream } from '../internal/hash.js';
+import { verifyStream } from '../internal/hash.js';
 import { writeFileAtomic, writeStreamAtomic } from '../internal/fs-atomic.js';
 import { canonicalJson } from '../image/index.js';
 import { makeHeader, writeTar, type TarWriteEntry } from '../layer/index.js';
@@ -59,7 +59,7 @@ export async function writeOciLayoutDir(dir: string, blobs: LayoutBlob[], root: 
     for (const b of blobs) {
       const path = join(blobDir, digestHex(b.descriptor.digest as Digest));
       if ((await stat(path).catch(() => undefined))?.size === b.descriptor.size) continue;
-      await writeStreamAtomic(path, verifiedStream(b.open(), { digest: b.descriptor.digest, size: b.descriptor.size }, `blob ${b.descriptor.digest}`));
+      await writeStreamAtomic(path, verifyStream(b.open(), { digest: b.descriptor.digest, size: b.descriptor.size }, `blob ${b.descriptor.digest}`));
       writtenBytes += b.descriptor.size;
     }
     const entry = rootEntry(root);
@@ -83,7 +83,7 @@ export async function* ociArchiveStream(blobs: LayoutBlob[], root: LayoutRoot): 
       const { digest, size } = b.descriptor;
       if (seen.has(digest)) continue;
       seen.add(digest);
-      yield { header: makeHeader({ name: `blobs/sha256/${digestHex(digest as Digest)}`, type: 'file', size }), body: verifiedStream(b.open(), { digest, size }, `blob ${digest}`) };
+      yield { header: makeHeader({ name: `blobs/sha256/${digestHex(digest as Digest)}`, type: 'file', size }), body: verifyStream(b.open(), { digest, size }, `blob ${digest}`) };
     }
     const index = canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [rootEntry(root)] });
     yield { header: makeHeader({ name: 'index.json', type: 'file', size: index.length }), body: index };

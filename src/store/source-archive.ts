@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, openSync, statSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { ShaleError, hasErrno } from '../internal/errors.js';
-import { verifiedStream } from '../internal/hash.js';
+import { verifyStream } from '../internal/hash.js';
 import { readAt } from '../internal/read-at.js';
 import { canonicalJson, hostPlatform, makeManifest, type Image, type Layer } from '../image/index.js';
 import { cleanEntryPath, decompress, listTarFile, openStoredFileForListing, sniffCompression, type StoredLayerFile } from '../layer/index.js';
@@ -326,7 +326,7 @@ export async function* streamMember(m: Pick<MemberFile, 'path' | 'offset' | 'siz
   if (m.size > 0) yield* createReadStream(m.path, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
 }
 
-const verified = (source: AsyncIterable<Uint8Array>, digest: string, what: string) => verifiedStream(source, { digest }, what);
+const verified = (source: AsyncIterable<Uint8Array>, digest: string, what: string) => verifyStream(source, { digest }, what);
 
 /**
  * A layer read where it lies (or where it was staged). Bytes not hashed yet are checked by whoever reads

@@ -1,33 +1,34 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import type { Image, ImageSource } from '../image/index.js';
 import { IndexSchema, isIndexMediaType, parseJson, type Descriptor, type Digest } from '../oci/index.js';
-import type { LoadedImage } from './load.js';
 import { tarMembers } from './archive-members.js';
 import { exportFromDockerDaemon } from './docker-daemon.js';
 import { describeLayerBlob } from './layer-info.js';
 import { ArchiveView, archiveImages, archiveImageView, ociImageAt, ociRoots, openArchiveView, pickPlatform } from './source-archive.js';
-import { Store } from './store.js';
+import type { Store } from './store.js';
 
 /** An image opened from a SOURCE; `close()` drops whatever was staged to read it. */
 export interface OpenedSource {
   image: Image;
   /** The references the image is known by in its source. */
   refs: string[];
-  /** The store that holds the image, or the store it was opened beside: its records serve build lines and bases. */
-  store: Store;
+  /**
+   * The store that holds the image, or the store it was opened beside: its records serve build lines and
+   * bases. Absent for a registry image, whose layers are read from the registry when opened.
+   */
+  store?: Store;
   /** The size of the files of layer `i` (as `docker history` shows it). */
   contentSize(i: number): Promise<number>;
   close(): Promise<void>;
 }
 
 /**
- * Loads `docker://HOST/REPO[:TAG]` into a scratch store. The CLI passes it (it wires the registry client to
- * the store; store/ never imports registry/).
+ * Opens `docker://HOST/REPO[:TAG]` as an image read from the registry (manifest and config fetched; each
+ * layer when opened); `close()` releases the connection. The CLI passes it (it wires the registry client;
+ * store/ never imports registry/).
  */
-export type RegistrySourceLoader = (scratch: Store, ref: string, options: { platform?: string }) => Promise<LoadedImage>;
+export type RegistrySourceLoader = (ref: string, options: { platform?: string }) => Promise<{ image: Image; refs: string[]; close(): Promise<void> }>;
 
 /** Opens `docker://HOST/REPO[:TAG]` as an image source; the CLI passes it (store/ never imports registry/). */
 export type RemoteSourceOpener = (ref: string) => Promise<ImageSource>;
@@ -37,8 +38,6 @@ export interface SourceOptions {
   platform?: string;
   /** How `docker://` sources are read; without it they are UNSUPPORTED. */
   registry?: RegistrySourceLoader;
-  /** Unused: archives and layouts are always read where they lie when they can be. */
-  inPlace?: boolean;
 }
 
 /** The kinds of SOURCE besides a store reference. */
@@ -182,21 +181,8 @@ export async function openSource(store: Store, spec: string, options: SourceOpti
       throw e;
     }
   }
-  const registry = options.registry;
-  if (!registry) {
-    throw new ShaleError('UNSUPPORTED', `registry sources (${spec}) are not supported here`, { hint: 'shale pull it, or docker save it and use docker-archive:PATH' });
-  }
-  await mkdir(join(store.root, 'shale', 'tmp'), { recursive: true });
-  const scratchRoot = await mkdtemp(join(store.root, 'shale', 'tmp', 'source-'));
-  const close = () => rm(scratchRoot, { recursive: true, force: true });
-  try {
-    const scratch = await Store.open(scratchRoot, { durable: false }); // removed on close: no fsync
-    const first = await registry(scratch, spec.slice('docker:'.length).replace(/^\/\//, ''), { platform: options.platform });
-    const { image } = await scratch.resolve(first.id);
-    const contentSize = async (i: number) => (await scratch.layerInfo(image.layers[i]!.descriptor.digest)).contentSize;
-    return { image, refs: first.ref ? [first.ref] : [], store: scratch, contentSize, close };
-  } catch (e) {
-    await close();
-    throw e;
-  }
+  if (!options.registry) throw new ShaleError('UNSUPPORTED', `registry sources (${spec}) are not supported here`, { hint: 'shale pull it, or docker save it and use docker-archive:PATH' });
+  const opened = await options.registry(spec.slice('docker:'.length).replace(/^\/\//, ''), { platform: options.platform });
+  // a registry image's layers are not read: their size is the blob's, as the manifest gives it
+  return { ...opened, contentSize: async (i) => opened.image.layers[i]!.descriptor.size };
 }
