@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { ShaleError } from '../internal/errors.js';
 import type { Image, ImageSource } from '../image/index.js';
-import { IndexSchema, isIndexMediaType, parseJson, type Descriptor, type Digest } from '../oci/index.js';
+import { IndexSchema, isIndexMediaType, normalizeReference, parseJson, type Descriptor, type Digest } from '../oci/index.js';
 import { tarMembers } from './archive-members.js';
 import { exportFromDockerDaemon } from './docker-daemon.js';
 import { describeLayerBlob } from './layer-info.js';
@@ -43,7 +43,7 @@ export interface SourceOptions {
 /** The kinds of SOURCE besides a store reference. */
 const SOURCE_KINDS = /^(docker-archive|oci-archive|oci|docker-daemon|docker):(.*)$/;
 
-/** Splits `PATH[:REF]` (`oci:`, `oci-archive:`, `docker-archive:`): the path is what the last colon does not end. */
+/** Splits `PATH[:REF]` (`oci:`, `oci-archive:`, `docker-archive:`): the path ends at the first colon, as skopeo reads it. */
 export function splitPathRef(spec: string): { path: string; ref?: string } {
   const i = spec.indexOf(':');
   return i < 0 ? { path: spec } : { path: spec.slice(0, i), ref: spec.slice(i + 1) || undefined };
@@ -73,7 +73,7 @@ async function archiveSource(store: Store, kind: string, path: string, ref: stri
   try {
     if (view.has('manifest.json') && (!ref || kind === 'docker-archive')) {
       const images = archiveImages(view);
-      const img = (ref ? images.find((i) => i.refs.includes(ref) || i.refs.includes(`docker.io/library/${ref}`)) : images[0]) ?? undefined;
+      const img = ref ? images.find((i) => i.refs.includes(normalizeReference(ref))) : images[0];
       if (!img) throw new ShaleError('NOT_FOUND', ref ? `${what}: no image named "${ref}"` : `${what} holds no image`);
       let image = archiveImageView(img, what);
       if (!image) {
