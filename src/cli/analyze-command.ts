@@ -68,10 +68,10 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
     flags.ci ??
     (ciFromEnvironment() || flags.ciConfig !== undefined || flags.lowestEfficiency !== undefined || flags.highestWastedBytes !== undefined || flags.highestUserWastedPercent !== undefined);
   const limits = wantCi ? await ciLimits(flags) : undefined;
-  const source = await openSource(store, spec, { platform: flags.platform, registry: registrySource, inPlace: true });
+  const source = await openSource(store, spec, { platform: flags.platform, registry: registrySource });
   try {
     if (flags.compare !== undefined) {
-      const other = await openSource(store, flags.compare, { platform: flags.platform, registry: registrySource, inPlace: true });
+      const other = await openSource(store, flags.compare, { platform: flags.platform, registry: registrySource });
       try {
         const comparison = await compareImages({ name: displayName(flags.compare, other.refs), image: other.image }, { name: displayName(spec, source.refs), image: source.image });
         return emit({ data: comparison, text: flags.format === 'html' ? renderComparisonHtml(comparison) : renderComparisonText(comparison) }, flags);

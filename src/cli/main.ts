@@ -12,6 +12,7 @@ import { LINT_FORMATS, lintCommand, type LintFlags } from './lint-command.js';
 import { FAILURE_THRESHOLDS } from '../optimize/index.js';
 import type { SnapshotterPreference } from '../snapshot/index.js';
 import { loginCommand, pullCommand, pushCommand, type RegistryFlags } from './registry-commands.js';
+import { copyCommand, type CopyFlags } from './copy-command.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 import { configCommand, digestCommand, logoutCommand, manifestCommand, tagsCommand } from './remote-commands.js';
 
@@ -276,6 +277,18 @@ export function buildProgram(): Command {
     .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
     .addOption(formatOption())
     .action(run((store, ref: string, flags: RegistryFlags) => pushCommand(store, ref, flags)));
+
+  program
+    .command('copy')
+    .description('copy an image (or an index with --all-platforms) between the store, registries, OCI layouts and archives, blobs streamed')
+    .argument('<source>', 'REF | docker://HOST/REPO[:TAG|@DIGEST] | oci:DIR[:REF] | oci-archive:PATH[:REF] | docker-archive:PATH[:REF] | docker-daemon:REF')
+    .argument('<destination>', 'REF (a tag in the store) | docker://HOST/REPO[:TAG] | oci:DIR[:REF] | oci-archive:PATH[:REF] | docker-archive:PATH[:REF]')
+    .option('--all-platforms', 'for an index: copy every image and the index itself')
+    .option('--platform <os/arch[/variant]>', 'for an index: the image to copy (default: this machine)')
+    .option('--insecure', 'allow plain HTTP and any TLS certificate')
+    .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
+    .addOption(formatOption())
+    .action(run((store, src: string, dst: string, flags: CopyFlags) => copyCommand(store, src, dst, flags)));
 
   program
     .command('login')

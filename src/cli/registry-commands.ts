@@ -57,7 +57,7 @@ export function namingReference(name: string, e: unknown): unknown {
 }
 
 /** Progress of a transfer on stderr: a line per blob as it starts and ends, and every quarter of a big one. */
-function progressPrinter(verb: string): (e: TransferEvent) => void {
+export function progressPrinter(verb: string): (e: TransferEvent) => void {
   const moved = new Map<string, number>();
   const short = (d: string) => d.slice(7, 19);
   const say = (s: string) => process.stderr.write(`${s}\n`);

@@ -1,2 +1,3 @@
 export * from './image.js';
 export * from './config-edit.js';
+export * from './image-source.js';

@@ -9,5 +9,6 @@ export * from './manifests.js';
 export * from './transfer-events.js';
 export * from './pull.js';
 export * from './push.js';
+export * from './remote-source.js';
 export * from './remote-image.js';
 export * from './manifest-digest.js';

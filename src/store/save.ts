@@ -3,6 +3,11 @@ import { decompress, makeHeader, writeTar, type TarWriteEntry } from '../layer/i
 import { canonicalJson, makeManifest, type Image } from '../image/index.js';
 import type { Store } from './store.js';
 
+/** Where a docker-archive learns the uncompressed size of a layer it writes (the store's layer records). */
+export interface LayerSizes {
+  layerInfo(digest: Digest): Promise<{ uncompressedSize: number }>;
+}
+
 export type ArchiveFormat = 'docker-archive' | 'oci-archive';
 
 export interface SaveItem {
@@ -22,7 +27,7 @@ const doc = (name: string, data: Buffer): TarWriteEntry => ({
  * uncompressed layers, which is also an OCI layout), readable by `docker load` old and new and by skopeo;
  * `oci-archive` is an OCI layout with the blobs as stored.
  */
-export async function* saveArchive(store: Store, items: SaveItem[], format: ArchiveFormat): AsyncGenerator<Buffer> {
+export async function* saveArchive(store: Pick<Store, 'layerInfo'> | LayerSizes, items: SaveItem[], format: ArchiveFormat): AsyncGenerator<Buffer> {
   const blobs = new Map<Digest, () => TarWriteEntry | Promise<TarWriteEntry>>();
   const indexEntries: object[] = [];
   const dockerManifest: object[] = [];
