@@ -33,7 +33,7 @@ const positiveInt = (raw: string | undefined, name: string): number | undefined 
 };
 
 /** A client for `host` with the stored credentials and the CA of --ca-cert / $SHALE_REGISTRY_CA. */
-async function openClient(host: string, flags: RegistryFlags, credentials?: { username: string; password: string }): Promise<RegistryClient> {
+export async function openClient(host: string, flags: RegistryFlags, credentials?: { username: string; password: string }): Promise<RegistryClient> {
   const caPath = flags.caCert ?? (process.env.SHALE_REGISTRY_CA || undefined);
   let ca: Buffer | undefined;
   if (caPath) {
@@ -51,7 +51,7 @@ async function openClient(host: string, flags: RegistryFlags, credentials?: { us
 }
 
 /** Progress of a transfer on stderr: a line per blob as it starts and ends, and every quarter of a big one. */
-function progressPrinter(verb: string): (e: TransferEvent) => void {
+export function progressPrinter(verb: string): (e: TransferEvent) => void {
   const moved = new Map<string, number>();
   const short = (d: string) => d.slice(7, 19);
   const say = (s: string) => process.stderr.write(`${s}\n`);

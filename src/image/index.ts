@@ -1,2 +1,6 @@
 export * from './image.js';
 export * from './config-edit.js';
+export * from './edit.js';
+export * from './mutate.js';
+export * from './append.js';
+export * from './rebase.js';
