@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
 import { verifyContent } from '../internal/hash.js';
-import { appendEdit, createdNow, editedImage, mutateConfig, rebaseEdit, type ConfigEdits, type Image, type ImageEdit, type Layer } from '../image/index.js';
+import { appendEdit, createdNow, editedImage, mutateConfig, normalizePort, rebaseEdit, type ConfigEdits, type Image, type ImageEdit, type Layer } from '../image/index.js';
 import { decompress } from '../layer/index.js';
 import {
   BASE_DIGEST_ANNOTATION,
@@ -239,7 +239,7 @@ export function configEditsOf(flags: MutateFlags): ConfigEdits {
   if (flags.workdir !== undefined) edits.workdir = flags.workdir;
   if (flags.exposedPorts.length > 0) {
     edits.exposedPorts = flags.exposedPorts.flatMap(splitList);
-    mutateConfig({ architecture: '', os: '', rootfs: { type: 'layers', diff_ids: [] } }, { exposedPorts: edits.exposedPorts }); // refuses a bad port now
+    edits.exposedPorts.forEach(normalizePort); // a bad port is refused before anything is read
   }
   return edits;
 }
