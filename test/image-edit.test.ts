@@ -15,7 +15,7 @@ import { gzipSync } from 'node:zlib';
 import { tarBytes, oneFileLayer } from './support/append-layer.js';
 import { dirEntry, fileEntry } from './support/archives.js';
 import { busyboxBase, loadIntoDocker, shaleBuild, writeContext } from './support/build.js';
-import { dockerOk } from './support/docker.js';
+import { dockerCleanup, dockerOk } from './support/docker.js';
 import { startRegistry } from './support/registry.js';
 import { assertCliError, shale, shaleJson, shaleOk, spawnShale, tempDir, tempStore, uniqueSuffix, type ShaleResult } from './support/shale.js';
 import { requireTool } from './support/tools.js';
@@ -24,7 +24,7 @@ import { compareTars } from './support/tree-compare.js';
 interface Inspected {
   id: string;
   manifestDigest?: string;
-  manifest: { mediaType?: string; config: { digest: string; size: number }; layers: { digest: string; size: number }[]; annotations?: Record<string, string> };
+  manifest: { mediaType?: string; config: { digest: string; size: number }; layers: { mediaType?: string; digest: string; size: number }[]; annotations?: Record<string, string> };
   config: {
     architecture: string;
     rootfs: { diff_ids: string[] };
@@ -338,4 +338,32 @@ test('on a registry: mutate, append and rebase read only manifest and config, an
   assert.deepEqual(remoteRebased.config.rootfs, localRebased.config.rootfs);
   assert.deepEqual(remoteRebased.config.history, localRebased.config.history);
   assert.equal(remoteRebased.manifest.annotations?.['org.opencontainers.image.base.name'], `${host}/${name}-base:v2`);
+});
+
+test('an image Docker pushed (schema 2, gzip layers) is appended to and mutated in place; docker pull runs the result', { timeout: 120_000 }, async (t) => {
+  if (!requireTool(t, 'registry') || !requireTool(t, 'docker')) return;
+  const { root, work, v1 } = shared;
+  const registry = await startRegistry(t, tempDir(t, 'shale-edit-registry-'));
+  const name = `edit-docker-${uniqueSuffix()}`;
+  const ref = `${registry.host}/${name}:1`;
+  loadIntoDocker(t, root, inspect(root, v1).id, ref, work);
+  dockerOk(['push', ref]);
+  const pushed = (await shaleAsync(['inspect', `docker://${ref}`], root, true)).json as unknown as Inspected;
+  assert.equal(pushed.manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json');
+
+  const gz = join(work, `${name}.tar.gz`);
+  writeFileSync(gz, gzipSync(await oneFileLayer('etc/greeting', Buffer.from('hello from an appended layer\n'))));
+  await shaleAsync(['append', `docker://${ref}`, '-f', gz], root, true);
+  const m = (await shaleAsync(['mutate', `docker://${ref}`, '--cmd', 'cat,/etc/greeting', '-e', 'EDITED=1'], root, true)).json!;
+  const edited = (await shaleAsync(['inspect', `docker://${ref}`], root, true)).json as unknown as Inspected;
+  assert.equal(edited.manifest.mediaType, 'application/vnd.docker.distribution.manifest.v2+json', 'the manifest stays Docker schema 2');
+  assert.equal(edited.manifest.layers.at(-1)?.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+  assert.equal(edited.id, m.id);
+
+  dockerCleanup(t).image(ref);
+  dockerOk(['rmi', ref]);
+  dockerOk(['pull', ref]);
+  assert.equal(dockerOk(['image', 'inspect', '--format', '{{.Id}}', ref]).trim(), m.id, 'Docker has the edited image under the ID shale gave it');
+  assert.equal(dockerOk(['run', '--rm', '--network', 'none', ref]), 'hello from an appended layer\n');
+  assert.match(dockerOk(['run', '--rm', '--network', 'none', ref, 'env']), /^EDITED=1$/m);
 });
