@@ -94,8 +94,13 @@ test('shale push: docker pull and skopeo see the same digests; a second push upl
   assert.deepEqual(strip(fromRegistry), strip(fromStore));
   const inspected = shaleJson<{ id: string }>(['inspect', `docker://${ref}`], { root: other });
   assert.equal(inspected.id, base.id);
-  const history = shaleJson<unknown[]>(['history', `docker://${ref}`], { root: other });
-  assert.deepEqual(history, shaleJson<unknown[]>(['history', ref], { root: other }));
+  // history of docker:// reads no layer: a layer's size is its blob's, as the manifest gives it
+  type Row = { size: number; emptyLayer: boolean };
+  const history = shaleJson<Row[]>(['history', `docker://${ref}`], { root: other });
+  const storedHistory = shaleJson<Row[]>(['history', ref], { root: other });
+  assert.deepEqual(history.map((r) => ({ ...r, size: 0 })), storedHistory.map((r) => ({ ...r, size: 0 })));
+  const blobSizes = shaleJson<{ manifest: { layers: { size: number }[] } }>(['inspect', ref], { root: other }).manifest.layers.map((l) => l.size);
+  assert.deepEqual(history.filter((r) => !r.emptyLayer).map((r) => r.size), blobSizes.reverse());
 });
 
 test('docker push, shale pull: the registry manifest digest is kept; pushing it elsewhere mounts the blobs', async (t) => {

@@ -79,8 +79,9 @@ export async function analyzeCommand(store: Store, spec: string, flags: AnalyzeF
         await other.close();
       }
     }
-    const baseLayers = flags.baseLayers !== undefined ? Number(flags.baseLayers) : await findBaseLayers([store, source.store], source.image);
-    const lines = await readBuildLines(source.store, source.image.id);
+    // a registry image has no store of its own: bases are looked for in the user's store
+    const baseLayers = flags.baseLayers !== undefined ? Number(flags.baseLayers) : await findBaseLayers([store, source.store ?? store], source.image);
+    const lines = source.store && (await readBuildLines(source.store, source.image.id));
     const analysis: Analysis = await analyzeImage(source.image, { name: displayName(spec, source.refs), baseLayers, files: flags.format === 'html', lines });
     if (limits) analysis.ci = evaluateCiRules(analysis.dive, limits);
     const exitCode = analysis.ci && !analysis.ci.pass ? 1 : 0;

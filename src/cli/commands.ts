@@ -120,8 +120,10 @@ export async function dfCommand(store: Store, verbose: boolean): Promise<Command
 
 export async function historyCommand(store: Store, spec: string): Promise<CommandResult> {
   return withSource(store, spec, async ({ image, store: holder }) => {
-    const lines = (await readBuildLines(holder, image.id)) ?? [];
-    const rows = await imageHistory(image, async (i) => (await holder.layerInfo(image.layers[i]!.descriptor.digest)).contentSize, lines);
+    const lines = (holder && (await readBuildLines(holder, image.id))) ?? [];
+    // a registry image's layers are not read: their size is the blob's, as the manifest gives it
+    const size = async (i: number) => (holder ? (await holder.layerInfo(image.layers[i]!.descriptor.digest)).contentSize : image.layers[i]!.descriptor.size);
+    const rows = await imageHistory(image, size, lines);
     const text = renderTable(
       ['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT', 'LINE'],
       rows.map((r) => [

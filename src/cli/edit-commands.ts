@@ -3,26 +3,20 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
-import { verifyContent } from '../internal/hash.js';
 import { appendEdit, createdNow, editedImage, mutateConfig, normalizePort, rebaseEdit, type ConfigEdits, type Image, type ImageEdit, type Layer } from '../image/index.js';
 import { decompress } from '../layer/index.js';
 import {
   BASE_DIGEST_ANNOTATION,
   BASE_NAME_ANNOTATION,
-  digestOf,
   dockerLayerMediaType,
-  ImageConfigSchema,
   isDigest,
-  isIndexMediaType,
-  ManifestSchema,
   MediaType,
   normalizeReference,
   ociLayerMediaType,
-  parseJson,
   parseReference,
   type Digest,
 } from '../oci/index.js';
-import { fetchBlob, getManifest, manifestReference, parseRegistryReference, pushImage, type RegistryClient, type RegistryReference } from '../registry/index.js';
+import { openRemoteImage, parseRegistryReference, pushImage, type RegistryClient, type RegistryReference } from '../registry/index.js';
 import { describeLayerBlob, putImage, putLayer, type Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
 import { openClient, progressPrinter, type RegistryFlags } from './registry-commands.js';
@@ -57,46 +51,6 @@ class Clients {
   }
 }
 
-/** Reads a small blob (a config) whole, verified against its descriptor. */
-async function fetchSmallBlob(client: RegistryClient, repository: string, d: { digest: Digest; size: number }, what: string): Promise<Buffer> {
-  if (d.size > 8 << 20) throw new ShaleError('LIMIT_EXCEEDED', `${what} is ${d.size} bytes, more than a config may be`);
-  const parts: Buffer[] = [];
-  for await (const c of fetchBlob(client, repository, d)) parts.push(c);
-  const raw = Buffer.concat(parts);
-  verifyContent(what, d, { digest: digestOf(raw), size: raw.length });
-  return raw;
-}
-
-/**
- * An image of a registry read as an edit needs it: manifest and config fetched and verified; its layers
- * are descriptors whose bytes are fetched only if a push has to send them elsewhere.
- */
-export async function readRegistryImage(client: RegistryClient, ref: RegistryReference): Promise<Image> {
-  const fetched = await getManifest(client, ref.repository, manifestReference(ref));
-  if (isIndexMediaType(fetched.mediaType)) {
-    throw new ShaleError('UNSUPPORTED', `${ref.name} is an index of several platforms; only single images are edited`, {
-      hint: `name one platform's manifest: docker://${ref.name.replace(/[:@].*$/, '')}@sha256:...`,
-    });
-  }
-  const manifest = parseJson(ManifestSchema, fetched.raw, `${ref.name}: manifest ${fetched.digest}`);
-  const rawConfig = await fetchSmallBlob(client, ref.repository, manifest.config, `${ref.name}: config ${manifest.config.digest}`);
-  const config = parseJson(ImageConfigSchema, rawConfig, `${ref.name}: config ${manifest.config.digest}`);
-  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-    throw new ShaleError('CORRUPT_INPUT', `${ref.name}: ${manifest.layers.length} layers but ${config.rootfs.diff_ids.length} diff_ids`);
-  }
-  const layers = manifest.layers.map((descriptor, i): Layer => {
-    const what = `${ref.name}: layer ${descriptor.digest}`;
-    return {
-      descriptor,
-      diffId: config.rootfs.diff_ids[i]!,
-      what,
-      openBlob: () => fetchBlob(client, ref.repository, descriptor),
-      open: () => decompress(fetchBlob(client, ref.repository, descriptor), { what }),
-    };
-  });
-  return { id: manifest.config.digest, manifestDigest: fetched.digest, rawManifest: fetched.raw, manifest, rawConfig, config, layers };
-}
-
 /** The tag a store image was named by (NAME[:TAG]), if it was. */
 function storeTagOf(spec: string): string | undefined {
   if (isDigest(spec) || /^[a-f0-9]{12,64}$/.test(spec)) return undefined;
@@ -115,7 +69,14 @@ async function openSource(store: Store, clients: Clients, spec: string): Promise
   }
   const ref = parseRegistryReference(spec.slice(REGISTRY_PREFIX.length));
   const client = await clients.get(ref.host);
-  return { kind: 'registry', image: await readRegistryImage(client, ref), ref, client };
+  const image = await openRemoteImage(client, ref);
+  if (image.index) {
+    // written back under its tag, the edit would replace an index of several platforms by one image
+    throw new ShaleError('UNSUPPORTED', `${ref.name} is an index of several platforms; only single images are edited`, {
+      hint: `name this platform's image by its digest: docker://${parseReference(ref.name).repository}@${image.manifestDigest}`,
+    });
+  }
+  return { kind: 'registry', image, ref, client };
 }
 
 /** Checks -t before anything is read: a store name for a store image, a registry reference for a registry one. */

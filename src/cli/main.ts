@@ -14,6 +14,7 @@ import type { SnapshotterPreference } from '../snapshot/index.js';
 import { loginCommand, pullCommand, pushCommand, type RegistryFlags } from './registry-commands.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 import { appendCommand, mutateCommand, rebaseCommand, type AppendFlags, type MutateFlags, type RebaseFlags } from './edit-commands.js';
+import { configCommand, digestCommand, logoutCommand, manifestCommand, tagsCommand } from './remote-commands.js';
 
 /** Commands that only read the store: they work on a store this process may not write (another user's). */
 const READ_ONLY_COMMANDS = new Set(['images', 'df', 'history', 'inspect', 'analyze', 'save', 'export', 'push', 'logs', 'ps', 'diff']);
@@ -331,6 +332,49 @@ export function buildProgram(): Command {
   )
     .addOption(formatOption())
     .action(run((store, image: string, flags: RebaseFlags) => rebaseCommand(store, image, flags)));
+
+  program
+    .command('ls')
+    .alias('tags')
+    .description("list a repository's tags (every page the registry serves)")
+    .argument('<repository>', 'HOST/REPO')
+    .option('--insecure', 'allow plain HTTP and any TLS certificate')
+    .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
+    .addOption(formatOption())
+    .action(async (repository: string, flags: RegistryFlags & { format: OutputFormat }) => printResult(await tagsCommand(repository, flags), flags.format));
+
+  program
+    .command('digest')
+    .description("print the digest of an image's manifest in a registry (of the index, for a tag naming one)")
+    .argument('<ref>', 'HOST/REPO[:TAG|@DIGEST]')
+    .option('--platform <os/arch[/variant]>', "the digest of this platform's manifest in an index")
+    .option('--insecure', 'allow plain HTTP and any TLS certificate')
+    .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
+    .addOption(formatOption())
+    .action(async (ref: string, flags: RegistryFlags & { platform?: string; format: OutputFormat }) => printResult(await digestCommand(ref, flags), flags.format));
+
+  for (const [name, description, fetch] of [
+    ['manifest', 'print the manifest (or index) of an image in a registry, as served', manifestCommand],
+    ['config', 'print the config of an image in a registry, as stored', configCommand],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument('<ref>', 'HOST/REPO[:TAG|@DIGEST]')
+      .option('--platform <os/arch[/variant]>', "this platform's image of an index")
+      .option('--insecure', 'allow plain HTTP and any TLS certificate')
+      .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
+      .action(async (ref: string, flags: RegistryFlags & { platform?: string }) => {
+        process.stdout.write((await fetch(ref, flags)).raw);
+      });
+  }
+
+  program
+    .command('logout')
+    .description("remove a registry's credentials from Docker's config.json (Docker Hub without HOST)")
+    .argument('[host]')
+    .addOption(formatOption())
+    .action(async (host: string | undefined, flags: { format: OutputFormat }) => printResult(await logoutCommand(host), flags.format));
 
   program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run((store) => cmd.fsckCommand(store)));
 

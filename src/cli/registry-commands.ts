@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { hasErrno, ShaleError } from '../internal/errors.js';
+import { hasErrno, isShaleError, ShaleError } from '../internal/errors.js';
 import { formatPlatform, ManifestSchema, parseJson, parseReference, type Digest } from '../oci/index.js';
 import type { BasePuller } from '../build/index.js';
 import {
   dockerConfigPath,
+  openRemoteImage,
   parseRegistryHost,
   parseRegistryReference,
   pullImage,
@@ -25,7 +26,7 @@ export interface RegistryFlags {
   caCert?: string;
 }
 
-const positiveInt = (raw: string | undefined, name: string): number | undefined => {
+export const positiveInt = (raw: string | undefined, name: string): number | undefined => {
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new ShaleError('INVALID_ARGUMENT', `${name} must be a positive integer, got "${raw}"`);
@@ -48,6 +49,11 @@ export async function openClient(host: string, flags: RegistryFlags, credentials
     ca,
     attempts: positiveInt(process.env.SHALE_REGISTRY_RETRIES, 'SHALE_REGISTRY_RETRIES'),
   });
+}
+
+/** A reference's NOT_FOUND named by the reference as the user wrote it (the registry's words kept). */
+export function namingReference(name: string, e: unknown): unknown {
+  return isShaleError(e, 'NOT_FOUND') && !e.message.startsWith(`${name}: `) ? new ShaleError('NOT_FOUND', `${name}: ${e.message}`, { hint: e.hint, cause: e }) : e;
 }
 
 /** Progress of a transfer on stderr: a line per blob as it starts and ends, and every quarter of a big one. */
@@ -104,10 +110,21 @@ export const basePuller =
   async (ref, platform) =>
     pullInto(store, ref, { ...flags, platform: formatPlatform(platform) });
 
-/** Reads `docker://` SOURCEs for analyze, inspect and history: a pull into their scratch store. */
-export const registrySource: RegistrySourceLoader = async (scratch, ref, options) => {
-  const r = await pullInto(scratch, ref, { platform: options.platform });
-  return { ref: r.ref, id: r.id };
+/**
+ * Reads `docker://` SOURCEs for analyze, inspect, history and export: manifest and config from the
+ * registry, each layer streamed from it only when read; the client is closed with the source.
+ */
+export const registrySource: RegistrySourceLoader = async (raw, options) => {
+  const ref = parseRegistryReference(raw);
+  const client = await openClient(ref.host, {});
+  try {
+    const image = await openRemoteImage(client, ref, { platform: options.platform });
+    const refs = [ref.digest ? `${parseReference(ref.name).repository}@${ref.digest}` : ref.name];
+    return { image, refs, close: async () => client.close() };
+  } catch (e) {
+    client.close();
+    throw namingReference(ref.name, e);
+  }
 };
 
 /** `shale pull REF`: manifest (through an index by platform), config and missing layers; tags REF. */

@@ -42,3 +42,19 @@ export function verifyContent(
     throw new ShaleError('DIGEST_MISMATCH', `${what}: content has digest ${actual.digest}, expected ${expected.digest}`);
   }
 }
+
+/**
+ * The bytes of `source` passed through as they come; SIZE_MISMATCH or DIGEST_MISMATCH when they end
+ * without the size and digest promised (too many bytes fail as soon as they arrive).
+ */
+export async function* verifyStream(source: AsyncIterable<Uint8Array>, expected: { digest: string; size?: number }, what: string): AsyncGenerator<Buffer> {
+  const hash = new HashingStream();
+  for await (const chunk of source) {
+    hash.update(chunk);
+    if (expected.size !== undefined && expected.size >= 0 && hash.bytes > expected.size) {
+      throw new ShaleError('SIZE_MISMATCH', `${what}: more than the ${expected.size} bytes expected`);
+    }
+    yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  }
+  verifyContent(what, expected, { digest: hash.digest(), size: hash.bytes });
+}

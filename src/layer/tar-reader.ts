@@ -187,8 +187,8 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadT
 /**
  * Calls `onEntry` with each header of a tar, its position, and where a regular file's content lies in
  * the tar (undefined for a sparse file, whose stored bytes are not its content); contents are skipped:
- * the fast way to list a layer (no per-entry generator or promise beyond what reading needs). The
- * source is not drained.
+ * the fast way to list a layer (no per-entry generator or promise beyond what reading needs). A
+ * source marked `verified` is not read past the end of the archive; any other is read to its end.
  */
 export async function listTar(
   source: AsyncIterable<Uint8Array>,
@@ -199,6 +199,8 @@ export async function listTar(
   try {
     let index = 0;
     for (let e = await parser.next(); e; e = await parser.next()) onEntry(e.header, index++, e.sparse ? undefined : e.dataOffset);
+    // bytes not verified before: read to their end, so that a verifying source checks its digest
+    if (!options.verified) await parser.r.drain();
   } finally {
     await parser.r.close();
   }

@@ -71,7 +71,7 @@ async function fromHelper(name: string, host: string): Promise<Credentials | und
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ShaleError('INVALID_ARGUMENT', `credential helper name "${name}" is not valid`);
   const program = `docker-credential-${name}`;
   const server = authKey(host);
-  const { code, stdout, stderr, missing } = await runHelper(program, server);
+  const { code, stdout, stderr, missing } = await runHelper(program, 'get', server);
   if (missing) throw new ShaleError('UNAVAILABLE', `credential helper ${program} is not installed (Docker's config names it for ${server})`);
   if (code !== 0) {
     if (/credentials not found/i.test(stdout + stderr)) return undefined;
@@ -87,9 +87,9 @@ async function fromHelper(name: string, host: string): Promise<Credentials | und
   return { username: reply.Username, password: reply.Secret };
 }
 
-function runHelper(program: string, server: string): Promise<{ code: number; stdout: string; stderr: string; missing: boolean }> {
+function runHelper(program: string, action: 'get' | 'erase', server: string): Promise<{ code: number; stdout: string; stderr: string; missing: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = execFile(program, ['get'], { timeout: 30_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+    const child = execFile(program, [action], { timeout: 30_000, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return resolve({ code: -1, stdout: '', stderr: '', missing: true });
       if (error && typeof error.code !== 'number') return reject(new ShaleError('UNAVAILABLE', `credential helper ${program} did not answer: ${error.message}`));
       resolve({ code: error ? (error.code as number) : 0, stdout, stderr, missing: false });
@@ -106,4 +106,40 @@ export async function writeCredentials(host: string, credentials: Credentials, p
   auths[authKey(host)] = { auth: Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64') };
   await writeFileAtomic(path, `${JSON.stringify({ ...config, auths }, null, '\t')}\n`, 0o600);
   return path;
+}
+
+/** The name `docker login`/`logout` show for a host: Docker Hub's legacy URL, else the host. */
+export const credentialsServer = authKey;
+
+/**
+ * Forgets `host`'s credentials as `docker logout` does: when `auths` has an entry for it (under the
+ * keys Docker reads for a host), those entries are removed from the file (the rest kept, mode 0600) and
+ * the credential helper that holds the host's secret (`credHelpers`, else `credsStore`) is asked to erase
+ * it. False, and nothing changed, when there is no entry: not logged in.
+ */
+export async function removeCredentials(host: string, path = dockerConfigPath()): Promise<boolean> {
+  const config = await readConfig(path);
+  const auths = { ...((config.auths ?? {}) as Record<string, unknown>) };
+  const keys = [...new Set([authKey(host), host, `http://${host}`, `https://${host}`])];
+  const present = keys.filter((k) => k in auths);
+  if (present.length === 0) return false;
+  const helpers = (config.credHelpers ?? {}) as Record<string, unknown>;
+  for (const k of present) {
+    const helper = [helpers[k], config.credsStore].find((h): h is string => typeof h === 'string' && h !== '');
+    if (helper) await eraseFromHelper(helper, k);
+    delete auths[k];
+  }
+  await writeFileAtomic(path, `${JSON.stringify({ ...config, auths }, null, '\t')}\n`, 0o600);
+  return true;
+}
+
+/** `docker-credential-NAME erase` for a server; one that holds nothing for it is no error. */
+async function eraseFromHelper(name: string, server: string): Promise<void> {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new ShaleError('INVALID_ARGUMENT', `credential helper name "${name}" is not valid`);
+  const program = `docker-credential-${name}`;
+  const { code, stdout, stderr, missing } = await runHelper(program, 'erase', server);
+  if (missing) throw new ShaleError('UNAVAILABLE', `credential helper ${program} is not installed (Docker's config names it for ${server})`);
+  if (code !== 0 && !/credentials not found/i.test(stdout + stderr)) {
+    throw new ShaleError('UNAVAILABLE', `credential helper ${program} failed to erase ${server}: ${(stderr || stdout).trim().split('\n')[0]}`);
+  }
 }

@@ -9,3 +9,5 @@ export * from './manifests.js';
 export * from './transfer-events.js';
 export * from './pull.js';
 export * from './push.js';
+export * from './remote-image.js';
+export * from './manifest-digest.js';

@@ -88,17 +88,28 @@ export const parseIndex = (m: FetchedManifest, what: string): Index => parseJson
 
 export { isIndexMediaType };
 
-/** `GET /v2/NAME/tags/list`, following `Link` pages. */
-export async function listTags(client: RegistryClient, repository: string): Promise<string[]> {
+/**
+ * `GET /v2/NAME/tags/list`, following `Link` pages to the last; `pageSize` asks for pages of that many
+ * tags (`?n=`), else the registry's own page size. Tags come in the order the registry lists them.
+ */
+export async function listTags(client: RegistryClient, repository: string, options: { pageSize?: number } = {}): Promise<string[]> {
   const tags: string[] = [];
-  let path: string | URL = `/v2/${repository}/tags/list`;
-  for (let page = 0; page < 1000; page++) {
+  let path: string | URL = `/v2/${repository}/tags/list${options.pageSize ? `?n=${options.pageSize}` : ''}`;
+  const seen = new Set<string>();
+  for (;;) {
     const res = await client.request({ method: 'GET', path, scopes: [repositoryScope(repository, 'pull')], ok: [200] });
-    const doc = JSON.parse((await readBody(res)).toString('utf8')) as { tags?: unknown };
+    const body = await readBody(res);
+    let doc: { tags?: unknown };
+    try {
+      doc = JSON.parse(body.toString('utf8')) as typeof doc;
+    } catch {
+      throw new ShaleError('CORRUPT_INPUT', `registry ${client.host}: the tag list of ${repository} is not JSON`);
+    }
     if (Array.isArray(doc.tags)) tags.push(...doc.tags.filter((t): t is string => typeof t === 'string'));
     const next = /<([^>]+)>;\s*rel="?next"?/.exec(header(res, 'link') ?? '');
-    if (!next) break;
+    if (!next) return tags;
     path = new URL(next[1]!, await client.baseUrl());
+    if (seen.has(path.href)) throw new ShaleError('CORRUPT_INPUT', `registry ${client.host}: the tag list of ${repository} links back to a page already read (${path.pathname}${path.search})`);
+    seen.add(path.href);
   }
-  return tags;
 }

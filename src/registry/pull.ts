@@ -1,8 +1,8 @@
-import { isShaleError, ShaleError } from '../internal/errors.js';
-import { ManifestSchema, isIndexMediaType, parseJson, parseReference, type Descriptor, type Digest } from '../oci/index.js';
+import { ManifestSchema, parseJson, parseReference, type Descriptor, type Digest } from '../oci/index.js';
 import { fetchBlob } from './blobs.js';
-import { getManifest, parseIndex, selectPlatform, type FetchedManifest } from './manifests.js';
-import { manifestReference, type RegistryReference } from './registry-reference.js';
+import type { FetchedManifest } from './manifests.js';
+import { resolveImageManifest, servedCorrupt } from './remote-image.js';
+import type { RegistryReference } from './registry-reference.js';
 import type { RegistryClient } from './registry-client.js';
 import { mapLimit } from '../internal/map-limit.js';
 import type { TransferListener } from './transfer-events.js';
@@ -44,14 +44,8 @@ export interface PullResult {
  * the target, a few at a time, each verified; the target commits all or nothing.
  */
 export async function pullImage(client: RegistryClient, ref: RegistryReference, target: PullTarget, options: PullOptions = {}): Promise<PullResult> {
-  let manifest = await getManifest(client, ref.repository, manifestReference(ref));
-  let indexDigest: Digest | undefined;
-  if (isIndexMediaType(manifest.mediaType)) {
-    indexDigest = manifest.digest;
-    const chosen = selectPlatform(parseIndex(manifest, `${ref.name}: index ${manifest.digest}`), options.platform);
-    manifest = await getManifest(client, ref.repository, chosen.digest);
-    if (isIndexMediaType(manifest.mediaType)) throw new ShaleError('UNSUPPORTED', `${ref.name}: index ${chosen.digest} names another index`);
-  }
+  const { manifest, index } = await resolveImageManifest(client, ref, options.platform);
+  const indexDigest = index?.digest;
   const parsed = parseJson(ManifestSchema, manifest.raw, `${ref.name}: manifest ${manifest.digest}`);
   const wanted: { kind: 'config' | 'layer'; d: Descriptor }[] = [{ kind: 'config', d: parsed.config }];
   for (const d of parsed.layers) if (!wanted.some((w) => w.d.digest === d.digest)) wanted.push({ kind: 'layer', d });
@@ -68,10 +62,7 @@ export async function pullImage(client: RegistryClient, ref: RegistryReference, 
       try {
         await target.stage(d, source, kind, `${ref.name}: ${kind} ${d.digest}`);
       } catch (e) {
-        if (isShaleError(e, 'DIGEST_MISMATCH') || isShaleError(e, 'SIZE_MISMATCH')) {
-          throw new ShaleError(e.code, `${e.message} (${e.code}: the registry served corrupt content; nothing was stored)`, { cause: e });
-        }
-        throw e;
+        throw servedCorrupt(e, '; nothing was stored');
       }
       downloadedBytes += d.size;
       options.onEvent?.({ ...event, state: 'done' });

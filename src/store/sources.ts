@@ -12,16 +12,20 @@ export interface OpenedSource {
   image: Image;
   /** The references the image is known by in its source. */
   refs: string[];
-  /** The store that holds the image (a scratch store for archives): its layer records serve sizes. */
-  store: Store;
+  /**
+   * The store that holds the image (a scratch store for archives): its layer records serve sizes.
+   * Absent for a registry image, whose layers are read from the registry when opened.
+   */
+  store?: Store;
   close(): Promise<void>;
 }
 
 /**
- * Loads `docker://HOST/REPO[:TAG]` into a scratch store. The CLI passes it (it wires the registry client to
- * the store; store/ never imports registry/).
+ * Opens `docker://HOST/REPO[:TAG]` as an image read from the registry (manifest and config fetched; each
+ * layer when opened); `close()` releases the connection. The CLI passes it (it wires the registry client;
+ * store/ never imports registry/).
  */
-export type RegistrySourceLoader = (scratch: Store, ref: string, options: { platform?: string }) => Promise<LoadedImage>;
+export type RegistrySourceLoader = (ref: string, options: { platform?: string }) => Promise<{ image: Image; refs: string[]; close(): Promise<void> }>;
 
 export interface SourceOptions {
   /** For multi-platform indexes: `os/arch[/variant]`. */
@@ -43,8 +47,9 @@ function splitOciDir(spec: string): { dir: string; ref?: string } {
 
 /**
  * Opens a SOURCE: a store reference, or `docker-archive:PATH`, `oci-archive:PATH`, `oci:DIR[:REF]`,
- * `docker-daemon:REF`, `docker://HOST/REPO[:TAG]`. Archives and registry images are read into a scratch
- * store inside the store's own folder, verified as `load` and `pull` verify them, and removed on close.
+ * `docker-daemon:REF`, `docker://HOST/REPO[:TAG]`. Archives are read into a scratch store inside the
+ * store's own folder, verified as `load` verifies them, and removed on close; registry images are read
+ * from the registry (see RegistrySourceLoader).
  */
 export async function openSource(store: Store, spec: string, options: SourceOptions = {}): Promise<OpenedSource> {
   const m = /^(docker-archive|oci-archive|oci|docker-daemon|docker):(.*)$/.exec(spec);
@@ -59,9 +64,9 @@ export async function openSource(store: Store, spec: string, options: SourceOpti
     const opened = await openArchiveInPlace(kind, path, `archive ${path}`, { ref, platform: options.platform });
     if (opened) return { ...opened, store, close: async () => undefined };
   }
-  const registry = options.registry;
-  if (kind === 'docker' && !registry) {
-    throw new ShaleError('UNSUPPORTED', `registry sources (${spec}) are not supported here`, { hint: 'shale pull it, or docker save it and use docker-archive:PATH' });
+  if (kind === 'docker') {
+    if (!options.registry) throw new ShaleError('UNSUPPORTED', `registry sources (${spec}) are not supported here`, { hint: 'shale pull it, or docker save it and use docker-archive:PATH' });
+    return options.registry(rest.replace(/^\/\//, ''), { platform: options.platform });
   }
   await mkdir(join(store.root, 'shale', 'tmp'), { recursive: true });
   const scratchRoot = await mkdtemp(join(store.root, 'shale', 'tmp', 'source-'));
@@ -69,9 +74,7 @@ export async function openSource(store: Store, spec: string, options: SourceOpti
   try {
     const scratch = await Store.open(scratchRoot, { durable: false }); // removed on close: no fsync
     let loaded: LoadedImage[];
-    if (kind === 'docker') {
-      loaded = [await registry!(scratch, rest.replace(/^\/\//, ''), { platform: options.platform })];
-    } else if (kind === 'docker-daemon') {
+    if (kind === 'docker-daemon') {
       loaded = await loadArchiveStream(scratch, await exportFromDockerDaemon(rest), spec);
     } else if (kind === 'oci') {
       const { dir, ref } = splitOciDir(rest);
