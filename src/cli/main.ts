@@ -14,6 +14,7 @@ import type { SnapshotterPreference } from '../snapshot/index.js';
 import { loginCommand, pullCommand, pushCommand, type RegistryFlags } from './registry-commands.js';
 import { copyCommand, type CopyFlags } from './copy-command.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
+import { appendCommand, mutateCommand, rebaseCommand, type AppendFlags, type MutateFlags, type RebaseFlags } from './edit-commands.js';
 import { configCommand, digestCommand, logoutCommand, manifestCommand, tagsCommand } from './remote-commands.js';
 
 /** Commands that only read the store: they work on a store this process may not write (another user's). */
@@ -302,6 +303,48 @@ export function buildProgram(): Command {
     .action(async (host: string, flags: RegistryFlags & { username?: string; passwordStdin?: boolean; format: OutputFormat }) => {
       printResult(await loginCommand(host, flags), flags.format);
     });
+
+  const collectOrUnset = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+  const registryOptions = (c: Command) =>
+    c.option('--insecure', 'allow plain HTTP and any TLS certificate').option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)');
+  registryOptions(
+    program
+      .command('mutate')
+      .description('change the config of an image (of the store, or docker://HOST/REPO:TAG in its registry); without -t the image\'s tag moves to the result')
+      .argument('<image>')
+      .option('-t, --tag <ref>', 'name the result (default: the tag the image was named by)')
+      .option('--entrypoint <list>', 'new entrypoint, comma-separated ("" removes it)', collectOrUnset)
+      .option('--cmd <list>', 'new cmd, comma-separated ("" removes it)', collectOrUnset)
+      .option('-e, --env <k=v>', 'set an environment variable (repeatable)', collect, [])
+      .option('-l, --label <k=v>', 'set a label (repeatable)', collect, [])
+      .option('-a, --annotation <k=v>', 'set a manifest annotation (repeatable)', collect, [])
+      .option('-u, --user <user>', 'new user')
+      .option('-w, --workdir <dir>', 'new working directory')
+      .option('--exposed-ports <list>', 'ports to expose, PORT[/PROTO] comma-separated (repeatable)', collect, []),
+  )
+    .addOption(formatOption())
+    .action(run((store, image: string, flags: MutateFlags) => mutateCommand(store, image, flags)));
+  registryOptions(
+    program
+      .command('append')
+      .description('add a tar (plain, gzip or zstd) as a new layer on top of an image (of the store, or docker://HOST/REPO:TAG)')
+      .argument('<image>')
+      .option('-f, --new-layer <tar>', 'the layer tar (repeatable: one layer each, in order)', collect, [])
+      .option('-t, --tag <ref>', 'name the result (default: the tag the image was named by)'),
+  )
+    .addOption(formatOption())
+    .action(run((store, image: string, flags: AppendFlags) => appendCommand(store, image, flags)));
+  registryOptions(
+    program
+      .command('rebase')
+      .description("replace the base layers of an image by a new base's (old base: the image's base annotations, or --old-base)")
+      .argument('<image>')
+      .option('--new-base <image>', "the base to put the image on (default: the image's base name annotation)")
+      .option('--old-base <image>', "the base the image was built on (default: the image's base digest annotation)")
+      .option('-t, --tag <ref>', 'name the result (default: the tag the image was named by)'),
+  )
+    .addOption(formatOption())
+    .action(run((store, image: string, flags: RebaseFlags) => rebaseCommand(store, image, flags)));
 
   program
     .command('ls')
