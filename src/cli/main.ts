@@ -11,7 +11,7 @@ import { squashCommand, type SquashFlags } from './squash-command.js';
 import { LINT_FORMATS, lintCommand, type LintFlags } from './lint-command.js';
 import { FAILURE_THRESHOLDS } from '../optimize/index.js';
 import type { SnapshotterPreference } from '../snapshot/index.js';
-import { loginCommand, pullCommand, pushCommand, type RegistryFlags } from './registry-commands.js';
+import { loginCommand, pullCommand, pushCommand, type PushFlags, type RegistryFlags } from './registry-commands.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 
 /** Commands that only read the store: they work on a store this process may not write (another user's). */
@@ -273,8 +273,10 @@ export function buildProgram(): Command {
     .argument('<ref>', 'HOST/REPO[:TAG]')
     .option('--insecure', 'allow plain HTTP and any TLS certificate')
     .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
+    .option('--compression <codec>', 'codec of uncompressed layers: gzip (default), zstd or none; compressed layers go as stored')
+    .option('--compression-level <n>', 'the codec\'s level (gzip 1-9, default 6; zstd 1-19, default 3)')
     .addOption(formatOption())
-    .action(run((store, ref: string, flags: RegistryFlags) => pushCommand(store, ref, flags)));
+    .action(run((store, ref: string, flags: PushFlags) => pushCommand(store, ref, flags)));
 
   program
     .command('login')

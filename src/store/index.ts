@@ -13,3 +13,4 @@ export * from './put-image.js';
 export * from './base-image.js';
 export * from './blob-staging.js';
 export * from './build-lines.js';
+export * from './compressed-layers.js';
