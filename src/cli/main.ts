@@ -64,10 +64,12 @@ export function buildProgram(): Command {
     .argument('<refs...>')
     .requiredOption('-o, --output <path>', 'archive file (- for stdout)')
     .addOption(new Option('--format <format>', 'archive format').choices(['docker-archive', 'oci-archive']).default('docker-archive'))
-    .action(async (refs: string[], opts: { output: string; format: 'docker-archive' | 'oci-archive' }, command: Command) => {
+    .option('--compression <codec>', 'codec of uncompressed layers: none (default), gzip or zstd; compressed layers go as stored')
+    .option('--compression-level <n>', "the codec's level (gzip 1-9, default 4; zstd 1-19, default 3)")
+    .action(async (refs: string[], opts: { output: string; format: 'docker-archive' | 'oci-archive'; compression?: string; compressionLevel?: string }, command: Command) => {
       const store = await Store.open(storeRoot(command));
       if (!READ_ONLY_COMMANDS.has(command.name())) store.assertWritable();
-      await cmd.saveCommand(store, refs, opts.format, opts.output);
+      await cmd.saveCommand(store, refs, opts.format, opts.output, opts);
     });
 
   program
@@ -274,7 +276,7 @@ export function buildProgram(): Command {
     .option('--insecure', 'allow plain HTTP and any TLS certificate')
     .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
     .option('--compression <codec>', 'codec of uncompressed layers: gzip (default), zstd or none; compressed layers go as stored')
-    .option('--compression-level <n>', 'the codec\'s level (gzip 1-9, default 6; zstd 1-19, default 3)')
+    .option('--compression-level <n>', 'the codec\'s level (gzip 1-9, default 4; zstd 1-19, default 3)')
     .addOption(formatOption())
     .action(run((store, ref: string, flags: PushFlags) => pushCommand(store, ref, flags)));
 

@@ -28,9 +28,13 @@ export interface CompressionSpec {
   level: number;
 }
 
-/** Each codec's levels and default (gzip 6 as zlib's and Go's default; zstd 3 as the zstd tool's). */
+/**
+ * Each codec's levels and default. gzip 4: of zlib's levels it writes the size closest to what Go's default
+ * gzip writes for Docker and skopeo (a 204 MB Debian tar: zlib 4 gave 94.8 MB, 6 gave 93.4, skopeo 95.3)
+ * for two thirds of level 6's CPU time (64 MB: 1.0 s against 1.5 s). zstd 3, as the zstd tool's default.
+ */
 export const COMPRESSION_LEVELS: Record<LayerCompression, { min: number; max: number; default: number }> = {
-  gzip: { min: 1, max: 9, default: 6 },
+  gzip: { min: 1, max: 9, default: 4 },
   zstd: { min: 1, max: 19, default: 3 },
 };
 
