@@ -8,25 +8,31 @@ import { mkdir } from 'node:fs/promises';
 import { sourceDateEpoch } from '../build/index.js';
 import { ShaleError } from '../internal/errors.js';
 import { writeStreamAtomic } from '../internal/fs-atomic.js';
-import { exportMergedTar, readTar, writeTar, type TarWriteEntry } from '../layer/index.js';
+import { exportMergedTar, parseCompression, readTar, writeTar, type CompressionSpec, type TarWriteEntry } from '../layer/index.js';
 import { normalizeReference, type Descriptor, type Digest } from '../oci/index.js';
 import { unpackLayer } from '../snapshot/index.js';
 import { saveArchive, tagImage, type Store } from '../store/index.js';
 import { pushCommand } from './registry-commands.js';
 
+/** BuildKit's `compression=` and `compression-level=` of an image output, as given (checked when parsed). */
+interface CompressionKeys {
+  compression?: string;
+  compressionLevel?: string;
+}
+
 export type BuildOutput =
   | { type: 'local'; dest: string }
   | { type: 'tar'; dest: string }
-  | { type: 'oci' | 'docker'; dest: string; names: string[] }
-  | { type: 'image'; names: string[]; push: boolean; insecure: boolean };
+  | ({ type: 'oci' | 'docker'; dest: string; names: string[] } & CompressionKeys)
+  | ({ type: 'image'; names: string[]; push: boolean; insecure: boolean } & CompressionKeys);
 
 /** The keys each type takes (BuildKit's names); any other key is refused, not ignored. */
 const KEYS: Record<BuildOutput['type'], readonly string[]> = {
   local: ['type', 'dest'],
   tar: ['type', 'dest'],
-  oci: ['type', 'dest', 'name'],
-  docker: ['type', 'dest', 'name'],
-  image: ['type', 'name', 'push', 'registry.insecure'],
+  oci: ['type', 'dest', 'name', 'compression', 'compression-level'],
+  docker: ['type', 'dest', 'name', 'compression', 'compression-level'],
+  image: ['type', 'name', 'push', 'registry.insecure', 'compression', 'compression-level'],
 };
 
 const bool = (raw: string | undefined, key: string, spec: string): boolean => {
@@ -59,15 +65,26 @@ export function parseOutput(spec: string): BuildOutput {
     if (!KEYS[t].includes(key)) throw new ShaleError('INVALID_ARGUMENT', `--output ${spec}: type=${t} does not take ${key} (it takes ${KEYS[t].slice(1).join(', ')})`);
   }
   const names = (fields.get('name') ?? '').split(',').filter((n) => n !== '');
+  // BuildKit's names: compression=uncompressed|gzip|zstd (estargz is not written here), compression-level=N
+  const keys: CompressionKeys = {};
+  if (fields.has('compression') || fields.has('compression-level')) {
+    keys.compression = fields.get('compression') ?? 'gzip';
+    keys.compressionLevel = fields.get('compression-level');
+    compressionOf(keys, `--output ${spec}: compression`);
+  }
   if (t === 'image') {
     if (names.length === 0) throw new ShaleError('INVALID_ARGUMENT', `--output ${spec}: type=image needs name=REF`);
-    return { type: t, names, push: bool(fields.get('push'), 'push', spec), insecure: bool(fields.get('registry.insecure'), 'registry.insecure', spec) };
+    return { type: t, names, push: bool(fields.get('push'), 'push', spec), insecure: bool(fields.get('registry.insecure'), 'registry.insecure', spec), ...keys };
   }
   const dest = fields.get('dest');
   if (!dest) throw new ShaleError('INVALID_ARGUMENT', `--output ${spec}: type=${t} needs dest=${t === 'local' ? 'DIR' : 'FILE (- for stdout)'}`);
   if (t === 'local' && dest === '-') throw new ShaleError('INVALID_ARGUMENT', `--output ${spec}: type=local writes a directory, not stdout (use type=tar,dest=-)`);
-  return t === 'local' || t === 'tar' ? { type: t, dest } : { type: t, dest, names };
+  return t === 'local' || t === 'tar' ? { type: t, dest } : { type: t, dest, names, ...keys };
 }
+
+/** The codec an output's compression keys name (undefined: uncompressed, the archives' default here). */
+const compressionOf = (keys: CompressionKeys, what = 'compression'): CompressionSpec | undefined =>
+  keys.compression === undefined ? undefined : parseCompression(keys.compression, keys.compressionLevel, { flag: what, levelFlag: `${what}-level` });
 
 /** Comma-separated fields, where a double-quoted part (`"name=a,b"`) keeps its commas, as buildx's CSV reading does. */
 function splitCsv(spec: string): string[] {
@@ -123,13 +140,13 @@ export async function writeOutput(store: Store, output: BuildOutput, built: Buil
     case 'docker': {
       const names = output.names.length > 0 ? output.names : built.tags;
       const items = names.length > 0 ? names.map((ref) => ({ ref: normalizeReference(ref), image })) : [{ image }];
-      await writeStreamAtomic(output.dest, saveArchive(store, items, output.type === 'oci' ? 'oci-archive' : 'docker-archive'));
+      await writeStreamAtomic(output.dest, saveArchive(store, items, output.type === 'oci' ? 'oci-archive' : 'docker-archive', { compression: compressionOf(output) }));
       return imageMetadata(built, entry.descriptor, names);
     }
     case 'image': {
       for (const name of output.names) {
         await tagImage(store, built.id, name);
-        if (output.push) await pushCommand(store, name, { insecure: output.insecure });
+        if (output.push) await pushCommand(store, name, { insecure: output.insecure, compression: output.compression, compressionLevel: output.compressionLevel });
       }
       return imageMetadata(built, entry.descriptor, output.names);
     }

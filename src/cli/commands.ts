@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isShaleError, ShaleError } from '../internal/errors.js';
 import { writeStreamAtomic } from '../internal/fs-atomic.js';
-import { exportMergedTar } from '../layer/index.js';
+import { exportMergedTar, parseCompression } from '../layer/index.js';
 import {
   diskUsage,
   fsck,
@@ -55,14 +55,16 @@ export async function loadCommand(store: Store, input: string): Promise<CommandR
   };
 }
 
-export async function saveCommand(store: Store, refs: string[], format: ArchiveFormat, output: string): Promise<CommandResult> {
+export async function saveCommand(store: Store, refs: string[], format: ArchiveFormat, output: string, flags: { compression?: string; compressionLevel?: string } = {}): Promise<CommandResult> {
+  // none by default, as docker save writes layers
+  const compression = parseCompression(flags.compression ?? 'none', flags.compressionLevel, { flag: '--compression', levelFlag: '--compression-level' });
   const items: SaveItem[] = [];
   for (const raw of refs) {
     const { entry, image } = await store.resolve(raw);
     // an archive names images by tag: an ID or a REPOSITORY@DIGEST name gives none
     items.push({ ref: /^(sha256:)?[a-f0-9]{12,64}$/.test(raw) || entry.ref?.includes('@') ? undefined : entry.ref, image });
   }
-  await writeStreamAtomic(output, saveArchive(store, items, format));
+  await writeStreamAtomic(output, saveArchive(store, items, format, { compression }));
   return { data: { output, images: items.map((i) => ({ ref: i.ref ?? null, id: i.image.id })) } };
 }
 
@@ -90,8 +92,8 @@ export async function imagesCommand(store: Store, reference?: string, options: {
   const rows = (await listImages(store)).filter((r) => pattern === undefined || matchesReferencePattern(pattern, r));
   const digestColumn = options.digests ? ['DIGEST'] : [];
   const text = renderTable(
-    ['REPOSITORY', 'TAG', ...digestColumn, 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE'],
-    rows.map((r) => [r.repository, r.tag, ...(options.digests ? [r.digest] : []), shortId(r.id), timeAgo(r.created), humanSize(r.size), humanSize(r.sharedSize), humanSize(r.uniqueSize)]),
+    ['REPOSITORY', 'TAG', ...digestColumn, 'IMAGE ID', 'CREATED', 'SIZE', 'SHARED SIZE', 'UNIQUE SIZE', 'COMPRESSED'],
+    rows.map((r) => [r.repository, r.tag, ...(options.digests ? [r.digest] : []), shortId(r.id), timeAgo(r.created), humanSize(r.size), humanSize(r.sharedSize), humanSize(r.uniqueSize), r.compressedSize === null ? '-' : humanSize(r.compressedSize)]),
   );
   return { data: rows, text };
 }
@@ -105,12 +107,12 @@ export async function dfCommand(store: Store, verbose: boolean): Promise<Command
   const buildCache = await cacheMountUsage(store.root);
   Object.assign(du, { buildCache });
   let text = renderTable(
-    ['TYPE', 'TOTAL', 'SIZE (sum of images)', 'ACTUAL (distinct layers)', 'RECLAIMABLE'],
+    ['TYPE', 'TOTAL', 'SIZE (sum of images)', 'ACTUAL (distinct layers)', 'RECLAIMABLE', 'COMPRESSED'],
     [
-      ['Images', String(du.images.count), humanSize(du.images.virtualSize), humanSize(du.images.actualSize), humanSize(du.images.reclaimable)],
-      ['Layers', `${du.layers.count} (${du.layers.sharedCount} shared)`, '', '', ''],
-      ['Containers', String(du.containers.count), humanSize(du.containers.size), humanSize(du.containers.size), '0B'],
-      ['Build cache', String(buildCache.caches.length + buildCache.snapshots.count), humanSize(buildCache.size), humanSize(buildCache.size), humanSize(buildCache.size)],
+      ['Images', String(du.images.count), humanSize(du.images.virtualSize), humanSize(du.images.actualSize), humanSize(du.images.reclaimable), du.images.compressedSize === null ? '-' : humanSize(du.images.compressedSize)],
+      ['Layers', `${du.layers.count} (${du.layers.sharedCount} shared)`, '', '', '', ''],
+      ['Containers', String(du.containers.count), humanSize(du.containers.size), humanSize(du.containers.size), '0B', ''],
+      ['Build cache', String(buildCache.caches.length + buildCache.snapshots.count), humanSize(buildCache.size), humanSize(buildCache.size), humanSize(buildCache.size), ''],
     ],
   );
   text += `\nOn disk: ${humanSize(du.disk.total)} (blobs, records and temp files of the store)\n`;

@@ -11,7 +11,7 @@ import { squashCommand, type SquashFlags } from './squash-command.js';
 import { LINT_FORMATS, lintCommand, type LintFlags } from './lint-command.js';
 import { FAILURE_THRESHOLDS } from '../optimize/index.js';
 import type { SnapshotterPreference } from '../snapshot/index.js';
-import { loginCommand, pullCommand, pushCommand, type RegistryFlags } from './registry-commands.js';
+import { loginCommand, pullCommand, pushCommand, type PushFlags, type RegistryFlags } from './registry-commands.js';
 import { copyCommand, type CopyFlags } from './copy-command.js';
 import { printResult, type CommandResult, type OutputFormat } from './output.js';
 import { appendCommand, mutateCommand, rebaseCommand, type AppendFlags, type MutateFlags, type RebaseFlags } from './edit-commands.js';
@@ -67,10 +67,12 @@ export function buildProgram(): Command {
     .argument('<refs...>')
     .requiredOption('-o, --output <path>', 'archive file (- for stdout)')
     .addOption(new Option('--format <format>', 'archive format').choices(['docker-archive', 'oci-archive']).default('docker-archive'))
-    .action(async (refs: string[], opts: { output: string; format: 'docker-archive' | 'oci-archive' }, command: Command) => {
+    .option('--compression <codec>', 'codec of uncompressed layers: none (default), gzip or zstd; compressed layers go as stored')
+    .option('--compression-level <n>', "the codec's level (gzip 1-9, default 4; zstd 1-19, default 3)")
+    .action(async (refs: string[], opts: { output: string; format: 'docker-archive' | 'oci-archive'; compression?: string; compressionLevel?: string }, command: Command) => {
       const store = await Store.open(storeRoot(command));
       if (!READ_ONLY_COMMANDS.has(command.name())) store.assertWritable();
-      await cmd.saveCommand(store, refs, opts.format, opts.output);
+      await cmd.saveCommand(store, refs, opts.format, opts.output, opts);
     });
 
   program
@@ -276,8 +278,10 @@ export function buildProgram(): Command {
     .argument('<ref>', 'HOST/REPO[:TAG]')
     .option('--insecure', 'allow plain HTTP and any TLS certificate')
     .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
+    .option('--compression <codec>', 'codec of uncompressed layers: gzip (default), zstd or none; compressed layers go as stored')
+    .option('--compression-level <n>', 'the codec\'s level (gzip 1-9, default 4; zstd 1-19, default 3)')
     .addOption(formatOption())
-    .action(run((store, ref: string, flags: RegistryFlags) => pushCommand(store, ref, flags)));
+    .action(run((store, ref: string, flags: PushFlags) => pushCommand(store, ref, flags)));
 
   program
     .command('copy')

@@ -15,7 +15,8 @@ import {
   type PullResult,
   type TransferEvent,
 } from '../registry/index.js';
-import { BlobStaging, type RegistrySourceLoader, type Store } from '../store/index.js';
+import { BlobStaging, compressLayer, findCompressedLayer, type LayerCompressionRun, type RegistrySourceLoader, type Store } from '../store/index.js';
+import { layerCompressionOf, parseCompression } from '../layer/index.js';
 import { humanSize } from '../report/index.js';
 import type { CommandResult } from './output.js';
 
@@ -158,26 +159,56 @@ async function knownRepositories(store: Store, host: string, exceptRepository: s
   return out;
 }
 
-/** `shale push REF`: the stored image to its registry; only missing blobs are sent, the manifest last. */
-export async function pushCommand(store: Store, raw: string, flags: RegistryFlags): Promise<CommandResult> {
+/** `shale push` flags beyond the registry's: the codec of uncompressed layers, as `--compression gzip|zstd|none` and its level. */
+export interface PushFlags extends RegistryFlags {
+  compression?: string;
+  compressionLevel?: string;
+}
+
+/**
+ * `shale push REF`: the stored image to its registry; only missing blobs are sent, the manifest last.
+ * Uncompressed layers go up compressed (gzip by default, as Docker pushes them), by a copy remembered from
+ * an earlier push or save, else compressed while they are sent and remembered once the push succeeded;
+ * layers stored compressed (pulled ones) go up as they are.
+ */
+export async function pushCommand(store: Store, raw: string, flags: PushFlags): Promise<CommandResult> {
+  const spec = parseCompression(flags.compression ?? 'gzip', flags.compressionLevel, { flag: '--compression', levelFlag: '--compression-level' });
   const ref = parseRegistryReference(raw);
   const { image } = await store.resolve(raw);
   const mounts = await knownRepositories(store, ref.host, ref.repository);
+  let writable = true;
+  try {
+    store.assertWritable();
+  } catch {
+    writable = false; // another user's store: copies are made for this push only
+  }
+  const runs: LayerCompressionRun[] = [];
   const client = await openClient(ref.host, flags);
   try {
     const r = await pushImage(client, ref, image, {
       mountFrom: (d) => mounts.get(d),
       chunkSize: positiveInt(process.env.SHALE_REGISTRY_CHUNK_SIZE, 'SHALE_REGISTRY_CHUNK_SIZE'),
       onEvent: progressPrinter('uploading'),
+      replaceLayer: async (layer) => {
+        if (!spec || layerCompressionOf(layer.descriptor.mediaType) !== 'none') return undefined;
+        const known = await findCompressedLayer(store, layer.diffId, spec);
+        if (known) return { compression: spec.compression, blob: { digest: known.digest, size: known.size, open: () => store.content.openUnverified(known.digest) } };
+        const run = compressLayer(store, layer, spec, { write: writable });
+        runs.push(run);
+        return { compression: spec.compression, stream: run, uncompressedSize: layer.descriptor.size };
+      },
     });
+    for (const run of runs) await run.commit();
     const count = (a: string) => r.blobs.filter((b) => b.action === a).length;
+    const compressed = r.blobs.filter((b) => b.compressed).length;
     const text = [
-      `${r.ref}: uploaded ${count('uploaded')} blobs (${humanSize(r.uploadedBytes)}), ${count('exists')} already there, ${count('mounted')} mounted`,
+      `${r.ref}: uploaded ${count('uploaded')} blobs (${humanSize(r.uploadedBytes)}), ${count('exists')} already there, ${count('mounted')} mounted${compressed > 0 ? `; compressed ${compressed} layers (${spec!.compression})` : ''}`,
       `Digest: ${r.manifestDigest}`,
     ].join('\n');
     return { data: { ...r, id: image.id }, text };
   } finally {
     client.close();
+    for (const run of runs) await run.discard();
   }
 }
 

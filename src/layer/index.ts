@@ -11,3 +11,5 @@ export * from './layer-summary.js';
 export * from './file-source.js';
 export * from './tar-order.js';
 export * from './tar-packer.js';
+export * from './compress.js';
+export * from './compress-manifest.js';

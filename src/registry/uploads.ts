@@ -124,3 +124,44 @@ export async function patchBlob(
   const res = await client.request({ method: 'PUT', path: withDigest(location, d.digest), headers: { 'content-length': '0' }, body: Buffer.alloc(0), scopes, ok: [201], retry: false });
   await drain(res);
 }
+
+/** A blob whose digest is known only once its bytes have all been produced (a layer compressed as it is sent). */
+export interface StreamedBlob {
+  /** The bytes; called again for a retried upload. */
+  open(): AsyncGenerator<Uint8Array>;
+  /** Digest and size of what the last `open()` gave, after it was read to its end. */
+  result(): Promise<{ digest: string; size: number }>;
+}
+
+/**
+ * Streamed upload: one `PATCH` whose body is the blob as it is made (chunked transfer encoding, no
+ * Content-Range: the distribution API's stream upload), then `PUT LOCATION?digest=` once the digest is
+ * known. The stream is closed whatever happens, so its producer never waits on a dead request.
+ */
+export async function streamBlob(
+  client: RegistryClient,
+  start: URL,
+  blob: StreamedBlob,
+  scopes: string[],
+  onBytes?: (n: number) => void,
+): Promise<{ digest: string; size: number }> {
+  const source = blob.open();
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const c of source) {
+      onBytes?.(c.byteLength);
+      yield c;
+    }
+  }
+  let location: URL;
+  try {
+    const res = await client.request({ method: 'PATCH', path: start, headers: { 'content-type': 'application/octet-stream' }, body: counted, scopes, ok: [202], retry: false });
+    await drain(res);
+    location = await locationOf(client, header(res, 'location'), 'stream upload');
+  } finally {
+    await source.return(undefined);
+  }
+  const d = await blob.result();
+  const res = await client.request({ method: 'PUT', path: withDigest(location, d.digest), headers: { 'content-length': '0' }, body: Buffer.alloc(0), scopes, ok: [201], retry: false });
+  await drain(res);
+  return d;
+}

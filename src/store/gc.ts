@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import type { Digest } from '../oci/index.js';
 import { reachableBlobs } from './reachability.js';
 import { removeBuildLines } from './build-lines.js';
+import { keepCompressedLayers } from './compressed-layers.js';
 import type { Store } from './store.js';
 
 export interface PruneResult {
@@ -20,6 +21,7 @@ export interface PruneResult {
 export async function collectGarbage(store: Store): Promise<Omit<PruneResult, 'deletedImages'>> {
   const { blobs } = await reachableBlobs(store);
   for (const d of await store.leasedBlobs()) blobs.add(d);
+  for (const d of await keepCompressedLayers(store, new Set(blobs))) blobs.add(d);
   const deletedBlobs: Digest[] = [];
   let reclaimedBytes = 0;
   for (const digest of await store.content.list()) {

@@ -14,3 +14,4 @@ export * from './base-image.js';
 export * from './blob-staging.js';
 export * from './build-lines.js';
 export * from './oci-layout-writer.js';
+export * from './compressed-layers.js';

@@ -1,7 +1,9 @@
-import { MediaType, digestOf, splitTagged, type Digest } from '../oci/index.js';
-import { decompress, makeHeader, writeTar, type TarWriteEntry } from '../layer/index.js';
+import { MediaType, digestOf, ociLayerMediaType, splitTagged, type Digest } from '../oci/index.js';
+import { decompress, layerCompressionOf, makeHeader, withCompressedLayers, writeTar, type CompressedBlob, type CompressionSpec, type TarWriteEntry } from '../layer/index.js';
+import { storedCompressedLayer } from './compressed-layers.js';
 import { canonicalJson, makeManifest, type Image } from '../image/index.js';
-import type { Store } from './store.js';
+import { Store } from './store.js';
+import { ShaleError } from '../internal/errors.js';
 
 /** Where a docker-archive learns the uncompressed size of a layer it writes (the store's layer records). */
 export interface LayerSizes {
@@ -25,9 +27,11 @@ const doc = (name: string, data: Buffer): TarWriteEntry => ({
 /**
  * An archive of images as a tar stream. `docker-archive` is Docker 25's layout (manifest.json with
  * uncompressed layers, which is also an OCI layout), readable by `docker load` old and new and by skopeo;
- * `oci-archive` is an OCI layout with the blobs as stored.
+ * `oci-archive` is an OCI layout with the blobs as stored. With `compression`, uncompressed layers are
+ * written as compressed copies (remembered in the store, made first when there is none: a tar entry needs
+ * its size before its bytes), and layers stored compressed as they are, in both formats.
  */
-export async function* saveArchive(store: Pick<Store, 'layerInfo'> | LayerSizes, items: SaveItem[], format: ArchiveFormat): AsyncGenerator<Buffer> {
+export async function* saveArchive(store: Store | LayerSizes, items: SaveItem[], format: ArchiveFormat, options: { compression?: CompressionSpec } = {}): AsyncGenerator<Buffer> {
   const blobs = new Map<Digest, () => TarWriteEntry | Promise<TarWriteEntry>>();
   const indexEntries: object[] = [];
   const dockerManifest: object[] = [];
@@ -45,7 +49,30 @@ export async function* saveArchive(store: Pick<Store, 'layerInfo'> | LayerSizes,
     const refs = byImage.get(image.id)!;
     blobs.set(image.id, () => doc(blobName(image.id), image.rawConfig));
     let manifestRaw: Buffer;
-    if (format === 'oci-archive') {
+    const stored = (d: Digest, size: number) => () => ({ header: makeHeader({ name: blobName(d), type: 'file', size }), body: (store as Store).content.open(d) });
+    if (options.compression) {
+      // compressed copies are made and remembered in a store: a source outside one is saved as it is
+      if (!(store instanceof Store)) throw new ShaleError('UNSUPPORTED', 'compression of an archive is only done for images of the store');
+      const copies: (CompressedBlob | undefined)[] = [];
+      for (const l of image.layers) {
+        if (layerCompressionOf(l.descriptor.mediaType) !== 'none') {
+          copies.push(undefined);
+          blobs.set(l.descriptor.digest, stored(l.descriptor.digest, l.descriptor.size));
+          continue;
+        }
+        const { record } = await storedCompressedLayer(store, l, options.compression);
+        copies.push({ digest: record.digest, size: record.size, compression: record.compression });
+        blobs.set(record.digest, stored(record.digest, record.size));
+      }
+      const manifest = withCompressedLayers(image.manifest, copies);
+      if (format === 'oci-archive') manifestRaw = canonicalJson(manifest);
+      else {
+        // the archive's manifest is an OCI one (see above), whatever the stored image's kind
+        const layerDescs = manifest.layers.map((d) => ({ mediaType: ociLayerMediaType(layerCompressionOf(d.mediaType) ?? 'none'), digest: d.digest, size: d.size }));
+        manifestRaw = canonicalJson(makeManifest({ mediaType: MediaType.ociConfig, digest: image.id, size: image.rawConfig.length }, layerDescs));
+        dockerManifest.push({ Config: blobName(image.id), RepoTags: refs, Layers: layerDescs.map((d) => blobName(d.digest)) });
+      }
+    } else if (format === 'oci-archive') {
       manifestRaw = image.rawManifest;
       for (const l of image.layers) {
         const size = l.descriptor.size;

@@ -3,6 +3,8 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isIndexMediaType, parseReference, type Digest, type History } from '../oci/index.js';
 import type { Image } from '../image/index.js';
+import { layerCompressionOf } from '../layer/index.js';
+import { compressedLayerRecords } from './compressed-layers.js';
 import type { Store } from './store.js';
 
 /** A row of `shale images`: sizes as `docker system df -v` counts them. */
@@ -23,25 +25,42 @@ export interface ImageRow {
   /** Bytes of layers only this image uses. */
   uniqueSize: number;
   layers: number;
+  /**
+   * Sum of the layers' compressed (transfer) sizes: a blob stored compressed (pulled) counts its own size,
+   * an uncompressed one the size of its remembered compressed copy; null when a layer has neither.
+   */
+  compressedSize: number | null;
 }
 
 interface ImageLayers {
   image: Image;
   sizes: Map<Digest, number>;
+  /** Each layer's compressed size, where known. */
+  compressed: Map<Digest, number | undefined>;
 }
 
 /** Every stored image once (by ID), with each of its layers' content size. */
 async function storedImages(store: Store): Promise<{ entries: { ref?: string; id: Digest; manifestDigest: Digest }[]; images: Map<Digest, ImageLayers> }> {
   const images = new Map<Digest, ImageLayers>();
   const entries: { ref?: string; id: Digest; manifestDigest: Digest }[] = [];
+  // a remembered copy per uncompressed layer: gzip first (what a push sends by default)
+  const copies = new Map<Digest, number>();
+  for (const r of (await compressedLayerRecords(store)).sort((a, b) => Number(a.compression !== 'gzip') - Number(b.compression !== 'gzip'))) {
+    if (!copies.has(r.diffId) && (await store.content.size(r.digest)) === r.size) copies.set(r.diffId, r.size);
+  }
   for (const entry of await store.readIndex()) {
     if (isIndexMediaType(entry.descriptor.mediaType)) continue;
     const image = await store.image(entry.descriptor.digest);
     entries.push({ ref: entry.ref, id: image.id, manifestDigest: entry.descriptor.digest });
     if (images.has(image.id)) continue;
     const sizes = new Map<Digest, number>();
-    for (const l of image.layers) sizes.set(l.descriptor.digest, (await store.layerInfo(l.descriptor.digest)).contentSize);
-    images.set(image.id, { image, sizes });
+    const compressed = new Map<Digest, number | undefined>();
+    for (const l of image.layers) {
+      sizes.set(l.descriptor.digest, (await store.layerInfo(l.descriptor.digest)).contentSize);
+      const c = layerCompressionOf(l.descriptor.mediaType);
+      compressed.set(l.descriptor.digest, c === 'gzip' || c === 'zstd' ? l.descriptor.size : c === 'none' ? copies.get(l.diffId) : undefined);
+    }
+    images.set(image.id, { image, sizes, compressed });
   }
   return { entries, images };
 }
@@ -59,6 +78,16 @@ const sum = (xs: Iterable<number>): number => {
   return t;
 };
 
+/** The sum, or null when one of the sizes is unknown. */
+const sumKnown = (xs: Iterable<number | undefined>): number | null => {
+  let t = 0;
+  for (const x of xs) {
+    if (x === undefined) return null;
+    t += x;
+  }
+  return t;
+};
+
 /**
  * One row per name, as `docker images` lists them: a `REPOSITORY:TAG` row, or for an image pulled by
  * digest a `REPOSITORY` row with tag `<none>` and that digest (folded into the tag row when the same
@@ -73,7 +102,7 @@ export async function listImages(store: Store): Promise<ImageRow[]> {
   const rows: ImageRow[] = [];
   for (const { id, manifestDigest, name } of parsed) {
     if (name?.digest && parsed.some((p) => p.name && !p.name.digest && p.name.repository === name.repository && p.manifestDigest === manifestDigest)) continue;
-    const { image, sizes } = images.get(id)!;
+    const { image, sizes, compressed } = images.get(id)!;
     const size = sum(sizes.values());
     const sharedSize = sum([...sizes].filter(([d]) => users.get(d)! > 1).map(([, s]) => s));
     rows.push({
@@ -86,6 +115,7 @@ export async function listImages(store: Store): Promise<ImageRow[]> {
       sharedSize,
       uniqueSize: size - sharedSize,
       layers: image.layers.length,
+      compressedSize: sumKnown(compressed.values()),
     });
   }
   return rows.sort((a, b) => compareStrings(b.created, a.created) || compareStrings(a.repository, b.repository) || compareStrings(a.tag, b.tag));
@@ -93,7 +123,8 @@ export async function listImages(store: Store): Promise<ImageRow[]> {
 
 /** `shale df`: the sum of listed sizes next to what the distinct layers really take. */
 export interface DiskUsage {
-  images: { count: number; virtualSize: number; actualSize: number; reclaimable: number };
+  /** `compressedSize`: the distinct layers' compressed (transfer) sizes summed, null when one is unknown. */
+  images: { count: number; virtualSize: number; actualSize: number; reclaimable: number; compressedSize: number | null };
   layers: { count: number; sharedCount: number };
   containers: { count: number; size: number };
   disk: { total: number };
@@ -134,7 +165,11 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
   const { entries, images } = await storedImages(store);
   const users = layerUsers(images);
   const layerSizes = new Map<Digest, number>();
-  for (const { sizes } of images.values()) for (const [d, s] of sizes) layerSizes.set(d, s);
+  const compressedSizes = new Map<Digest, number | undefined>();
+  for (const { sizes, compressed } of images.values()) {
+    for (const [d, s] of sizes) layerSizes.set(d, s);
+    for (const [d, s] of compressed) compressedSizes.set(d, s);
+  }
   const actualSize = sum(layerSizes.values());
   return {
     images: {
@@ -144,6 +179,7 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
       actualSize,
       // no container holds an image yet: all of it can be reclaimed by removing the images
       reclaimable: actualSize,
+      compressedSize: sumKnown(compressedSizes.values()),
     },
     layers: { count: layerSizes.size, sharedCount: [...users.values()].filter((n) => n > 1).length },
     containers: { count: 0, size: 0 },
