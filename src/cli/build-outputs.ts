@@ -70,7 +70,7 @@ export function parseOutput(spec: string): BuildOutput {
 }
 
 /** Comma-separated fields, where a double-quoted part (`"name=a,b"`) keeps its commas, as buildx's CSV reading does. */
-function splitCsv(spec: string): string[] {
+export function splitCsv(spec: string): string[] {
   const out: string[] = [];
   let cur = '';
   let quoted = false;

@@ -33,7 +33,7 @@ const positiveInt = (raw: string | undefined, name: string): number | undefined 
 };
 
 /** A client for `host` with the stored credentials and the CA of --ca-cert / $SHALE_REGISTRY_CA. */
-async function openClient(host: string, flags: RegistryFlags, credentials?: { username: string; password: string }): Promise<RegistryClient> {
+export async function openClient(host: string, flags: RegistryFlags, credentials?: { username: string; password: string }): Promise<RegistryClient> {
   const caPath = flags.caCert ?? (process.env.SHALE_REGISTRY_CA || undefined);
   let ca: Buffer | undefined;
   if (caPath) {
