@@ -90,6 +90,11 @@ RUN cat /stamp /file > /both && echo ran-two
   // a bare reference is buildx's shorthand for type=registry
   const c = build(machine(t), ctx, ['--cache-from', ref]);
   assert.equal(c.id, a.id);
+
+  // a cache that is not there is a warning, as BuildKit's: the build runs without it
+  const cold = build(machine(t), ctx, ['--cache-from', `type=registry,ref=${registry.host}/cache/missing:1`]);
+  assert.match(cold.log, /^warning: importing cache .*cache\/missing:1: .*building without it/m, cold.log);
+  assert.ok(ran(cold.log, 'ran-one'), cold.log);
 });
 
 test('mode=min exports the final stage only, mode=max every stage; a layer no step needs is not downloaded', { timeout: 120_000 }, async (t) => {

@@ -244,8 +244,8 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       made.push({ key, stage: stage.index, step: result });
       image = applyStep(image, result, key, sourceLine(inst));
       if (result.kept && imageStages.has(stage.index)) storer.start({ kept: result.kept, key });
-      // an imported layer not downloaded (yet) has no size to show
-      const layerBytes = result.layer && 'remoteKey' in result.layer ? undefined : result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : result.kept ? await kept.contentSize(result.kept) : undefined;
+      // an imported layer not downloaded (yet): its blob's size
+      const layerBytes = result.layer && 'remoteKey' in result.layer ? result.layer.descriptor.size : result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : result.kept ? await kept.contentSize(result.kept) : undefined;
       emit({ type: 'done', step, seconds: (Date.now() - started) / 1000, layerBytes });
     }
     results.set(stage.index, image);
