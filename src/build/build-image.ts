@@ -15,6 +15,8 @@ import { toDockerConfigJson, type ContainerConfig } from '../dockerfile/apply-in
 import { fillBuildkitCreated, toBuildkitConfigJson, type BuildMode } from '../dockerfile/buildkit-output.js';
 import { BuildCache, type CachedStep } from './build-cache.js';
 import { LayerStorer, type BuildLayer, type StoredLayer } from './layer-storer.js';
+import { cacheArtifact, cacheRecords, type CacheTarget, type MadeStep } from './cache-export.js';
+import { ImportedCache, type CacheSource } from './cache-import.js';
 import { sourceDateEpoch, stampCreated } from './source-date-epoch.js';
 import { runScheduled, stageParallelism } from './stage-scheduler.js';
 import { SourceTree } from './build-context.js';
@@ -57,6 +59,12 @@ export interface BuildOptions {
   pullBase?: BasePuller;
   /** How many stages run at once; SHALE_BUILD_PARALLELISM, else the CPU count (`stageParallelism`). */
   parallelism?: number;
+  /** `--cache-from`: caches other builds exported, used where the local cache has no step. */
+  cacheFrom?: CacheSource[];
+  /** `--cache-to`: where this build's steps go, written before the image (a failure fails the build). */
+  cacheTo?: CacheTarget[];
+  /** Non-fatal problems (an imported layer refused): one line each. */
+  warn?: (message: string) => void;
 }
 
 export interface BuildResult {
@@ -135,7 +143,10 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   if (options.signal?.aborted) interrupt();
   options.signal?.addEventListener('abort', interrupt, { once: true });
   const kept = new KeptLayers(snapshotsRoot);
-  const storer = new LayerStorer(store, kept, cache);
+  const imported = options.cacheFrom?.length ? new ImportedCache(store, cache, options.cacheFrom, options.warn ?? (() => undefined)) : undefined;
+  const storer = new LayerStorer(store, kept, cache, imported);
+  // every step made or reused, for --cache-to
+  const made: MadeStep[] = [];
   // the stages the image is made of (the target and the stages it is FROM): their layers are tarred while the build goes on
   const imageStages = new Set<number>();
   for (let s: Stage | undefined = plan.target; s; s = s.base.kind === 'stage' ? plan.stages[s.base.index] : undefined) imageStages.add(s.index);
@@ -182,6 +193,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
           if (!hit && mode === 'classic') await cache.put(key, made);
           return { step: made, cached: !!hit };
         });
+        if (mode === 'classic') made.push({ key, stage: stage.index, step: result });
         image = applyStep(image, result, key, sourceLine(inst));
         continue;
       }
@@ -202,8 +214,19 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
         // COPY/ADD flags and a RUN's mounts change the files but not created_by: they are part of the key
         const copyFlags = inst.kind === 'COPY' || inst.kind === 'ADD' ? JSON.stringify([inst.chown, inst.chmod, inst.exclude, inst.link, inst.kind === 'COPY' && inst.parents]) : await mountsCacheKey(mounts, mountInputs);
         key = BuildCache.key(image.cacheKey, mode, JSON.stringify(history.created_by), JSON.stringify(steps.state.config), options.network ?? 'host', sourceName, copyFlags);
-        const made = await once(key, async () => {
-          const cached = options.noCache ? undefined : await usableCache(store, kept, cache, key);
+        // an imported step whose blob is refused runs later, over the image as it is here
+        const before = image;
+        const stepConfig = structuredClone(steps.state.config);
+        const rerun = async () => {
+          const s = prepared.kind === 'copy' ? await readSources() : undefined;
+          try {
+            return await runner.execute(step, prepared, before, s, stepConfig, { mounts, inputs: mountInputs });
+          } finally {
+            await s?.release();
+          }
+        };
+        const outcome = await once(key, async () => {
+          const cached = options.noCache ? undefined : (await usableCache(store, kept, cache, key)) ?? imported?.lookup(key, rerun);
           if (cached) return { step: cached, cached: true };
           if (prepared.kind === 'run') await requireRunnable(platform, `${dockerfile.file}:${inst.line}`);
           if (fromName !== undefined) sources = await readSources();
@@ -213,23 +236,27 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
           await cache.put(key, r);
           return { step: r, cached: false };
         });
-        result = made.step;
-        if (made.cached) emit({ type: 'cached', step });
+        result = outcome.step;
+        if (outcome.cached) emit({ type: 'cached', step });
       } finally {
         await sources?.release();
       }
+      made.push({ key, stage: stage.index, step: result });
       image = applyStep(image, result, key, sourceLine(inst));
       if (result.kept && imageStages.has(stage.index)) storer.start({ kept: result.kept, key });
-      const layerBytes = result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : result.kept ? await kept.contentSize(result.kept) : undefined;
+      // an imported layer not downloaded (yet): its blob's size
+      const layerBytes = result.layer && 'remoteKey' in result.layer ? result.layer.descriptor.size : result.layer ? (await store.layerInfo(result.layer.descriptor.digest)).contentSize : result.kept ? await kept.contentSize(result.kept) : undefined;
       emit({ type: 'done', step, seconds: (Date.now() - started) / 1000, layerBytes });
     }
     results.set(stage.index, image);
   };
   let final: Omit<StageImage, 'layers'> & { layers: StoredLayer[] };
+  const exports: { target: CacheTarget; records: Awaited<ReturnType<typeof cacheRecords>> }[] = [];
   try {
     await runScheduled(plan.order, buildStage, { parallelism, controller: stop });
     const target = results.get(plan.target.index)!;
     final = { ...target, layers: await storer.stored(target.layers) };
+    for (const to of options.cacheTo ?? []) exports.push({ target: to, records: await cacheRecords(made, to.mode, imageStages, storer) });
   } finally {
     options.signal?.removeEventListener('abort', interrupt);
     await storer.close();
@@ -256,6 +283,8 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const config = epoch === undefined ? built : stampCreated(built, final.baseEntries, epoch);
   const tags = options.tags ?? [];
   const annotations = final.base ? { [BASE_NAME_ANNOTATION]: final.base.name, [BASE_DIGEST_ANNOTATION]: final.base.manifestDigest } : undefined;
+  // as buildx: the cache is exported before the image is written, and a failed export fails the build
+  for (const e of exports) await e.target.write(cacheArtifact(store, e.records, e.target.mode));
   const { id, manifestDigest } = await putImage(store, config, final.layers.map((l) => l.descriptor), tags, annotations);
   await writeBuildLines(store, id, (history ?? []).map((_, i) => final.lines.get(i) ?? null));
   emit({ type: 'image', id, tags });

@@ -14,3 +14,5 @@ export * from './platform-support.js';
 export * from './read-binfmt.js';
 export * from './source-date-epoch.js';
 export * from './stage-scheduler.js';
+export * from './cache-export.js';
+export * from './cache-import.js';

@@ -2,6 +2,7 @@ import type { Descriptor, Digest } from '../oci/index.js';
 import { commitLayer, type Store } from '../store/index.js';
 import type { KeptLayers } from '../snapshot/index.js';
 import type { BuildCache } from './build-cache.js';
+import type { ImportedCache } from './cache-import.js';
 import { LayerTarThread } from './layer-tar-thread.js';
 
 /** A stored layer: its blob's descriptor and its diffId. */
@@ -31,6 +32,7 @@ export class LayerStorer {
     private readonly store: Store,
     private readonly kept: KeptLayers,
     private readonly cache: BuildCache,
+    private readonly imported?: ImportedCache,
   ) {
     this.thread = new LayerTarThread(store.root, store.content.ingestDir);
   }
@@ -40,7 +42,14 @@ export class LayerStorer {
     this.storeOnce(layer).catch(() => undefined);
   }
 
-  async stored(layers: BuildLayer[]): Promise<StoredLayer[]> {
+  /** The layers with the blob of each imported one in the store (see ImportedCache); the others as they are. */
+  async present(layers: BuildLayer[]): Promise<BuildLayer[]> {
+    const imported = this.imported;
+    return imported ? Promise.all(layers.map((l) => imported.ensure(l))) : layers;
+  }
+
+  async stored(all: BuildLayer[]): Promise<StoredLayer[]> {
+    const layers = await this.present(all);
     for (const l of layers) if ('kept' in l) this.start(l);
     return Promise.all(layers.map((l) => ('kept' in l ? this.storeOnce(l) : l)));
   }

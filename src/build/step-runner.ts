@@ -40,7 +40,7 @@ export class StepRunner {
 
   /** The image's layers to stack; kept ones are stored first for a snapshotter that cannot stack them (copy). */
   private async layerRefs(image: { layers: BuildLayer[] }): Promise<LayerRef[]> {
-    const layers = (await this.snapshotter()).keeps ? image.layers : await this.storer.stored(image.layers);
+    const layers = (await this.snapshotter()).keeps ? await this.storer.present(image.layers) : await this.storer.stored(image.layers);
     return layers.map((l) => {
       if ('kept' in l) return { kept: l.kept };
       const layer = this.store.layer(l.descriptor, l.diffId);

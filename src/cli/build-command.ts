@@ -6,6 +6,7 @@ import type { CommandResult } from './output.js';
 import { basePuller } from './registry-commands.js';
 import { buildResults } from './build-outputs.js';
 import { buildInput, type BuildInput } from './build-stdin.js';
+import { openCacheTransfer, parseCacheSpec, type BuildCacheTransfer } from './build-cache-transfer.js';
 
 export interface BuildFlags {
   tag: string[];
@@ -26,6 +27,8 @@ export interface BuildFlags {
   output: string[];
   iidfile?: string;
   metadataFile?: string;
+  cacheTo?: string[];
+  cacheFrom?: string[];
 }
 
 /**
@@ -120,12 +123,17 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let input: BuildInput | undefined;
+  let caches: BuildCacheTransfer | undefined;
+  const warn = (m: string) => process.stderr.write(`warning: ${m}\n`);
   try {
+    const cacheTo = (flags.cacheTo ?? []).map((s) => parseCacheSpec(s, 'to'));
+    const cacheFrom = (flags.cacheFrom ?? []).map((s) => parseCacheSpec(s, 'from'));
     const buildArgs = parseBuildArgList(flags.buildArg, process.env);
     // as buildx: SOURCE_DATE_EPOCH from the environment is the build arg unless one is given
     if (!('SOURCE_DATE_EPOCH' in buildArgs) && process.env.SOURCE_DATE_EPOCH) buildArgs.SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH;
     const results = buildResults(store, flags, buildArgs);
     input = await buildInput(store, context, flags.file);
+    caches = await openCacheTransfer(store, cacheFrom, cacheTo, warn);
     const result = await buildImage(store, {
       contextDir: input.contextDir,
       dockerfile: input.dockerfile,
@@ -144,11 +152,15 @@ export async function buildCommand(store: Store, context: string, flags: BuildFl
       onEvent: live?.render ?? renderer(flags),
       signal: controller.signal,
       secrets,
+      cacheFrom: caches.sources,
+      cacheTo: caches.targets,
+      warn,
     });
     const written = await results.write(result);
     return { data: result, text: result.id, written };
   } finally {
     await input?.release();
+    caches?.close();
     live?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

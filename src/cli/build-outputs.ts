@@ -87,7 +87,7 @@ const compressionOf = (keys: CompressionKeys, what = 'compression'): Compression
   keys.compression === undefined ? undefined : parseCompression(keys.compression, keys.compressionLevel, { flag: what, levelFlag: `${what}-level` });
 
 /** Comma-separated fields, where a double-quoted part (`"name=a,b"`) keeps its commas, as buildx's CSV reading does. */
-function splitCsv(spec: string): string[] {
+export function splitCsv(spec: string): string[] {
   const out: string[] = [];
   let cur = '';
   let quoted = false;

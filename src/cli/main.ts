@@ -105,6 +105,8 @@ export function buildProgram(): Command {
     .option('-o, --output <spec>', 'type=local,dest=DIR | type=tar,dest=FILE | type=oci,dest=FILE | type=docker,dest=FILE | type=image,name=REF[,push=true]; DIR alone is local, - a tar on stdout', collect, [])
     .option('--iidfile <file>', 'write the image ID to FILE')
     .option('--metadata-file <file>', 'write the build result metadata (digests, names) as JSON to FILE')
+    .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF | type=local,dest=DIR, with mode=min|max (repeatable)', collect, [])
+    .option('--cache-from <spec>', 'import a build cache: type=registry,ref=REF (or REF) | type=local,src=DIR (repeatable)', collect, [])
     .addOption(formatOption())
     .action(run((store, context: string, flags: BuildFlags & { cache?: boolean }) => buildCommand(store, context, { ...flags, noCache: flags.cache === false })));
 
