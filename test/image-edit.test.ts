@@ -281,10 +281,10 @@ test('on a registry: mutate, append and rebase read only manifest and config, an
   // the bases and an image built on v1, as a CI would have pushed them
   for (const [local, remote] of [[v1, `${host}/${name}-base:v1`], [v2, `${host}/${name}-base:v2`]] as const) {
     shaleOk(['tag', local, remote], { root });
-    await shaleAsync(['push', remote], root);
+    await shaleAsync(['push', remote, '--compression', 'none'], root);
   }
   shaleBuild(root, context, ['-t', `${host}/${name}:1`, '--build-arg', `BASE=${host}/${name}-base:v1`]);
-  await shaleAsync(['push', `${host}/${name}:1`], root);
+  await shaleAsync(['push', `${host}/${name}:1`, '--compression', 'none'], root); // the registry holds the stored layers as they are
   const local = inspect(root, `${host}/${name}:1`);
   const layerDigests = new Set(local.manifest.layers.map((l) => l.digest));
   const blobsBefore = new Set(registry.blobs());

@@ -64,8 +64,19 @@ function remoteLayer(client: RegistryClient, repository: string, descriptor: Des
     what,
     openBlob,
     // a plain tar's blob digest is its diffId, checked as it is read; a compressed one's tar is checked too
-    open: () => (descriptor.digest === diffId ? openBlob() : verifyStream(decompress(openBlob(), { what }), { digest: diffId }, `${what}: uncompressed`)),
+    open: () => (descriptor.digest === diffId ? openBlob() : decompressed()),
   };
+  /** The tar of a compressed blob; when it does not decompress, a blob the registry corrupted is said to be that. */
+  async function* decompressed(): AsyncGenerator<Uint8Array> {
+    try {
+      yield* verifyStream(decompress(openBlob(), { what }), { digest: diffId }, `${what}: uncompressed`);
+    } catch (e) {
+      if (!isShaleError(e, 'DIGEST_MISMATCH') && !isShaleError(e, 'SIZE_MISMATCH')) {
+        for await (const _ of openBlob()); // throws the mismatch when the blob itself is not what the manifest names
+      }
+      throw e;
+    }
+  }
 }
 
 /** An image in a registry: manifest and config fetched and verified; layers fetched only when opened. */
