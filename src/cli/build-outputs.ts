@@ -13,6 +13,7 @@ import { normalizeReference, type Descriptor, type Digest } from '../oci/index.j
 import { unpackLayer } from '../snapshot/index.js';
 import { saveArchive, tagImage, type Store } from '../store/index.js';
 import { pushCommand } from './registry-commands.js';
+import type { PushResult } from '../registry/index.js';
 
 /** BuildKit's `compression=` and `compression-level=` of an image output, as given (checked when parsed). */
 interface CompressionKeys {
@@ -144,11 +145,16 @@ export async function writeOutput(store: Store, output: BuildOutput, built: Buil
       return imageMetadata(built, entry.descriptor, names);
     }
     case 'image': {
+      // a push that compresses layers writes another manifest: the metadata names the one pushed, as buildx's
+      let manifest: Descriptor = entry.descriptor;
       for (const name of output.names) {
         await tagImage(store, built.id, name);
-        if (output.push) await pushCommand(store, name, { insecure: output.insecure, compression: output.compression, compressionLevel: output.compressionLevel });
+        if (!output.push) continue;
+        const { data } = await pushCommand(store, name, { insecure: output.insecure, compression: output.compression, compressionLevel: output.compressionLevel });
+        const pushed = data as PushResult;
+        manifest = { mediaType: pushed.mediaType, digest: pushed.manifestDigest, size: pushed.manifestSize };
       }
-      return imageMetadata(built, entry.descriptor, output.names);
+      return imageMetadata({ ...built, manifestDigest: manifest.digest }, manifest, output.names);
     }
   }
 }

@@ -48,6 +48,8 @@ export interface PushResult {
   manifestDigest: Digest;
   /** The manifest's media type as pushed (an OCI one when a Docker manifest got a zstd layer). */
   mediaType: string;
+  /** The manifest's size in bytes as pushed. */
+  manifestSize: number;
   uploadedBytes: number;
   blobs: PushedBlob[];
 }
@@ -162,5 +164,5 @@ export async function pushImage(client: RegistryClient, ref: RegistryReference, 
     rawManifest = Buffer.from(JSON.stringify(manifest));
   }
   const manifestDigest = await putManifest(client, repo, ref.tag ?? ref.digest!, rawManifest, mediaType);
-  return { ref: ref.name, manifestDigest, mediaType, uploadedBytes, blobs: results };
+  return { ref: ref.name, manifestDigest, mediaType, manifestSize: rawManifest.length, uploadedBytes, blobs: results };
 }
