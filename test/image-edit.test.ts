@@ -19,7 +19,7 @@ import { dockerCleanup, dockerOk } from './support/docker.js';
 import { startRegistry } from './support/registry.js';
 import { assertCliError, shale, shaleJson, shaleOk, spawnShale, tempDir, tempStore, uniqueSuffix, type ShaleResult } from './support/shale.js';
 import { requireTool } from './support/tools.js';
-import { compareTars } from './support/tree-compare.js';
+import { exportDiffs } from './support/tree-compare.js';
 
 interface Inspected {
   id: string;
@@ -52,15 +52,6 @@ const inspect = (root: string, ref: string) => shaleJson<Inspected>(['inspect', 
 function storeState(root: string): string {
   const list = (d: string) => readdirSync(join(root, d)).sort().join(',');
   return JSON.stringify([readFileSync(join(root, 'index.json'), 'utf8'), list('blobs/sha256'), list('shale/layers')]);
-}
-
-/** Exports both images with `shale export`; the differences of their trees (empty when equal). */
-function exportDiffs(root: string, work: string, a: string, b: string): string[] {
-  const ta = join(work, `export-${uniqueSuffix()}-a.tar`);
-  const tb = join(work, `export-${uniqueSuffix()}-b.tar`);
-  shaleOk(['export', a, '-o', ta], { root });
-  shaleOk(['export', b, '-o', tb], { root });
-  return compareTars(ta, tb, { names: [a, b] }).diffs;
 }
 
 /** One store shared by the suite: base v1 (busybox) and v2 (v1's tree plus /etc/base-version). */

@@ -13,7 +13,7 @@ import { busyboxBase, loadIntoDocker, shaleBuild, shaleImageLayers } from './sup
 import { docker, dockerOk } from './support/docker.js';
 import { assertCliError, shale, shaleJson, shaleOk, tempDir, tempStore, uniqueSuffix, type ImageRow } from './support/shale.js';
 import { requireTool } from './support/tools.js';
-import { compareTars } from './support/tree-compare.js';
+import { exportDiffs } from './support/tree-compare.js';
 import { makeHeader } from '../src/layer/index.js';
 import { dirEntry, fileEntry, hardlinkEntry, symlinkEntry } from './support/archives.js';
 import { FIFTY_MIB, SEED } from './support/seed.js';
@@ -34,15 +34,6 @@ interface Inspected {
 }
 
 const inspect = (root: string, ref: string) => shaleJson<Inspected>(['inspect', ref], { root });
-
-/** Exports both images with `shale export` and returns the differences of their trees (empty when equal). */
-function exportDiffs(root: string, work: string, a: string, b: string): string[] {
-  const ta = join(work, `export-${uniqueSuffix()}-a.tar`);
-  const tb = join(work, `export-${uniqueSuffix()}-b.tar`);
-  shaleOk(['export', a, '-o', ta], { root });
-  shaleOk(['export', b, '-o', tb], { root });
-  return compareTars(ta, tb, { names: [a, b] }).diffs;
-}
 
 /** What an error must leave alone: the index, and the blob and record files. */
 function storeState(root: string): string {

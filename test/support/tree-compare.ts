@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { shaleOk, uniqueSuffix } from './shale.js';
 
 export interface TreeEntry {
   type: 'file' | 'dir' | 'symlink' | 'fifo' | 'char' | 'block' | 'socket';
@@ -125,4 +126,13 @@ export function compareTars(
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Exports both images with `shale export` and returns the differences of their trees (empty when equal). */
+export function exportDiffs(root: string, work: string, a: string, b: string): string[] {
+  const ta = join(work, `export-${uniqueSuffix()}-a.tar`);
+  const tb = join(work, `export-${uniqueSuffix()}-b.tar`);
+  shaleOk(['export', a, '-o', ta], { root });
+  shaleOk(['export', b, '-o', tb], { root });
+  return compareTars(ta, tb, { names: [a, b] }).diffs;
 }
