@@ -214,6 +214,16 @@ test('--all-platforms copies an index and its images, digests kept; without it -
   const one = shaleJson<CopyJson>(['copy', '--platform', 'linux/arm64', `docker://${registry.host}/multi/app:1`, `docker://${registry.host}/multi/arm:1`], { root });
   assert.equal(one.digest, arm!.digest);
   assert.equal(skopeoRawDigest(`docker://${registry.host}/multi/arm:1`), arm!.digest);
+  // a single image is taken for --platform only when its config names that platform (the "arm" image's says amd64)
+  for (const args of [
+    ['copy', '--platform', 'linux/arm64', `docker://${registry.host}/multi/arm:1`, `docker://${registry.host}/multi/arm2:1`],
+    ['pull', '--platform', 'linux/arm64', `${registry.host}/multi/arm:1`],
+    ['digest', '--platform', 'linux/arm64', `${registry.host}/multi/arm:1`],
+    ['analyze', '--platform', 'linux/arm64', `docker://${registry.host}/multi/arm:1`],
+  ]) {
+    assert.match(assertCliError(shale(args, { root }), args.join(' ')), /does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/);
+  }
+  assert.equal(shaleJson<CopyJson>(['copy', '--platform', 'linux/amd64', `docker://${registry.host}/multi/arm:1`, `docker://${registry.host}/multi/arm3:1`], { root }).digest, arm!.digest);
   // an index cannot become a store image
   assert.match(assertCliError(shale(['copy', '--all-platforms', `oci:${layout}:multi`, 'multi/store:1'], { root }), 'index into the store'), /index/);
 });
@@ -232,6 +242,8 @@ test('a bad SOURCE or DESTINATION exits 2 and writes nothing', async (t) => {
     [['copy', base.ref, 'docker:/no-slashes/x:1'], /docker:\/\/HOST/, ''],
     [['copy', '--all-platforms', '--platform', 'linux/amd64', base.ref, `oci:${out('d')}`], /exclude/, out('d')],
     [['copy', base.ref, `oci:${out('e')}`, '--no-such-flag'], /unknown option/, out('e')],
+    [['copy', '--platform', 'linux/arm64', base.ref, `oci:${out('g')}`], /does not match the specified platform/, out('g')],
+    [['analyze', '--platform', 'linux/s390x', base.ref], /does not match the specified platform/, ''],
   ];
   for (const [args, words, written] of cases) {
     const line = assertCliError(shale(args, { root }), args.join(' '));

@@ -1,6 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
-import { hostPlatform } from '../image/index.js';
-import { normalizePlatform, parsePlatform, type PlatformSpec } from '../oci/index.js';
+import { hostPlatform, normalizePlatform, parsePlatform, type PlatformSpec } from '../oci/index.js';
 import type { BuildPlatforms, Stage } from '../dockerfile/index.js';
 import { platformSupport } from './platform-support.js';
 import { readBinfmt } from './read-binfmt.js';

@@ -1,9 +1,9 @@
 import { ShaleError } from '../internal/errors.js';
 import { writeStreamAtomic } from '../internal/fs-atomic.js';
 import { decompress } from '../layer/index.js';
-import { IndexSchema, MediaType, isIndexMediaType, normalizeReference, parseJson, type Descriptor, type Digest } from '../oci/index.js';
+import { IndexSchema, MediaType, assertImagePlatform, isIndexMediaType, normalizeReference, parseJson, selectPlatform, type Descriptor, type Digest } from '../oci/index.js';
 import type { Image, ImageSource } from '../image/index.js';
-import { openRemoteSource, parseRegistryReference, pushImage, putManifest, selectPlatform, type RegistryReference, type RemoteSource } from '../registry/index.js';
+import { openRemoteSource, parseRegistryReference, pushImage, putManifest, type RegistryReference, type RemoteSource } from '../registry/index.js';
 import {
   BlobStaging,
   ociArchiveStream,
@@ -77,9 +77,13 @@ interface Copied {
 /** The images to copy from a source's root: the image, an index's image for the platform, or with --all-platforms the index and all of its. */
 async function pickImages(source: ImageSource, flags: CopyFlags): Promise<Copied & { refs: string[] }> {
   const root = await source.root();
-  if (!isIndexMediaType(root.descriptor.mediaType)) return { images: [await source.image(root.descriptor)], refs: root.refs };
+  if (!isIndexMediaType(root.descriptor.mediaType)) {
+    const image = await source.image(root.descriptor);
+    assertImagePlatform(image.config, flags.platform, `${source.what} (image ${image.id})`);
+    return { images: [image], refs: root.refs };
+  }
   const index = parseJson(IndexSchema, root.raw, `${source.what}: index ${root.descriptor.digest}`);
-  if (!flags.allPlatforms) return { images: [await source.image(selectPlatform(index, flags.platform))], refs: root.refs };
+  if (!flags.allPlatforms) return { images: [await source.image(selectPlatform(index, flags.platform, `${source.what}: index ${root.descriptor.digest}`))], refs: root.refs };
   const images: Image[] = [];
   for (const d of index.manifests) {
     if (isIndexMediaType(d.mediaType)) throw new ShaleError('UNSUPPORTED', `${source.what}: index ${root.descriptor.digest} names another index (${d.digest})`);

@@ -1,5 +1,5 @@
 import type { Descriptor, Digest, History, ImageConfig, Manifest } from '../oci/index.js';
-import { MediaType } from '../oci/index.js';
+import { hostPlatform, MediaType } from '../oci/index.js';
 
 /** The creation time to record: SOURCE_DATE_EPOCH when set (reproducible builds), else now. */
 export function createdNow(): string {
@@ -7,12 +7,6 @@ export function createdNow(): string {
   const date = Number.isSafeInteger(epoch) && epoch >= 0 ? new Date(epoch * 1000) : new Date();
   // RFC 3339 with the fraction's trailing zeros dropped, as Go writes times (Docker re-writes `.180Z` as `.18Z`)
   return date.toISOString().replace(/\.(\d{3})Z$/, (_, ms: string) => (/[1-9]/.test(ms) ? `.${ms.replace(/0+$/, '')}Z` : 'Z'));
-}
-
-/** The platform of this machine in OCI terms. */
-export function hostPlatform(): { os: string; architecture: string; variant?: string } {
-  const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  return { os: 'linux', architecture: arch[process.arch] ?? process.arch };
 }
 
 /** A config with one more layer and its history entry; the input is not changed. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isShaleError } from '../internal/errors.js';
-import { formatPlatform, parsePlatform, platformMatches } from './platform.js';
+import type { Index } from './schemas.js';
+import { assertImagePlatform, formatPlatform, parsePlatform, platformMatches, selectPlatform } from './platform.js';
 
 test('parsePlatform normalizes as containerd does', () => {
   const f = (s: string) => formatPlatform(parsePlatform(s));
@@ -29,4 +30,28 @@ test('platformMatches compares normalized os/arch, and variants when both name o
   assert.ok(!platformMatches({ os: 'linux', architecture: 'arm', variant: 'v6' }, { os: 'linux', architecture: 'arm', variant: 'v7' }));
   assert.ok(!platformMatches({ os: 'linux', architecture: 'arm64' }, { os: 'linux', architecture: 'amd64' }));
   assert.ok(!platformMatches({ os: 'linux', architecture: 'arm64' }, {}));
+});
+
+test('selectPlatform picks the wanted platform, skips attestations, and names what the index has', () => {
+  const d = (os: string, architecture: string, variant?: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${(os + architecture + (variant ?? '')).padEnd(64, '0').slice(0, 64).replace(/[^a-f0-9]/g, 'a')}` as `sha256:${string}`, size: 1, platform: { os, architecture, variant } });
+  const index: Index = { schemaVersion: 2, manifests: [d('linux', 'amd64'), d('linux', 'arm64', 'v8'), d('unknown', 'unknown')] };
+  assert.equal(selectPlatform(index, 'linux/arm64/v8', 'index').platform?.architecture, 'arm64');
+  assert.equal(selectPlatform(index, 'linux/amd64', 'index').platform?.architecture, 'amd64');
+  assert.throws(() => selectPlatform(index, 'linux/s390x', 'index'), (e: unknown) => isShaleError(e, 'NOT_FOUND') && /linux\/amd64, linux\/arm64\/v8/.test(e.message));
+});
+
+test('selectPlatform: an empty index is corrupt; without a platform the only real image is taken', () => {
+  assert.throws(() => selectPlatform({ schemaVersion: 2, manifests: [] }, undefined, 'index X'), (e: unknown) => isShaleError(e, 'CORRUPT_INPUT') && /index X lists no manifests/.test(e.message));
+  const only = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'b'.repeat(64)}` as `sha256:${string}`, size: 1, platform: { os: 'linux', architecture: 's390x' } };
+  assert.equal(selectPlatform({ schemaVersion: 2, manifests: [only] }, undefined, 'index'), only);
+});
+
+test('assertImagePlatform refuses a single image of another platform, as docker pull --platform does', () => {
+  assert.doesNotThrow(() => assertImagePlatform({ os: 'linux', architecture: 'amd64' }, 'linux/x86_64', 'image a'));
+  assert.doesNotThrow(() => assertImagePlatform({ os: 'linux', architecture: 'amd64' }, undefined, 'image a'));
+  assert.doesNotThrow(() => assertImagePlatform({}, 'linux/arm64', 'image a'));
+  assert.throws(
+    () => assertImagePlatform({ os: 'linux', architecture: 'amd64' }, 'linux/arm64', 'image a'),
+    (e: unknown) => isShaleError(e, 'NOT_FOUND') && e.message === 'image a does not match the specified platform: wanted linux/arm64, actual: linux/amd64',
+  );
 });

@@ -1,4 +1,6 @@
 import { ShaleError } from '../internal/errors.js';
+import { isIndexMediaType } from './media-types.js';
+import type { Descriptor, Index } from './schemas.js';
 
 /** An image's platform in OCI terms (`os`, `architecture`, optional `variant`). */
 export interface PlatformSpec {
@@ -86,4 +88,42 @@ export function platformMatches(want: PlatformSpec, have: Partial<PlatformSpec>)
   const w = normalizePlatform(want);
   const h = normalizePlatform(have as PlatformSpec);
   return w.os === h.os && w.architecture === h.architecture && (!w.variant || !h.variant || w.variant === h.variant);
+}
+
+/** The platform of this machine in OCI terms. */
+export function hostPlatform(): PlatformSpec {
+  const arch: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  return { os: 'linux', architecture: arch[process.arch] ?? process.arch };
+}
+
+const platformText = (p: Partial<PlatformSpec> | undefined): string => [p?.os, p?.architecture, p?.variant].filter(Boolean).join('/') || 'unknown';
+
+/**
+ * The image manifest of an index for a platform (given: must match; default: this machine's, else the only
+ * entry). Attestation entries (`unknown/unknown`) never match. `what` names the index in errors.
+ */
+export function selectPlatform(index: Index, platform: string | undefined, what: string): Descriptor {
+  const want = platform ? parsePlatform(platform) : hostPlatform();
+  const images = index.manifests.filter((m) => !isIndexMediaType(m.mediaType));
+  if (index.manifests.length === 0) throw new ShaleError('CORRUPT_INPUT', `${what} lists no manifests`);
+  const matches = images.filter((m) => m.platform && platformMatches({ os: want.os, architecture: want.architecture }, m.platform));
+  const chosen = want.variant ? matches.find((m) => normalizePlatform(m.platform!).variant === want.variant) : matches[0];
+  if (chosen) return chosen;
+  const real = images.filter((m) => m.platform?.os !== 'unknown');
+  if (!platform && real.length === 1) return real[0]!;
+  throw new ShaleError('NOT_FOUND', `${what}: no image for platform ${platformText(want)} (the index has ${images.map((m) => platformText(m.platform)).join(', ') || 'none'})`, {
+    hint: 'choose one with --platform OS/ARCH[/VARIANT]',
+  });
+}
+
+/**
+ * Refuses a single image whose config names another platform than the one asked for, as `docker pull
+ * --platform` does; a config that names none is taken as it is.
+ */
+export function assertImagePlatform(config: Partial<PlatformSpec>, platform: string | undefined, what: string): void {
+  if (!platform || !config.os || !config.architecture) return;
+  const want = parsePlatform(platform);
+  if (!platformMatches(want, config)) {
+    throw new ShaleError('NOT_FOUND', `${what} does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${platformText(normalizePlatform(config as PlatformSpec))}`);
+  }
 }

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { expectParsedOrRefused, expectParsedOrRefusedAsync, fuzzParameters } from '../internal/fuzz-fixtures.js';
 import type { ErrorCode } from '../internal/errors.js';
 import { digestOf, ImageConfigSchema, IndexSchema, ManifestSchema, MediaType, parseJson, type Digest } from '../oci/index.js';
-import { selectPlatform } from './manifests.js';
+import { selectPlatform } from '../oci/index.js';
 import { pullImage, type PullTarget } from './pull.js';
 import { parseRegistryReference } from './registry-reference.js';
 import { RegistryClient } from './registry-client.js';
@@ -60,7 +60,7 @@ test('manifest, index and config schemas, and the platform choice: any document 
       expectParsedOrRefused(() => parseJson(ImageConfigSchema, raw, 'config'), ['CORRUPT_INPUT']);
       const index = expectParsedOrRefused(() => parseJson(IndexSchema, raw, 'index'), ['CORRUPT_INPUT']);
       if (index) {
-        const chosen = expectParsedOrRefused(() => selectPlatform(index, platform || undefined), ['NOT_FOUND', 'INVALID_ARGUMENT']);
+        const chosen = expectParsedOrRefused(() => selectPlatform(index, platform || undefined, 'index'), ['NOT_FOUND', 'INVALID_ARGUMENT', 'CORRUPT_INPUT']);
         if (chosen) assert.ok(index.manifests.includes(chosen));
       }
     }),

@@ -1,6 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
-import { digestOf, isDigest, isIndexMediaType, IndexSchema, MediaType, normalizePlatform, parseJson, parsePlatform, platformMatches, type Descriptor, type PlatformSpec, type Digest, type Index } from '../oci/index.js';
-import { hostPlatform } from '../image/index.js';
+import { digestOf, isDigest, isIndexMediaType, IndexSchema, MediaType, parseJson, type Digest, type Index } from '../oci/index.js';
 import { repositoryScope } from './auth.js';
 import { drain, readBody } from './transport.js';
 import { header, type RegistryClient } from './registry-client.js';
@@ -62,25 +61,6 @@ export async function putManifest(client: RegistryClient, repository: string, re
   const claimed = header(res, 'docker-content-digest');
   if (claimed && claimed !== digest) throw new ShaleError('DIGEST_MISMATCH', `registry ${client.host} stored manifest ${repository}:${reference} as ${claimed}, shale sent ${digest}`);
   return digest;
-}
-
-const platformText = (p: Partial<PlatformSpec> | undefined): string => [p?.os, p?.architecture, p?.variant].filter(Boolean).join('/') || 'unknown';
-
-/**
- * The manifest of an index for a platform (given: must match; default: this machine's, else the only
- * entry). Attestation entries (`unknown/unknown`) never match.
- */
-export function selectPlatform(index: Index, platform?: string): Descriptor {
-  const want = platform ? parsePlatform(platform) : hostPlatform();
-  const images = index.manifests.filter((m) => !isIndexMediaType(m.mediaType));
-  const matches = images.filter((m) => m.platform && platformMatches({ os: want.os, architecture: want.architecture }, m.platform));
-  const chosen = want.variant ? matches.find((m) => normalizePlatform(m.platform!).variant === want.variant) : matches[0];
-  if (chosen) return chosen;
-  const real = images.filter((m) => m.platform?.os !== 'unknown');
-  if (!platform && real.length === 1) return real[0]!;
-  throw new ShaleError('NOT_FOUND', `no image for platform ${platformText(want)} (the index has ${images.map((m) => platformText(m.platform)).join(', ') || 'none'})`, {
-    hint: 'choose one with --platform OS/ARCH[/VARIANT]',
-  });
 }
 
 /** Parses an index document. */

@@ -6,11 +6,11 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isShaleError } from '../internal/errors.js';
-import type { Digest, Index } from '../oci/index.js';
+import type { Digest } from '../oci/index.js';
 import { parseChallenge } from './auth.js';
 import { fetchBlob, hasBlob } from './blobs.js';
 import { readCredentials, writeCredentials } from './credentials.js';
-import { getManifest, listTags, selectPlatform } from './manifests.js';
+import { getManifest, listTags } from './manifests.js';
 import { parseRegistryReference } from './registry-reference.js';
 import { RegistryClient } from './registry-client.js';
 import { patchBlob, startUpload } from './uploads.js';
@@ -50,14 +50,6 @@ test('parseRegistryReference maps Docker Hub names and keeps hosts', () => {
   assert.equal(hub.apiHost, 'registry-1.docker.io');
   assert.equal(hub.repository, 'library/debian');
   assert.equal(hub.tag, 'latest');
-});
-
-test('selectPlatform picks the wanted platform, skips attestations, and names what the index has', () => {
-  const d = (os: string, architecture: string, variant?: string) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${(os + architecture + (variant ?? '')).padEnd(64, '0').slice(0, 64).replace(/[^a-f0-9]/g, 'a')}` as Digest, size: 1, platform: { os, architecture, variant } });
-  const index: Index = { schemaVersion: 2, manifests: [d('linux', 'amd64'), d('linux', 'arm64', 'v8'), d('unknown', 'unknown')] };
-  assert.equal(selectPlatform(index, 'linux/arm64/v8').platform?.architecture, 'arm64');
-  assert.equal(selectPlatform(index, 'linux/amd64').platform?.architecture, 'amd64');
-  assert.throws(() => selectPlatform(index, 'linux/s390x'), (e: unknown) => isShaleError(e, 'NOT_FOUND') && /linux\/amd64, linux\/arm64\/v8/.test(e.message));
 });
 
 test('credentials: written in Docker config.json format with mode 0600, other entries kept, read back', async (t) => {

@@ -2,9 +2,9 @@ import { isShaleError, ShaleError } from '../internal/errors.js';
 import { verifyStream } from '../internal/hash.js';
 import { decompress } from '../layer/index.js';
 import type { Image, Layer } from '../image/index.js';
-import { ImageConfigSchema, ManifestSchema, isIndexMediaType, parseJson, type Descriptor, type Digest } from '../oci/index.js';
+import { ImageConfigSchema, ManifestSchema, assertImagePlatform, isIndexMediaType, parseJson, selectPlatform, type Descriptor, type Digest } from '../oci/index.js';
 import { fetchBlob } from './blobs.js';
-import { getManifest, parseIndex, selectPlatform, type FetchedManifest } from './manifests.js';
+import { getManifest, parseIndex, type FetchedManifest } from './manifests.js';
 import { manifestReference, type RegistryReference } from './registry-reference.js';
 import type { RegistryClient } from './registry-client.js';
 
@@ -19,12 +19,20 @@ export interface ResolvedManifest {
 
 /**
  * The image manifest `ref` names: fetched by tag or digest and, when that is an index, the platform's
- * manifest chosen from it (`platform`, else this machine's) and fetched. Digests are checked by getManifest.
+ * manifest chosen from it (`platform`, else this machine's) and fetched. A single image asked for by
+ * `platform` must name that platform in its config (read for it). Digests are checked by getManifest.
  */
 export async function resolveImageManifest(client: RegistryClient, ref: RegistryReference, platform?: string): Promise<ResolvedManifest> {
   const first = await getManifest(client, ref.repository, manifestReference(ref));
-  if (!isIndexMediaType(first.mediaType)) return { manifest: first };
-  const chosen = selectPlatform(parseIndex(first, `${ref.name}: index ${first.digest}`), platform);
+  if (!isIndexMediaType(first.mediaType)) {
+    if (platform) {
+      const { config } = parseJson(ManifestSchema, first.raw, `${ref.name}: manifest ${first.digest}`);
+      const what = `${ref.name}: config ${config.digest}`;
+      assertImagePlatform(parseJson(ImageConfigSchema, await fetchBlobBytes(client, ref.repository, config, what), what), platform, `${ref.name} (image ${config.digest})`);
+    }
+    return { manifest: first };
+  }
+  const chosen = selectPlatform(parseIndex(first, `${ref.name}: index ${first.digest}`), platform, `${ref.name}: index ${first.digest}`);
   const manifest = await getManifest(client, ref.repository, chosen.digest);
   if (isIndexMediaType(manifest.mediaType)) throw new ShaleError('UNSUPPORTED', `${ref.name}: index ${chosen.digest} names another index`);
   return { manifest, index: first };

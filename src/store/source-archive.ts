@@ -3,7 +3,7 @@ import { join, posix } from 'node:path';
 import { ShaleError, hasErrno } from '../internal/errors.js';
 import { verifyStream } from '../internal/hash.js';
 import { readAt } from '../internal/read-at.js';
-import { canonicalJson, hostPlatform, makeManifest, type Image, type Layer } from '../image/index.js';
+import { canonicalJson, makeManifest, type Image, type Layer } from '../image/index.js';
 import { cleanEntryPath, decompress, listTarFile, openStoredFileForListing, sniffCompression, type StoredLayerFile } from '../layer/index.js';
 import {
   DockerArchiveManifestSchema,
@@ -14,16 +14,13 @@ import {
   digestOf,
   isDigest,
   isIndexMediaType,
-  normalizePlatform,
   normalizeReference,
   ociLayerMediaType,
   parseJson,
-  parsePlatform,
-  platformMatches,
+  selectPlatform,
   type Descriptor,
   type Digest,
   type ImageConfig,
-  type Index,
 } from '../oci/index.js';
 import type { ContentStore } from './content-store.js';
 import { ingestBlob, type IngestedBlob } from './layer-info.js';
@@ -261,17 +258,6 @@ function isNamed(d: Descriptor, pick: string): boolean {
   }
 }
 
-/** The entry of an index for a platform (default: this machine's, else the first). */
-export function pickPlatform(inner: Index, platform: string | undefined, what: string, indexDigest: string): Descriptor {
-  const want = platform ? parsePlatform(platform) : hostPlatform();
-  const matches = inner.manifests.filter((m) => m.platform && platformMatches({ os: want.os, architecture: want.architecture }, m.platform));
-  const chosen = want.variant ? matches.find((m) => normalizePlatform(m.platform!).variant === want.variant) : (matches[0] ?? (platform ? undefined : inner.manifests[0]));
-  if (chosen) return chosen;
-  if (inner.manifests.length === 0) throw new ShaleError('CORRUPT_INPUT', `${what}: index ${indexDigest} lists no manifests`);
-  const have = inner.manifests.map((m) => [m.platform?.os, m.platform?.architecture, m.platform?.variant].filter(Boolean).join('/')).join(', ');
-  throw new ShaleError('NOT_FOUND', `${what}: no image for platform ${platform} (the index has ${have})`);
-}
-
 /** The top entries of an OCI layout's index.json: all of them, or those named `pick`. */
 export function ociRoots(view: ArchiveView, pick?: string): { descriptor: Descriptor; refName?: string }[] {
   const index = parseJson(IndexSchema, view.doc('index.json'), `${view.what}: index.json`);
@@ -301,7 +287,7 @@ function ociImages(view: ArchiveView, pick?: string, platform?: string): Archive
   for (const { descriptor, refName } of ociRoots(view, pick)) {
     let desc = descriptor;
     if (isIndexMediaType(desc.mediaType)) {
-      desc = pickPlatform(parseJson(IndexSchema, view.blob(desc), `${view.what}: index ${desc.digest}`), platform, view.what, desc.digest);
+      desc = selectPlatform(parseJson(IndexSchema, view.blob(desc), `${view.what}: index ${desc.digest}`), platform, `${view.what}: index ${desc.digest}`);
     }
     const seen = byManifest.get(desc.digest as Digest) ?? { desc, refs: [] };
     if (refName && !seen.refs.includes(refName)) seen.refs.push(refName);

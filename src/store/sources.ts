@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { ShaleError } from '../internal/errors.js';
 import type { Image, ImageSource } from '../image/index.js';
-import { IndexSchema, isIndexMediaType, normalizeReference, parseJson, type Descriptor, type Digest } from '../oci/index.js';
+import { IndexSchema, assertImagePlatform, isIndexMediaType, normalizeReference, parseJson, selectPlatform, type Descriptor, type Digest } from '../oci/index.js';
 import { tarMembers } from './archive-members.js';
 import { exportFromDockerDaemon } from './docker-daemon.js';
 import { describeLayerBlob } from './layer-info.js';
-import { ArchiveView, archiveImages, archiveImageView, ociImageAt, ociRoots, openArchiveView, pickPlatform } from './source-archive.js';
+import { ArchiveView, archiveImages, archiveImageView, ociImageAt, ociRoots, openArchiveView } from './source-archive.js';
 import type { Store } from './store.js';
 
 /** An image opened from a SOURCE; `close()` drops whatever was staged to read it. */
@@ -151,10 +151,12 @@ export async function rootImage(source: ImageSource, platform?: string): Promise
   const root = await source.root();
   let d = root.descriptor;
   if (isIndexMediaType(d.mediaType)) {
-    d = pickPlatform(parseJson(IndexSchema, root.raw, `${source.what}: index ${d.digest}`), platform, source.what, d.digest);
+    d = selectPlatform(parseJson(IndexSchema, root.raw, `${source.what}: index ${d.digest}`), platform, `${source.what}: index ${d.digest}`);
     if (isIndexMediaType(d.mediaType)) throw new ShaleError('UNSUPPORTED', `${source.what}: index ${root.descriptor.digest} names another index`);
   }
-  return { image: await source.image(d), refs: root.refs };
+  const image = await source.image(d);
+  if (d === root.descriptor) assertImagePlatform(image.config, platform, `${source.what} (image ${image.id})`);
+  return { image, refs: root.refs };
 }
 
 /**
