@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { test, type TestContext } from 'node:test';
 import { busyboxBase } from './support/build.js';
 import { dockerCleanup, dockerImageId, dockerOk } from './support/docker.js';
@@ -255,6 +256,48 @@ test('faults: the registry killed mid-push is a clear error and a later push com
   assert.equal(before.fsck.ok, true);
   // docker:// reads fail the same way
   assert.match(assertRegistryError(shale(['analyze', `docker://${ref}`], { root: store }), 'analyze docker:// of a corrupt blob'), /DIGEST_MISMATCH/);
+});
+
+test('a compressed layer whose tar is not the diffId its config names: the pull stores it by its digest, its first read fails with DIGEST_MISMATCH, fsck reports it', async (t) => {
+  if (!needTools(t, 'registry', 'skopeo')) return;
+  const work = tempDir(t);
+  const root = tempStore(t);
+  const registry = await startRegistry(t, work);
+  // an OCI layout by hand: one gzip layer, a config whose diff_id names other content
+  mkdirSync(join(work, 'rootfs', 'etc'), { recursive: true });
+  writeFileSync(join(work, 'rootfs', 'etc', 'hello'), 'hello\n');
+  const tar = execFileSync('tar', ['-C', join(work, 'rootfs'), '-cf', '-', '.']);
+  const layer = gzipSync(tar);
+  const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  const wrongDiffId = sha(Buffer.concat([tar, Buffer.alloc(1024)]));
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [wrongDiffId] } }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(layer), size: layer.length }],
+    }),
+  );
+  const layout = join(work, 'layout');
+  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
+  for (const b of [layer, config, manifest]) writeFileSync(join(layout, 'blobs', 'sha256', sha(b).slice(7)), b);
+  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha(manifest), size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': 'bad' } }] }));
+  const ref = `${registry.host}/wrong-diffid:1`;
+  execFileSync('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${layout}:bad`, `docker://${ref}`]);
+
+  assert.equal(shaleJson<PullJson>(['pull', ref], { root }).manifestDigest, sha(manifest));
+  const out = join(work, 'out.tar');
+  const line = assertErrorAfterProgress(shale(['export', ref, '-o', out], { root }), 'export of the inconsistent layer');
+  assert.match(line, new RegExp(`DIGEST_MISMATCH|layer ${sha(layer)}: its uncompressed tar \\(diffId ${wrongDiffId}\\)`));
+  assert.match(line, new RegExp(sha(tar)), 'names the digest the tar has');
+  assert.throws(() => statSync(out), 'no output is left behind');
+  const checked = shale(['fsck', '--format', 'json'], { root });
+  assert.equal(checked.status, 1, 'fsck finds a problem');
+  const fsck = JSON.parse(checked.stdout) as { ok: boolean; problems: string[] };
+  assert.equal(fsck.ok, false);
+  assert.ok(fsck.problems.some((p) => p.includes(`has diffId ${sha(tar)}, config says ${wrongDiffId}`)), fsck.problems.join('; '));
 });
 
 test('an index on the registry: pull picks this machine or --platform, and tags the chosen manifest', async (t) => {

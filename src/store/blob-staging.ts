@@ -1,23 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import { ShaleError } from '../internal/errors.js';
 import { ImageConfigSchema, ManifestSchema, parseJson, type Descriptor, type Digest } from '../oci/index.js';
+import { layerCompressionOf } from '../layer/index.js';
 import type { Ingestion } from './content-store.js';
-import { ingestBlob, type LayerInfo } from './layer-info.js';
 import type { Store } from './store.js';
 
-interface Staged {
-  ing: Ingestion;
-  layer?: LayerInfo;
-  layerError?: unknown;
-}
-
 /**
- * Blobs arriving from outside (a registry) for one image: each is ingested to a temp file and verified
- * against its descriptor's digest and size (layers are described in the same pass); nothing is visible in
- * the store until `commit` checks the whole image and commits it under the lock. `discard` drops the rest.
+ * Blobs arriving from outside (a registry, another source) for one image: each is ingested to a temp file
+ * and verified against its descriptor's digest and size; nothing is visible in the store until `commit`
+ * checks the whole image and commits it under the lock. `discard` drops the rest.
+ *
+ * A compressed layer is not decompressed here (a pull costs what its download costs, as skopeo's): its
+ * diffId is checked when the layer is first read (`Store.layer`), and it is described on first use
+ * (`Store.layerInfo`). An uncompressed layer's digest is its diffId, checked at commit.
  */
 export class BlobStaging {
-  private readonly staged = new Map<Digest, Staged>();
+  private readonly staged = new Map<Digest, Ingestion>();
 
   constructor(private readonly store: Store) {}
 
@@ -25,49 +23,36 @@ export class BlobStaging {
     return this.staged.has(digest) || (await this.store.content.has(digest));
   }
 
-  async stage(d: Descriptor, source: AsyncIterable<Uint8Array>, kind: 'config' | 'layer', what: string): Promise<void> {
-    const expected = { digest: d.digest, size: d.size };
-    if (kind === 'layer') {
-      const { ing, layer, layerError } = await ingestBlob(this.store.content, source, what, expected);
-      this.staged.set(d.digest, { ing, layer, layerError });
-    } else {
-      this.staged.set(d.digest, { ing: await this.store.content.ingest(source, expected, what) });
-    }
-  }
-
-  private async layerInfo(digest: Digest): Promise<LayerInfo> {
-    const s = this.staged.get(digest);
-    if (!s) return this.store.layerInfo(digest);
-    if (!s.layer) throw s.layerError;
-    return s.layer;
+  async stage(d: Descriptor, source: AsyncIterable<Uint8Array>, _kind: 'config' | 'layer', what: string): Promise<void> {
+    this.staged.set(d.digest, await this.store.content.ingest(source, { digest: d.digest, size: d.size }, what));
   }
 
   /**
-   * Checks the image (config parses, one layer per diffId, each layer's content hashes to its diffId),
-   * then commits the staged blobs and the manifest bytes as given, and points `refs` at it.
+   * Checks the image (config parses, one layer per diffId; an uncompressed layer's digest, and a described
+   * layer's content, equal to its diffId), then commits the staged blobs and the manifest bytes as given,
+   * and points `refs` at it.
    */
   async commit(manifest: { raw: Buffer; mediaType: string; digest: Digest }, refs: string[]): Promise<{ id: Digest }> {
     const what = `manifest ${manifest.digest}`;
     const parsed = parseJson(ManifestSchema, manifest.raw, what);
     const configStaged = this.staged.get(parsed.config.digest);
-    const rawConfig = configStaged ? await readFile(configStaged.ing.tempPath) : await this.store.content.readBytes(parsed.config.digest, `config ${parsed.config.digest}`);
+    const rawConfig = configStaged ? await readFile(configStaged.tempPath) : await this.store.content.readBytes(parsed.config.digest, `config ${parsed.config.digest}`);
     const config = parseJson(ImageConfigSchema, rawConfig, `config ${parsed.config.digest}`);
     const diffIds = config.rootfs.diff_ids;
     if (diffIds.length !== parsed.layers.length) {
       throw new ShaleError('CORRUPT_INPUT', `${what}: ${parsed.layers.length} layers but the config lists ${diffIds.length} diff_ids`);
     }
-    const infos: LayerInfo[] = [];
     for (let i = 0; i < parsed.layers.length; i++) {
-      const info = await this.layerInfo(parsed.layers[i]!.digest);
-      if (info.diffId !== diffIds[i]) {
-        throw new ShaleError('DIGEST_MISMATCH', `${what}: layer ${i + 1} has diffId ${info.diffId}, the config says ${diffIds[i]}`);
+      const layer = parsed.layers[i]!;
+      const plain = layerCompressionOf(layer.mediaType) === 'none';
+      const known = plain ? layer.digest : (await this.store.layerInfos.get(layer.digest))?.diffId;
+      if (known !== undefined && known !== diffIds[i]) {
+        throw new ShaleError('DIGEST_MISMATCH', `${what}: layer ${i + 1} has diffId ${known}, the config says ${diffIds[i]}`);
       }
-      infos.push(info);
     }
     return this.store.withLock(async () => {
-      for (const [digest, s] of this.staged) {
-        await this.store.content.commitOnce(s.ing);
-        if (s.layer) await this.store.layerInfos.put(s.layer);
+      for (const [digest, ing] of this.staged) {
+        await this.store.content.commitOnce(ing);
         this.staged.delete(digest);
       }
       const stored = await this.store.content.putBytes(manifest.raw);
@@ -79,7 +64,7 @@ export class BlobStaging {
   }
 
   async discard(): Promise<void> {
-    for (const s of this.staged.values()) await this.store.content.discard(s.ing);
+    for (const ing of this.staged.values()) await this.store.content.discard(ing);
     this.staged.clear();
   }
 }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
 import { isProcessAlive, ownerIsDead, processOwner, withFileLock, type LockOwner } from '../internal/lock.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
+import { verifyStream } from '../internal/hash.js';
 import { assertWritableLocation } from '../internal/writable-location.js';
 import { inUserNamespace, isOwnedInNamespace } from '../internal/user-namespace.js';
 import {
@@ -226,20 +227,25 @@ export class Store {
     return { id: manifest.config.digest, manifestDigest, rawManifest, manifest, rawConfig, config, layers };
   }
 
-  /** A stored layer: its blob verified by digest; its tar decompressed as needed. */
+  /**
+   * A stored layer: its blob verified by digest; its tar decompressed as needed. A compressed blob's tar
+   * is checked against the diffId as it is read to its end (a pull stores blobs verified by their own
+   * digest only, and the diffId is first checked here, when the layer is first used).
+   */
   layer(descriptor: Descriptor, diffId: Digest): Layer {
     const content = this.content;
     const what = `layer ${descriptor.digest}`;
     const plain = descriptor.mediaType === MediaType.ociLayer || descriptor.mediaType === MediaType.dockerLayer;
     const storedFile = { path: content.blobPath(descriptor.digest), plain };
+    const checkDiffId = (tar: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (plain ? tar : verifyStream(tar, { digest: diffId }, `${what}: its uncompressed tar (diffId ${diffId})`));
     return {
       descriptor,
       diffId,
       what,
       openBlob: () => content.open(descriptor.digest, what),
       openStoredBlob: () => content.openUnverified(descriptor.digest, what),
-      open: () => decompress(content.open(descriptor.digest, what), { what }),
-      openForListing: () => openStoredFileForListing(storedFile, what),
+      open: () => checkDiffId(decompress(content.open(descriptor.digest, what), { what })),
+      openForListing: () => checkDiffId(openStoredFileForListing(storedFile, what)),
       storedFile,
     };
   }
