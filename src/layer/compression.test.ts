@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Readable } from 'node:stream';
-import { createGzip, gzipSync } from 'node:zlib';
+import { createGzip, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
+import { GZIP_MEMBER_SIZE, parallelGzip } from './compress.js';
 import { decompress, defaultMaxUncompressedBytes, gzip, sniffCompression } from './compression.js';
 import { chunks, collect, hasCommand, noise, rejectsWithCode, run } from './layer-fixtures.js';
 
@@ -187,5 +188,31 @@ describe('decompress', () => {
     await rejectsWithCode(() => collect(decompress(chunks(z.subarray(0, z.length >> 1), 4096), { what: 'zst' })), 'CORRUPT_INPUT');
     const garbage = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(64, 0xff)]);
     await rejectsWithCode(() => collect(decompress(chunks(garbage), { what: 'zst' })), 'CORRUPT_INPUT');
+  });
+});
+
+describe('parallel gzip (the layer compressor)', () => {
+  const libdeflateMissing = !hasCommand('libdeflate-gzip') && !process.env.CI && 'libdeflate-gzip is not installed';
+  const big = Buffer.concat([payload, noise(9 * MiB, 7), Buffer.from('more text\n'.repeat(300_000))]);
+
+  for (const encoder of ['zlib', 'libdeflate'] as const) {
+    test(`${encoder}: fixed-size members, one valid gzip stream of the input, the same bytes every time`, { skip: encoder === 'libdeflate' && libdeflateMissing }, async () => {
+      const once = await collect(parallelGzip(chunks(big, 65_536), 4, encoder));
+      assert.deepEqual(gunzipSync(once), big);
+      assert.deepEqual(await collect(parallelGzip(chunks(big, 1_000_003), 4, encoder)), once, 'the chunking of the input does not change the output');
+      // each member starts with the gzip magic and a zero mtime: count them by decompressing member by member
+      let members = 0;
+      for (let rest = once; rest.length > 0; members++) {
+        assert.deepEqual([...rest.subarray(0, 8)], [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]);
+        const inflater = inflateRawSync(rest.subarray(10), { info: true }) as unknown as { engine: { bytesWritten: number } };
+        rest = rest.subarray(10 + inflater.engine.bytesWritten + 8);
+      }
+      assert.equal(members, Math.ceil(big.length / GZIP_MEMBER_SIZE[encoder]));
+      assert.deepEqual(gunzipSync(await collect(parallelGzip(chunks(Buffer.alloc(0), 1), 4, encoder))), Buffer.alloc(0), 'empty input: one empty member');
+    });
+  }
+
+  test('libdeflate: a failing encoder is an error naming it', { skip: libdeflateMissing }, async () => {
+    await assert.rejects(collect(parallelGzip(chunks(payload, 4096), 99, 'libdeflate')), /libdeflate-gzip -99 failed \(exit status \d+\)/);
   });
 });
