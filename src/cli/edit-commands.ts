@@ -333,12 +333,17 @@ export async function rebaseCommand(store: Store, spec: string, flags: RebaseFla
     }
     const newSpec = flags.newBase ?? (namedBase ? baseSpec(namedBase) : undefined);
     if (newSpec === undefined) throw new ShaleError('INVALID_ARGUMENT', `rebase needs the new base (--new-base IMAGE): ${spec} names none`);
-    const oldBase = await openSource(store, clients, oldSpec).catch((e: unknown) => {
-      if (flags.oldBase === undefined && e instanceof ShaleError && e.code === 'NOT_FOUND') {
-        throw new ShaleError('NOT_FOUND', `the base ${spec} was built on (${namedBase ?? ''}@${namedDigest}) is not ${remote ? 'in its registry' : 'in the store'}`, { hint: 'name it with --old-base', cause: e });
-      }
-      throw e;
-    });
+    const notFound = (e: unknown): boolean => flags.oldBase === undefined && e instanceof ShaleError && e.code === 'NOT_FOUND';
+    const oldBase = await openSource(store, clients, oldSpec)
+      // a base built here and pushed compressed has another digest in the registry: the store's copy has
+      // the diffIds and history the rebase compares, and none of its blobs are sent
+      .catch((e: unknown) => (remote && notFound(e) ? openSource(store, clients, namedDigest!) : Promise.reject(e)))
+      .catch((e: unknown) => {
+        if (notFound(e)) {
+          throw new ShaleError('NOT_FOUND', `the base ${spec} was built on (${namedBase ?? ''}@${namedDigest}) is not ${remote ? 'in its registry nor in the store' : 'in the store'}`, { hint: 'name it with --old-base', cause: e });
+        }
+        throw e;
+      });
     const newBase = await openSource(store, clients, newSpec);
     const newName = newBase.kind === 'registry' ? newBase.ref.name : (storeTagOf(newSpec) ?? newBase.image.manifestDigest);
     const edit = rebaseEdit(source.image, oldBase.image, { image: newBase.image, name: newName });
