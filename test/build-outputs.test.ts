@@ -155,6 +155,11 @@ test('-o type=docker is loaded by Docker; -o type=oci is read by skopeo and umoc
     assert.equal(raw.status, 0, raw.stderr);
     const digest = `sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`;
     assert.equal(digest, meta['containerimage.digest'], 'the archive holds the manifest the metadata names');
+    const layerTypes = (raw: string) => (JSON.parse(raw) as { layers: { mediaType: string }[] }).layers.map((l) => l.mediaType);
+    assert.ok(layerTypes(raw.stdout).every((m) => m === 'application/vnd.oci.image.layer.v1.tar+gzip'), `gzip layers by default, as BuildKit's: ${layerTypes(raw.stdout).join(', ')}`);
+    buildWith(['-o', `type=oci,dest=${join(work, 'plain.tar')},name=${name},compression=uncompressed`]);
+    const plain = spawnSync('skopeo', ['inspect', '--raw', `oci-archive:${join(work, 'plain.tar')}`], { encoding: 'utf8' });
+    assert.ok(layerTypes(plain.stdout).every((m) => m === 'application/vnd.oci.image.layer.v1.tar'), 'compression=uncompressed keeps them plain');
     const cfg = spawnSync('skopeo', ['inspect', '--config', `oci-archive:${join(work, 'oci.tar')}`], { encoding: 'utf8' });
     assert.equal(cfg.status, 0, cfg.stderr);
     assert.equal((JSON.parse(cfg.stdout) as Config).config.Labels?.over, 'dockerfile');

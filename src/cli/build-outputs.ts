@@ -83,9 +83,9 @@ export function parseOutput(spec: string): BuildOutput {
   return t === 'local' || t === 'tar' ? { type: t, dest } : { type: t, dest, names, ...keys };
 }
 
-/** The codec an output's compression keys name (undefined: uncompressed, the archives' default here). */
+/** The codec an output's compression keys name: gzip when none is named, as BuildKit's image exporters; undefined for `uncompressed`. */
 const compressionOf = (keys: CompressionKeys, what = 'compression'): CompressionSpec | undefined =>
-  keys.compression === undefined ? undefined : parseCompression(keys.compression, keys.compressionLevel, { flag: what, levelFlag: `${what}-level` });
+  parseCompression(keys.compression ?? 'gzip', keys.compressionLevel, { flag: what, levelFlag: `${what}-level` });
 
 /** Comma-separated fields, where a double-quoted part (`"name=a,b"`) keeps its commas, as buildx's CSV reading does. */
 export function splitCsv(spec: string): string[] {
@@ -141,8 +141,12 @@ export async function writeOutput(store: Store, output: BuildOutput, built: Buil
     case 'docker': {
       const names = output.names.length > 0 ? output.names : built.tags;
       const items = names.length > 0 ? names.map((ref) => ({ ref: normalizeReference(ref), image })) : [{ image }];
-      await writeStreamAtomic(output.dest, saveArchive(store, items, output.type === 'oci' ? 'oci-archive' : 'docker-archive', { compression: compressionOf(output) }));
-      return imageMetadata(built, entry.descriptor, names);
+      // the archive's manifest names compressed layers (gzip unless told otherwise, as BuildKit's exporters):
+      // the metadata names that manifest, as buildx's does
+      let manifest: Descriptor = entry.descriptor;
+      const onManifest = (_id: Digest, d: Descriptor) => (manifest = d);
+      await writeStreamAtomic(output.dest, saveArchive(store, items, output.type === 'oci' ? 'oci-archive' : 'docker-archive', { compression: compressionOf(output), onManifest }));
+      return imageMetadata({ ...built, manifestDigest: manifest.digest }, manifest, names);
     }
     case 'image': {
       // a push that compresses layers writes another manifest: the metadata names the one pushed, as buildx's

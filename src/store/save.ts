@@ -1,5 +1,5 @@
-import { MediaType, digestOf, ociLayerMediaType, splitTagged, type Digest } from '../oci/index.js';
-import { decompress, layerCompressionOf, makeHeader, withCompressedLayers, writeTar, type CompressedBlob, type CompressionSpec, type TarWriteEntry } from '../layer/index.js';
+import { MediaType, digestOf, ociLayerMediaType, splitTagged, type Descriptor, type Digest } from '../oci/index.js';
+import { layerCompressionOf, makeHeader, withCompressedLayers, writeTar, type CompressedBlob, type CompressionSpec, type TarWriteEntry } from '../layer/index.js';
 import { storedCompressedLayer } from './compressed-layers.js';
 import { canonicalJson, makeManifest, type Image } from '../image/index.js';
 import { Store } from './store.js';
@@ -29,9 +29,10 @@ const doc = (name: string, data: Buffer): TarWriteEntry => ({
  * uncompressed layers, which is also an OCI layout), readable by `docker load` old and new and by skopeo;
  * `oci-archive` is an OCI layout with the blobs as stored. With `compression`, uncompressed layers are
  * written as compressed copies (remembered in the store, made first when there is none: a tar entry needs
- * its size before its bytes), and layers stored compressed as they are, in both formats.
+ * its size before its bytes), and layers stored compressed as they are, in both formats. `onManifest`
+ * is told the manifest written for each image.
  */
-export async function* saveArchive(store: Store | LayerSizes, items: SaveItem[], format: ArchiveFormat, options: { compression?: CompressionSpec } = {}): AsyncGenerator<Buffer> {
+export async function* saveArchive(store: Store | LayerSizes, items: SaveItem[], format: ArchiveFormat, options: { compression?: CompressionSpec; onManifest?: (id: Digest, manifest: Descriptor) => void } = {}): AsyncGenerator<Buffer> {
   const blobs = new Map<Digest, () => TarWriteEntry | Promise<TarWriteEntry>>();
   const indexEntries: object[] = [];
   const dockerManifest: object[] = [];
@@ -85,7 +86,7 @@ export async function* saveArchive(store: Store | LayerSizes, items: SaveItem[],
         layerDescs.push({ mediaType: MediaType.ociLayer, digest: l.diffId, size: info.uncompressedSize });
         blobs.set(l.diffId, () => ({
           header: makeHeader({ name: blobName(l.diffId), type: 'file', size: info.uncompressedSize }),
-          body: decompress(l.openBlob(), { what: l.what }),
+          body: l.open(),
         }));
       }
       manifestRaw = canonicalJson(
@@ -96,6 +97,7 @@ export async function* saveArchive(store: Store | LayerSizes, items: SaveItem[],
     const manifestDigest = digestOf(manifestRaw);
     blobs.set(manifestDigest, () => doc(blobName(manifestDigest), manifestRaw));
     const descriptor = { mediaType: MediaType.ociManifest, digest: manifestDigest, size: manifestRaw.length };
+    options.onManifest?.(image.id, descriptor);
     if (refs.length === 0) indexEntries.push(descriptor);
     for (const ref of refs) {
       indexEntries.push({
