@@ -284,7 +284,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const tags = options.tags ?? [];
   const annotations = final.base ? { [BASE_NAME_ANNOTATION]: final.base.name, [BASE_DIGEST_ANNOTATION]: final.base.manifestDigest } : undefined;
   // as buildx: the cache is exported before the image is written, and a failed export fails the build
-  for (const e of exports) await e.target.write(cacheArtifact(store, e.records, e.target.mode));
+  for (const e of exports) await e.target.write(await cacheArtifact(store, e.records, e.target.mode));
   const { id, manifestDigest } = await putImage(store, config, final.layers.map((l) => l.descriptor), tags, annotations);
   await writeBuildLines(store, id, (history ?? []).map((_, i) => final.lines.get(i) ?? null));
   emit({ type: 'image', id, tags });

@@ -12,8 +12,9 @@
  *     added (its `created` time is what makes a rebuild elsewhere give the same image ID; metadata steps
  *     are derived from the Dockerfile, so only the classic builder's cached ones are recorded), and its
  *     layer, absent for a step that made none;
- *   - `layers`: every layer blob a record names, once each, as stored (their media types say the
- *     compression), in record order.
+ *   - `layers`: every layer blob a record names, once each, in record order: a layer stored compressed as
+ *     it is, an uncompressed one as its gzip copy (made once and remembered, as a push makes it); the
+ *     media types say the compression, and each record's layer digest names the blob sent.
  * Which records: mode `min` (the default, as BuildKit's) the steps of the stages the image is made of (the
  * target and the stages it is FROM), `max` every step of every stage the build ran.
  * The base images are not part of it: the importing store must hold the same base (the keys start at
@@ -22,9 +23,10 @@
  */
 import { z } from 'zod';
 import { ShaleError } from '../internal/errors.js';
-import { digestOf, HistorySchema, MediaType, parseJson, type Descriptor, type Digest, type History, type Manifest } from '../oci/index.js';
+import { digestOf, HistorySchema, MediaType, ociLayerMediaType, parseJson, type Descriptor, type Digest, type History, type Manifest } from '../oci/index.js';
 import type { Layer } from '../image/index.js';
-import type { Store } from '../store/index.js';
+import { storedCompressedLayer, type Store } from '../store/index.js';
+import { COMPRESSION_LEVELS, layerCompressionOf } from '../layer/index.js';
 import type { CachedStep } from './build-cache.js';
 import type { LayerStorer, StoredLayer } from './layer-storer.js';
 
@@ -92,18 +94,26 @@ export async function cacheRecords(made: MadeStep[], mode: CacheMode, imageStage
   return out;
 }
 
-/** The artifact of `records` (see the format above); its layers read from `store`. */
-export function cacheArtifact(store: Store, records: CacheRecord[], mode: CacheMode): CacheArtifact {
+/** The artifact of `records` (see the format above); its layers read from `store`, uncompressed ones as their gzip copies. */
+export async function cacheArtifact(store: Store, records: CacheRecord[], mode: CacheMode): Promise<CacheArtifact> {
+  const gzip = { compression: 'gzip' as const, level: COMPRESSION_LEVELS.gzip.default };
+  const sent = new Map<Digest, Layer>(); // by the stored blob's digest
+  for (const r of records) {
+    if (!r.layer || sent.has(r.layer.descriptor.digest)) continue;
+    let layer = store.layer(r.layer.descriptor, r.layer.diffId);
+    if (layerCompressionOf(layer.descriptor.mediaType) === 'none') {
+      const { record } = await storedCompressedLayer(store, layer, gzip);
+      layer = store.layer({ mediaType: ociLayerMediaType('gzip'), digest: record.digest, size: record.size }, r.layer.diffId);
+    }
+    sent.set(r.layer.descriptor.digest, layer);
+  }
   const doc = {
     schemaVersion: 1,
     mode,
-    records: records.map((r) => ({ key: r.key, history: r.history, ...(r.layer ? { layer: { digest: r.layer.descriptor.digest, diffId: r.layer.diffId } } : {}) })),
+    records: records.map((r) => ({ key: r.key, history: r.history, ...(r.layer ? { layer: { digest: sent.get(r.layer.descriptor.digest)!.descriptor.digest, diffId: r.layer.diffId } } : {}) })),
   };
   const rawConfig = Buffer.from(JSON.stringify(doc));
-  const layers: Layer[] = [];
-  for (const r of records) {
-    if (r.layer && !layers.some((l) => l.descriptor.digest === r.layer!.descriptor.digest)) layers.push(store.layer(r.layer.descriptor, r.layer.diffId));
-  }
+  const layers = [...sent.values()];
   const config: Descriptor = { mediaType: CACHE_CONFIG_MEDIA_TYPE, digest: digestOf(rawConfig), size: rawConfig.length };
   const manifest: Manifest = {
     schemaVersion: 2,
