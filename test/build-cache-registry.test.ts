@@ -139,12 +139,16 @@ RUN --mount=type=cache,target=/cache date +%s%N > /cache/seen && date +%s%N > /s
 `,
   });
   const dir = join(tempDir(t), 'cache-dir');
-  const a = build(machine(t), ctx, ['--cache-to', `type=local,dest=${dir},mode=max`]);
+  // the store holds another build's cache mount: only the mounts of the build that exports go with it
+  const rootA = machine(t);
+  const other = writeContext(join(tempDir(t), 'other'), { Dockerfile: `FROM ${base}\nRUN --mount=type=cache,id=other,target=/c touch /c/other\n` });
+  build(rootA, other, []);
+  const a = build(rootA, ctx, ['--cache-to', `type=local,dest=${dir},mode=max`]);
   assert.ok(existsSync(join(dir, 'oci-layout')));
   const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: { annotations: Record<string, string> }[] };
   assert.equal(index.manifests[0]!.annotations['org.opencontainers.image.ref.name'], 'latest');
   const mounts = readdirSync(join(dir, 'cache-mounts'));
-  assert.equal(mounts.length, 1);
+  assert.equal(mounts.length, 1, `only this build's mount: ${mounts.join(', ')}`);
   assert.equal(readFileSync(join(dir, 'cache-mounts', mounts[0]!, 'id'), 'utf8').trim(), '/cache', 'the mount is named by its id (the target when no id=)');
   const seen = readFileSync(join(dir, 'cache-mounts', mounts[0]!, 'instance-0', 'seen'), 'utf8');
 

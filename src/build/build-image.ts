@@ -163,6 +163,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
     return p;
   };
   let stepCount = 0; // step numbers are unique across the stages running at once
+  const usedCaches = new Set<string>(); // the cache mounts RUN steps of this build opened
 
   const buildStage = async (stage: Stage): Promise<void> => {
     // a stage on another stage runs that stage's programs: its platform unless FROM --platform says otherwise
@@ -207,7 +208,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
       let result: CachedStep;
       let key: string;
       const mounts = inst.kind === 'RUN' && inst.mounts.length > 0 ? runMountsOf(inst, steps, dockerfile.file, dockerfile.escape) : [];
-      const mountInputs = mountInputsFor(store, context, options, results, stage, runner, `${dockerfile.file}:${inst.line}`);
+      const mountInputs = mountInputsFor(store, context, options, results, stage, runner, `${dockerfile.file}:${inst.line}`, usedCaches);
       try {
         const sourceName = fromName ?? (sources ? await sources.tree.sourceName(sources.list) : '');
         const history = prepared.kind === 'copy' ? prepared.history(sourceName) : prepared.history;
@@ -284,7 +285,7 @@ export async function buildImage(store: Store, options: BuildOptions): Promise<B
   const tags = options.tags ?? [];
   const annotations = final.base ? { [BASE_NAME_ANNOTATION]: final.base.name, [BASE_DIGEST_ANNOTATION]: final.base.manifestDigest } : undefined;
   // as buildx: the cache is exported before the image is written, and a failed export fails the build
-  for (const e of exports) await e.target.write(await cacheArtifact(store, e.records, e.target.mode));
+  for (const e of exports) await e.target.write(await cacheArtifact(store, e.records, e.target.mode, [...usedCaches].sort()));
   const { id, manifestDigest } = await putImage(store, config, final.layers.map((l) => l.descriptor), tags, annotations);
   await writeBuildLines(store, id, (history ?? []).map((_, i) => final.lines.get(i) ?? null));
   emit({ type: 'image', id, tags });
@@ -298,7 +299,7 @@ function runMountsOf(inst: Extract<Instruction, { kind: 'RUN' }>, steps: StageSt
 }
 
 /** What RUN --mount reads: the context, the secrets, and the stage or image a `from=` names. */
-function mountInputsFor(store: Store, context: SourceTree, options: BuildOptions, results: Map<number, StageImage>, stage: Stage, runner: StepRunner, where: string): RunMountInputs {
+function mountInputsFor(store: Store, context: SourceTree, options: BuildOptions, results: Map<number, StageImage>, stage: Stage, runner: StepRunner, where: string, usedCaches: Set<string>): RunMountInputs {
   const imageOf = async (from: string): Promise<StageImage> => {
     const source = stage.mountFrom.get(from) ?? { kind: 'image' as const, ref: from };
     if (source.kind === 'stage') return results.get(source.index)!;
@@ -306,6 +307,7 @@ function mountInputsFor(store: Store, context: SourceTree, options: BuildOptions
   };
   return {
     storeRoot: store.root,
+    usedCaches,
     context,
     secrets: options.secrets ?? new BuildSecrets(),
     where,

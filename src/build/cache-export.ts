@@ -50,6 +50,8 @@ export interface CacheArtifact {
   rawConfig: Buffer;
   layers: Layer[];
   records: number;
+  /** The cache mounts (directory names below the store's cache-mounts folder) this build's RUN steps opened. */
+  cacheMounts: string[];
 }
 
 /** Where the build hands its cache (the CLI's registry push or OCI layout); a failure fails the build. */
@@ -95,7 +97,7 @@ export async function cacheRecords(made: MadeStep[], mode: CacheMode, imageStage
 }
 
 /** The artifact of `records` (see the format above); its layers read from `store`, uncompressed ones as their gzip copies. */
-export async function cacheArtifact(store: Store, records: CacheRecord[], mode: CacheMode): Promise<CacheArtifact> {
+export async function cacheArtifact(store: Store, records: CacheRecord[], mode: CacheMode, cacheMounts: string[] = []): Promise<CacheArtifact> {
   const gzip = { compression: 'gzip' as const, level: COMPRESSION_LEVELS.gzip.default };
   const sent = new Map<Digest, Layer>(); // by the stored blob's digest
   for (const r of records) {
@@ -123,7 +125,7 @@ export async function cacheArtifact(store: Store, records: CacheRecord[], mode: 
     layers: layers.map((l) => ({ mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size })),
   };
   const rawManifest = Buffer.from(JSON.stringify(manifest));
-  return { manifest, rawManifest, manifestDigest: digestOf(rawManifest), rawConfig, layers, records: records.length };
+  return { manifest, rawManifest, manifestDigest: digestOf(rawManifest), rawConfig, layers, records: records.length, cacheMounts };
 }
 
 /**

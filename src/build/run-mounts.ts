@@ -36,6 +36,8 @@ export interface RunMountInputs {
   /** The cache key of a mount's `from=` without making its root filesystem. */
   sourceKey: (from: string) => Promise<string>;
   where: string;
+  /** The directory names (below cacheMountsDir) of the cache mounts this build opened: filled in as they are. */
+  usedCaches: Set<string>;
 }
 
 /**
@@ -181,6 +183,7 @@ async function openCache(m: RunMount, inputs: RunMountInputs): Promise<{ path: s
   const seed = m.from !== undefined ? await inputs.sourceKey(m.from) : '';
   const name = createHash('sha256').update(JSON.stringify([m.id, seed, m.from === undefined ? '' : m.source])).digest('hex').slice(0, 32);
   const base = join(cacheMountsDir(inputs.storeRoot), name);
+  inputs.usedCaches.add(name);
   await mkdir(base, { recursive: true });
   await writeFile(join(base, 'id'), `${m.id}\n`);
   const make = async (path: string) => {

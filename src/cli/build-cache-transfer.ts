@@ -3,7 +3,7 @@
  * refused, not ignored), and the two places a build cache goes (format in build/cache-export.ts):
  *   - `type=registry,ref=R`: the cache artifact pushed as the manifest R (blobs already there not sent);
  *   - `type=local,dest=D` / `src=D`: an OCI image layout directory, the artifact tagged `latest` in its
- *     index.json. Beside it, `D/cache-mounts/<name>/` holds every cache mount of the store
+ *     index.json. Beside it, `D/cache-mounts/<name>/` holds each cache mount the build's RUN steps used
  *     (`RUN --mount=type=cache`) as a plain directory: its `id` file names the mount, `instance-0/` is its
  *     content, owners and modes kept. `src=D` copies back each one the store lacks. A CI's own cache step
  *     can save and restore D as it is.
@@ -118,7 +118,7 @@ export async function openCacheTransfer(store: Store, from: CacheSpec[], to: Cac
         if (spec.type === 'registry') await pushArtifact(await client(parseRegistryReference(spec.ref).host), spec.ref, artifact);
         else {
           await writeLayout(spec.dir, artifact);
-          await exportCacheMounts(store, spec.dir);
+          await exportCacheMounts(store, spec.dir, artifact.cacheMounts);
         }
       } catch (e) {
         const where = spec.type === 'registry' ? spec.ref : spec.dir;
@@ -213,10 +213,13 @@ async function copyTree(from: string, to: string): Promise<void> {
   }
 }
 
-/** Each cache mount of the store as `dir/cache-mounts/<name>/{id,instance-0}` (other instances are scratch copies). */
-async function exportCacheMounts(store: Store, dir: string): Promise<void> {
+/**
+ * The cache mounts this build used as `dir/cache-mounts/<name>/{id,instance-0}` (other instances are scratch
+ * copies); those of `dir` it did not use stay as they are (a step taken from the cache left its mount unchanged).
+ */
+async function exportCacheMounts(store: Store, dir: string, names: string[]): Promise<void> {
   const root = cacheMountsDir(store.root);
-  for (const name of await readdir(root).catch(() => [] as string[])) {
+  for (const name of names) {
     const content = join(root, name, 'instance-0');
     if (!(await lstat(content).then((s) => s.isDirectory(), () => false))) continue;
     const out = join(dir, 'cache-mounts', name);
