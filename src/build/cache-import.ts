@@ -2,12 +2,13 @@
  * Steps reused from a cache another build exported (`--cache-from`, format in `cache-export.ts`): a step
  * whose key the local cache lacks but a source has is taken as cached without its layer; the layer is
  * downloaded only when something needs it (a later step that runs over it, a COPY --from or mount of its
- * stage, the image the build writes, a cache export). A blob that does not match its digest, size or
- * diffId is refused with a warning and the step runs instead; the build goes on.
+ * stage, the image the build writes, a cache export). A blob that does not match its digest or size is
+ * refused with a warning and the step runs instead; the build goes on. A compressed blob's diffId is
+ * checked when it is first read, as a pulled one's (`fetchLayerBlob`).
  */
 import { isShaleError, ShaleError } from '../internal/errors.js';
 import type { Descriptor } from '../oci/index.js';
-import { commitLayer, ingestBlob, type Store } from '../store/index.js';
+import { fetchLayerBlob, type Store } from '../store/index.js';
 import type { KeptLayerRef } from '../snapshot/index.js';
 import type { BuildCache, CachedStep } from './build-cache.js';
 import type { CacheRecord } from './cache-export.js';
@@ -77,12 +78,7 @@ export class ImportedCache {
     }
     const what = `${hit.source.name}: layer ${d.digest} of step ${key.slice(0, 12)}`;
     try {
-      const ingested = await ingestBlob(this.store.content, hit.source.openBlob(d), what, { digest: d.digest, size: d.size });
-      if (ingested.layer && ingested.layer.diffId !== wanted.diffId) {
-        await this.store.content.discard(ingested.ing);
-        throw new ShaleError('DIGEST_MISMATCH', `${what} has diffId ${ingested.layer.diffId}, the cache says ${wanted.diffId}`);
-      }
-      await commitLayer(this.store, ingested);
+      await fetchLayerBlob(this.store, d, wanted.diffId, hit.source.openBlob(d), what);
       await this.cache.put(key, { history: hit.record.history, layer: wanted });
       return wanted;
     } catch (e) {

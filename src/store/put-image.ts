@@ -1,6 +1,7 @@
 import { MediaType, normalizeReference, type Descriptor, type Digest, type ImageConfig } from '../oci/index.js';
 import { canonicalJson, makeManifest } from '../image/index.js';
-import { isLendingLayerTar } from '../layer/index.js';
+import { isLendingLayerTar, layerCompressionOf } from '../layer/index.js';
+import { ShaleError } from '../internal/errors.js';
 import { ingestBlob, ingestLendingLayer, type IngestedBlob, type LayerInfo } from './layer-info.js';
 import type { Store } from './store.js';
 
@@ -22,6 +23,24 @@ export async function commitLayer(store: Store, { ing, layer, layerError }: Inge
       await store.lease([ing.digest]);
     });
     return { descriptor: { mediaType: MediaType.ociLayer, digest: ing.digest, size: ing.size }, info: layer };
+  } finally {
+    await store.content.discard(ing);
+  }
+}
+
+/**
+ * Fetches a layer blob from outside into the store, verified by its digest and size only (as a pull stores
+ * one): its diffId is checked when it is first read, and it is described on first use. A plain tar's
+ * digest is its diffId, checked here.
+ */
+export async function fetchLayerBlob(store: Store, d: Descriptor, diffId: Digest, source: AsyncIterable<Uint8Array>, what: string): Promise<void> {
+  if (layerCompressionOf(d.mediaType) === 'none' && d.digest !== diffId) throw new ShaleError('DIGEST_MISMATCH', `${what}: an uncompressed layer's digest must be its diffId ${diffId}`);
+  const ing = await store.content.ingest(source, { digest: d.digest, size: d.size }, what);
+  try {
+    await store.withLock(async () => {
+      await store.content.commitOnce(ing);
+      await store.lease([ing.digest]);
+    });
   } finally {
     await store.content.discard(ing);
   }
