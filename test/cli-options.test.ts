@@ -140,3 +140,13 @@ test('analyze: -o - is stdout, --compare --format html is a page, the title name
     assert.equal(readFileSync(file, 'utf8'), page);
   });
 });
+
+test('--version (and -v) prints the version of package.json and the commit the bundle was built from, exit 0', (t) => {
+  const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const head = spawnSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  for (const flag of ['--version', '-v']) {
+    const out = shaleOk([flag], { root: tempStore(t) }).stdout;
+    assert.match(out, new RegExp(`^shale version ${version.replace(/\./g, '\\.')}, build ([0-9a-f]{12}(-dirty)?|unknown)\\n$`));
+    if (head.status === 0) assert.ok(out.includes(`build ${head.stdout.trim()}`), `${out} names HEAD ${head.stdout.trim()}`);
+  }
+});

@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { versionText } from './version.js';
 import { isShaleError, ShaleError } from '../internal/errors.js';
 import { explainUnmappedOwner } from '../internal/user-namespace.js';
 import { defaultStoreRoot, Store } from '../store/index.js';
@@ -26,6 +27,7 @@ const formatOption = () => new Option('--format <format>', 'output format').choi
 export function buildProgram(): Command {
   const program = new Command('shale')
     .description('A daemonless, OCI-native container image engine and image slimmer')
+    .version(versionText(), '-v, --version', 'print the version and the commit shale was built from')
     .option('--root <dir>', 'store location (default: $SHALE_ROOT, $XDG_DATA_HOME/shale, ~/.local/share/shale)')
     .enablePositionalOptions()
     .allowExcessArguments(false) // inherited by every command: an extra argument is an error, never ignored
