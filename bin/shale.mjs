@@ -11,6 +11,11 @@ import { Script } from 'node:vm';
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 22) {
+  process.stderr.write(`error: shale needs Node.js 22 or 24 (an LTS line); this is Node.js ${process.versions.node}\n`);
+  process.exit(2);
+}
 if (process.getuid?.() !== 0 && require('../dist/user-namespace.cjs').needsUserNamespace(args)) {
   await require('../dist/user-namespace.cjs').runInUserNamespace([...process.execArgv, ...process.argv.slice(1)]);
 } else {
