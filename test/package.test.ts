@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT, tempDir } from './support/shale.js';
@@ -63,6 +63,15 @@ try {
 console.log(JSON.stringify({ before, names, id, analysisId: analysis.id, layers: analysis.layers.length, sizeBytes: analysis.sizeBytes, efficiency: analysis.dive.efficiency, pass: verdict.pass, lintRules: findings.map((f) => f.rule), refused }));
 `;
 
+/** The program the README's "As a library" section shows. */
+function readmeExample(): string {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## As a library'));
+  const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(code !== undefined && code.includes("from 'shale'"), 'the README shows a program that imports shale');
+  return code;
+}
+
 test('npm pack from a clean tree: the tarball holds the bins, bundles and library with types, nothing else; installed, `npx shale` and its named exports and types work', (t) => {
   // the version line the repository's own build prints; the copy has no git, so it is handed the same commit
   const repoVersion = execFileSync(join(REPO_ROOT, 'bin', 'shale'), ['--version'], { encoding: 'utf8' }).trim();
@@ -100,13 +109,14 @@ test('npm pack from a clean tree: the tarball holds the bins, bundles and librar
   assert.equal(npx.stdout.trim(), repoVersion);
 
   writeFileSync(join(app, 'consumer.ts'), CONSUMER);
-  // the consumer's own check, the installed package's declarations included (no --skipLibCheck)
+  writeFileSync(join(app, 'readme-example.ts'), readmeExample());
+  // the consumers' own check, the installed package's declarations included (no --skipLibCheck)
   const tsc = spawnSync(
     process.execPath,
-    [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), 'consumer.ts', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--typeRoots', join(REPO_ROOT, 'node_modules', '@types'), '--types', 'node'],
+    [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), 'consumer.ts', 'readme-example.ts', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--typeRoots', join(REPO_ROOT, 'node_modules', '@types'), '--types', 'node'],
     { cwd: app, encoding: 'utf8' },
   );
-  assert.equal(tsc.status, 0, `consumer.ts does not type-check against the installed package:\n${tsc.stdout}${tsc.stderr}`);
+  assert.equal(tsc.status, 0, `consumer.ts or the README's example does not type-check against the installed package:\n${tsc.stdout}${tsc.stderr}`);
 
   const store = join(app, 'store');
   const run = spawnSync(process.execPath, ['consumer.js', store], { cwd: app, encoding: 'utf8' });
