@@ -12,7 +12,7 @@ import { Script } from 'node:vm';
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
 if (process.getuid?.() !== 0 && require('../dist/user-namespace.cjs').needsUserNamespace(args)) {
-  await require('../dist/user-namespace.cjs').runInUserNamespace([...process.execArgv, ...process.argv.slice(1)]);
+  await require('../dist/user-namespace.cjs').runInUserNamespace(args);
 } else {
   runBundle();
 }
