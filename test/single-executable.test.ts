@@ -1,7 +1,8 @@
 /**
  * The single executable (`npm run package` writes dist/shale-linux-x64): in a chroot of the Debian base,
  * which has no Node, it prints byte for byte what bin/shale on the host prints for the same commands and
- * inputs; on the host with no `node` on PATH it builds a Dockerfile with a RUN and runs the image.
+ * inputs; on the host with no `node` on PATH it builds a Dockerfile with a RUN and runs the image; as an
+ * ordinary user it runs itself again in the user namespace, as bin/shale does.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,8 +11,9 @@ import { join } from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
 import { lastLine, writeContext } from './support/build.js';
 import { debianRootfsTar } from './support/debian.js';
+import { openToAll, rootlessUsers, userDir, userStore } from './support/rootless.js';
 import { makeBusyboxRootfs, tarDir } from './support/rootfs.js';
-import { REPO_ROOT, shale, shaleOk, tempDir, tempStore, type ShaleResult } from './support/shale.js';
+import { REPO_ROOT, shale, shaleOk, tempDir, tempStore, type ShaleResult, type ShaleUser } from './support/shale.js';
 import { requireTool } from './support/tools.js';
 
 const EXECUTABLE = join(REPO_ROOT, 'dist', 'shale-linux-x64');
@@ -148,4 +150,37 @@ test('on the host with no node on PATH, the executable builds a Dockerfile with 
 
   assert.equal(run(['run', '--rm', 'shale-sea:built', 'cat', '/made']).stdout, 'made by the executable\n');
   assert.equal(run(['ps', '-a', '--format', 'json']).stdout.trim(), '[]', 'run --rm removed its container');
+  assert.match(run(['run', '-d', '--rm', 'shale-sea:built', 'true']).stdout, /^[0-9a-f]{64}\n$/);
+  assertRemovedSoon(() => run(['ps', '-a', '--format', 'json']).stdout);
+});
+
+/** Waits (at most 10 s) until `ps -a --format json` lists nothing: a detached `run --rm` removed its container by running shale again. */
+function assertRemovedSoon(psAll: () => string): void {
+  const deadline = Date.now() + 10_000;
+  let listed = psAll();
+  while (listed.trim() !== '[]' && Date.now() < deadline) {
+    spawnSync('sleep', ['0.1']);
+    listed = psAll();
+  }
+  assert.equal(listed.trim(), '[]', 'the detached run --rm removed its container when it ended');
+}
+
+test('as an ordinary user, the executable runs itself again in the user namespace: build with a RUN, run --rm, run -d --rm', { timeout: 300_000 }, (t) => {
+  const users = rootlessUsers(t);
+  if (!users) return;
+  const exe = executable();
+  const copy = join(userDir(t, users.ranged, 'shale-sea-rl-'), 'shale');
+  copyFileSync(exe, copy);
+  chmodSync(copy, 0o755);
+  // the user runs the executable where they would run bin/shale
+  const user: ShaleUser = { ...users.ranged, bin: copy };
+  const root = userStore(t, user);
+  openToAll(work);
+  shaleOk(['load', '-i', archive], { root, user });
+  const context = writeContext(join(tempDir(t, 'shale-sea-ctx-'), 'ctx'), { Dockerfile: `FROM ${REF}\nRUN echo made by $(id -u) > /made\n` });
+  openToAll(join(context, '..'));
+  assert.match(lastLine(shaleOk(['build', '-t', 'shale-sea:user', context], { root, user }).stdout), /^sha256:[0-9a-f]{64}$/);
+  assert.equal(shaleOk(['run', '--rm', 'shale-sea:user', 'cat', '/made'], { root, user }).stdout, 'made by 0\n');
+  assert.match(shaleOk(['run', '-d', '--rm', 'shale-sea:user', 'true'], { root, user }).stdout, /^[0-9a-f]{64}\n$/);
+  assertRemovedSoon(() => shaleOk(['ps', '-a', '--format', 'json'], { root, user }).stdout);
 });
