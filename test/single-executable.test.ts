@@ -52,7 +52,7 @@ function executable(): string {
   return (packaged = EXECUTABLE);
 }
 
-const describe = (what: string, r: ShaleResult) => `${what} -> status ${r.status}${r.signal ? ` (signal ${r.signal})` : ''}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr}`;
+const summary = (what: string, r: ShaleResult) => `${what} -> status ${r.status}${r.signal ? ` (signal ${r.signal})` : ''}\nstdout: ${r.stdout.slice(0, 2000)}\nstderr: ${r.stderr}`;
 
 test('in a chroot of Debian, where there is no node, the executable prints what bin/shale prints on the host', { timeout: 300_000 }, (t) => {
   if (!requireTool(t, 'chroot')) return;
@@ -95,8 +95,8 @@ test('in a chroot of Debian, where there is no node, the executable prints what 
     const got: ShaleResult = { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
     const want = shale(onHost[i]!, { root: hostRoot, cwd: hostDir });
     const what = `shale ${args.join(' ')}`;
-    assert.ok(want.status === 0 || args[0] === 'lint', describe(`bin/shale on the host: ${what}`, want));
-    assert.deepEqual(got, want, `${what}: the executable in the chroot and bin/shale on the host differ\n${describe('executable', got)}`);
+    assert.ok(want.status === 0 || args[0] === 'lint', summary(`bin/shale on the host: ${what}`, want));
+    assert.deepEqual(got, want, `${what}: the executable in the chroot and bin/shale on the host differ\n${summary('executable', got)}`);
   }
   assert.ok(statSync(join(dir, 'exported.tar')).size > 1 << 20, 'the export holds the busybox root filesystem');
   assert.ok(readFileSync(join(dir, 'exported.tar')).equals(readFileSync(join(hostDir, 'exported.tar'))), 'the exported root filesystems are the same bytes');
@@ -133,7 +133,7 @@ test('on the host with no node on PATH, the executable builds a Dockerfile with 
     const r = spawnSync(exe, ['--root', root, ...args], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 120_000 });
     if (r.error) throw r.error;
     const result = { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-    assert.equal(r.status, 0, describe(`the executable: shale ${args.join(' ')}`, result));
+    assert.equal(r.status, 0, summary(`the executable: shale ${args.join(' ')}`, result));
     return result;
   };
   run(['load', '-i', archive]);
@@ -166,7 +166,7 @@ function assertRemovedSoon(psAll: () => string): void {
 }
 
 test('as an ordinary user, the executable runs itself again in the user namespace: build with a RUN, run --rm, run -d --rm', { timeout: 300_000 }, (t) => {
-  const users = rootlessUsers(t);
+  const users = rootlessUsers(t, 'shale-sea');
   if (!users) return;
   const exe = executable();
   const copy = join(userDir(t, users.ranged, 'shale-sea-rl-'), 'shale');
