@@ -47,4 +47,4 @@ command -v strip >/dev/null || { echo "error: npm run package needs strip (apt-g
 strip -o "$work/shale" "$node_dir/node"
 quiet node_modules/.bin/postject "$work/shale" NODE_SEA_BLOB "$work/sea-prep.blob" --sentinel-fuse NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2
 mv "$work/shale" dist/shale-linux-x64
-echo "dist/shale-linux-x64 ($(du -m dist/shale-linux-x64 | cut -f1) MB): $(dist/shale-linux-x64 --version)"
+echo "dist/shale-linux-x64 ($(du -m dist/shale-linux-x64 | cut -f1) MiB): $(dist/shale-linux-x64 --version)"
