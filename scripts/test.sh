@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+npm run --silent package # dist/shale-linux-x64, which the single-executable test runs without Node
 source scripts/node-runtime.sh
 use_node 22
 echo "== unit tests on Node $(node --version)"
