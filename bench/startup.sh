@@ -28,7 +28,7 @@ docker load -i "$work/base-image.tar" >/dev/null
 printf 'FROM startup-bench-base:1\nRUN echo one > /one\nCOPY f /f\n' >"$work/ctx/Dockerfile"
 echo context >"$work/ctx/f"
 $shale build -q -t startup-bench:1 "$work/ctx" >/dev/null
-DOCKER_BUILDKIT=0 docker build -q -t startup-bench:1 "$work/ctx" >/dev/null
+DOCKER_BUILDKIT=0 docker build -q -t startup-bench:1 "$work/ctx" >/dev/null 2>&1
 
 # RUNS alternating runs of A and B: prints "medianA medianB"
 pair() {
