@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+source scripts/node-runtime.sh
+use_node 24
 bash bench/load-export.sh
 bash bench/build.sh
 bash bench/buildkit.sh
@@ -15,3 +17,5 @@ bash bench/container-run.sh
 bash bench/rootless.sh
 bash bench/analyze.sh
 bash bench/registry.sh
+bash bench/cache-registry.sh
+bash bench/startup.sh

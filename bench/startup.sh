@@ -8,8 +8,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
-source scripts/node-runtime.sh
-use_node 24
 RUNS=${RUNS:-20}
 exe=dist/shale-linux-x64
 [ -x "$exe" ] && [ "$exe" -nt dist/shale.cjs ] || npm run --silent package >/dev/null
