@@ -2,35 +2,26 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isShaleError, ShaleError } from '../internal/errors.js';
 import { writeStreamAtomic } from '../internal/fs-atomic.js';
-import { exportMergedTar, parseCompression } from '../layer/index.js';
-import {
-  diskUsage,
-  fsck,
-  imageHistory,
-  readBuildLines,
-  importRootfs,
-  listImages,
-  loadArchive,
-  loadArchiveStream,
-  openSource,
-  prune,
-  removeImages,
-  saveArchive,
-  tagImage,
-  type ArchiveFormat,
-  type SaveItem,
-  type Store,
-} from '../store/index.js';
-import { humanSize, renderTable, shortId, timeAgo } from '../report/index.js';
-import { Containers } from '../runtime/index.js';
-import { cacheMountUsage, pruneBuildCache } from '../build/index.js';
+import type { ArchiveFormat, OpenedSource, SaveItem, Store } from '../store/index.js';
+import { diskUsage, imageHistory, listImages } from '../store/usage.js';
+import { removeImages, tagImage } from '../store/tags.js';
+import { humanSize, renderTable, shortId, timeAgo } from '../report/format.js';
 import type { CommandResult } from './output.js';
-import { registrySource } from './registry-commands.js';
 import { compilePathPattern, matchesReferencePattern } from './reference-pattern.js';
 
+// What only some of these commands use is loaded by them (start-up: `images` must not load the registry
+// client, the layer writers or the runtime).
+const load = {
+  sources: () => import('../store/sources.js'),
+  registry: () => import('./registry-commands.js'),
+  layers: () => import('../layer/index.js'),
+  runtime: () => import('../runtime/index.js'),
+  buildCache: () => import('../build/cache-mount-store.js'),
+};
+
 /** Opens a SOURCE, runs `fn` on its image, and always releases what the source staged. */
-async function withSource<T>(store: Store, spec: string, fn: (s: Awaited<ReturnType<typeof openSource>>) => Promise<T>): Promise<T> {
-  const source = await openSource(store, spec, { registry: registrySource });
+async function withSource<T>(store: Store, spec: string, fn: (s: OpenedSource) => Promise<T>): Promise<T> {
+  const source = await (await load.sources()).openSource(store, spec, { registry: (await load.registry()).registrySource });
   try {
     return await fn(source);
   } finally {
@@ -43,11 +34,13 @@ export async function importCommand(store: Store, tarball: string, ref: string |
     throw new ShaleError('NOT_FOUND', `tarball ${tarball} does not exist or is not a file`);
   }
   const source = tarball === '-' ? process.stdin : createReadStream(tarball, { highWaterMark: 1 << 20 });
+  const { importRootfs } = await import('../store/import.js');
   const r = await importRootfs(store, source, ref, tarball === '-' ? 'stdin' : `tarball ${tarball}`);
   return { data: r, text: r.id };
 }
 
 export async function loadCommand(store: Store, input: string): Promise<CommandResult> {
+  const { loadArchive, loadArchiveStream } = await import('../store/load.js');
   const loaded = input === '-' ? await loadArchiveStream(store, process.stdin, 'archive on stdin') : await loadArchive(store, input);
   return {
     data: loaded,
@@ -57,20 +50,21 @@ export async function loadCommand(store: Store, input: string): Promise<CommandR
 
 export async function saveCommand(store: Store, refs: string[], format: ArchiveFormat, output: string, flags: { compression?: string; compressionLevel?: string } = {}): Promise<CommandResult> {
   // none by default, as docker save writes layers
-  const compression = parseCompression(flags.compression ?? 'none', flags.compressionLevel, { flag: '--compression', levelFlag: '--compression-level' });
+  const compression = (await load.layers()).parseCompression(flags.compression ?? 'none', flags.compressionLevel, { flag: '--compression', levelFlag: '--compression-level' });
   const items: SaveItem[] = [];
   for (const raw of refs) {
     const { entry, image } = await store.resolve(raw);
     // an archive names images by tag: an ID or a REPOSITORY@DIGEST name gives none
     items.push({ ref: /^(sha256:)?[a-f0-9]{12,64}$/.test(raw) || entry.ref?.includes('@') ? undefined : entry.ref, image });
   }
+  const { saveArchive } = await import('../store/save.js');
   await writeStreamAtomic(output, saveArchive(store, items, format, { compression }));
   return { data: { output, images: items.map((i) => ({ ref: i.ref ?? null, id: i.image.id })) } };
 }
 
 /** `export REF|CONTAINER`: a container by that name or ID comes first (as `docker export` takes containers), else an image SOURCE. */
 export async function exportCommand(store: Store, spec: string, output: string): Promise<CommandResult> {
-  const containers = new Containers(store);
+  const containers = new (await load.runtime()).Containers(store);
   const container = await containers.records.find(spec).catch((e: unknown) => {
     if (isShaleError(e, 'NOT_FOUND')) return undefined;
     throw e;
@@ -80,7 +74,7 @@ export async function exportCommand(store: Store, spec: string, output: string):
     return { data: { output, container: container.id } };
   }
   return withSource(store, spec, async ({ image }) => {
-    await writeStreamAtomic(output, exportMergedTar(image.layers));
+    await writeStreamAtomic(output, (await load.layers()).exportMergedTar(image.layers));
     return { data: { output, id: image.id } };
   });
 }
@@ -100,11 +94,11 @@ export async function imagesCommand(store: Store, reference?: string, options: {
 
 export async function dfCommand(store: Store, verbose: boolean): Promise<CommandResult> {
   const du = await diskUsage(store);
-  const containers = new Containers(store);
+  const containers = new (await load.runtime()).Containers(store);
   const records = await containers.records.list();
   du.containers = { count: records.length, size: 0 };
   for (const r of records) du.containers.size += await containers.size(r);
-  const buildCache = await cacheMountUsage(store.root);
+  const buildCache = await (await load.buildCache()).cacheMountUsage(store.root);
   Object.assign(du, { buildCache });
   let text = renderTable(
     ['TYPE', 'TOTAL', 'SIZE (sum of images)', 'ACTUAL (distinct layers)', 'RECLAIMABLE', 'COMPRESSED'],
@@ -122,6 +116,7 @@ export async function dfCommand(store: Store, verbose: boolean): Promise<Command
 
 export async function historyCommand(store: Store, spec: string): Promise<CommandResult> {
   return withSource(store, spec, async ({ image, store: holder, contentSize }) => {
+    const { readBuildLines } = await import('../store/build-lines.js');
     const lines = (holder && (await readBuildLines(holder, image.id))) ?? [];
     const rows = await imageHistory(image, contentSize, lines);
     const text = renderTable(
@@ -151,7 +146,7 @@ export async function tagCommand(store: Store, src: string, dst: string): Promis
 }
 
 export async function rmiCommand(store: Store, refs: string[], force: boolean): Promise<CommandResult> {
-  const containers = new Containers(store);
+  const containers = new (await load.runtime()).Containers(store);
   await containers.reconcile();
   const users = (await containers.records.list()).map((c) => ({ containerId: c.id, manifestDigest: c.manifestDigest, running: containers.records.status(c) === 'running' }));
   const r = await removeImages(store, refs, { force, users });
@@ -160,12 +155,13 @@ export async function rmiCommand(store: Store, refs: string[], force: boolean): 
 
 /** `shale prune`: stopped containers and their writable layers, dangling images, then unreferenced blobs. */
 export async function pruneCommand(store: Store, options: { buildCache?: boolean } = {}): Promise<CommandResult> {
-  const buildCache = options.buildCache ? await pruneBuildCache(store.root) : undefined;
-  const containers = new Containers(store);
+  const buildCache = options.buildCache ? await (await load.buildCache()).pruneBuildCache(store.root) : undefined;
+  const containers = new (await load.runtime()).Containers(store);
   const deletedContainers: string[] = [];
   for (const c of await containers.records.list()) {
     if (containers.records.status(c) !== 'running') deletedContainers.push(await containers.remove(c.id));
   }
+  const { prune } = await import('../store/gc.js');
   const r = { deletedContainers, ...(await prune(store)), ...(buildCache ? { buildCache } : {}) };
   const lines = [
     ...(buildCache?.caches ?? []).map((c) => `deleted cache mount: ${c.id}`),
@@ -179,7 +175,7 @@ export async function pruneCommand(store: Store, options: { buildCache?: boolean
 }
 
 export async function fsckCommand(store: Store): Promise<CommandResult> {
-  const r = await fsck(store);
+  const r = await (await import('../store/gc.js')).fsck(store);
   const text = r.ok ? `ok: ${r.blobs} blobs, ${r.images} index entries` : r.problems.map((p) => `problem: ${p}`).join('\n');
   return { data: r, text, exitCode: r.ok ? 0 : 1 };
 }

@@ -8,7 +8,9 @@ import type { Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
 
 /** Exit status of `run` when shale itself failed (Docker's 125), as opposed to the command's own status. */
-export const RUN_FAILED = 125;
+import { RUN_FAILED } from './output.js';
+
+export { RUN_FAILED };
 
 /**
  * `run`'s error for the CLI, with Docker's exit statuses: 126 and 127 (the command cannot be invoked, is not

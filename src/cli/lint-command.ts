@@ -17,7 +17,9 @@ import {
 } from '../optimize/index.js';
 import type { CommandResult } from './output.js';
 
-export const LINT_FORMATS = ['text', 'json', 'sarif', 'checkstyle', 'gitlab_codeclimate'] as const;
+import { LINT_FORMATS } from '../optimize/lint-choices.js';
+
+export { LINT_FORMATS };
 
 export interface LintFlags {
   file?: string;

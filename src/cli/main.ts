@@ -2,21 +2,37 @@ import { Command, CommanderError, Option } from 'commander';
 import { versionText } from './version.js';
 import { isShaleError, ShaleError } from '../internal/errors.js';
 import { explainUnmappedOwner } from '../internal/user-namespace.js';
-import { defaultStoreRoot, Store } from '../store/index.js';
-import * as cmd from './commands.js';
-import { buildCommand, type BuildFlags } from './build-command.js';
-import { asRunFailure, commitCommand, diffCommand, logsCommand, psCommand, rmCommand, runCommand, RUN_FAILED, stopCommand } from './container-commands.js';
-import { analyzeCommand, type AnalyzeFlags } from './analyze-command.js';
-import { slimCommand, type SlimFlags } from './slim-command.js';
-import { squashCommand, type SquashFlags } from './squash-command.js';
-import { LINT_FORMATS, lintCommand, type LintFlags } from './lint-command.js';
-import { FAILURE_THRESHOLDS } from '../optimize/index.js';
+import type { Store } from '../store/store.js';
+import type { BuildFlags } from './build-command.js';
+import type { AnalyzeFlags } from './analyze-command.js';
+import type { SlimFlags } from './slim-command.js';
+import type { SquashFlags } from './squash-command.js';
+import type { LintFlags } from './lint-command.js';
+import { FAILURE_THRESHOLDS, LINT_FORMATS } from '../optimize/lint-choices.js';
 import type { SnapshotterPreference } from '../snapshot/index.js';
-import { loginCommand, pullCommand, pushCommand, type PushFlags, type RegistryFlags } from './registry-commands.js';
-import { copyCommand, type CopyFlags } from './copy-command.js';
-import { printResult, type CommandResult, type OutputFormat } from './output.js';
-import { appendCommand, mutateCommand, rebaseCommand, type AppendFlags, type MutateFlags, type RebaseFlags } from './edit-commands.js';
-import { configCommand, digestCommand, logoutCommand, manifestCommand, tagsCommand } from './remote-commands.js';
+import type { PushFlags, RegistryFlags } from './registry-commands.js';
+import type { CopyFlags } from './copy-command.js';
+import { printResult, RUN_FAILED, type CommandResult, type OutputFormat } from './output.js';
+import type { AppendFlags, MutateFlags, RebaseFlags } from './edit-commands.js';
+
+/**
+ * Each command's module, loaded when the command runs: a command loads only what it uses, so start-up
+ * (and `--help`, `--version`) does not pay for the builder, the registry client or the analysis.
+ */
+const load = {
+  store: () => import('../store/store.js'),
+  commands: () => import('./commands.js'),
+  build: () => import('./build-command.js'),
+  containers: () => import('./container-commands.js'),
+  analyze: () => import('./analyze-command.js'),
+  slim: () => import('./slim-command.js'),
+  squash: () => import('./squash-command.js'),
+  lint: () => import('./lint-command.js'),
+  registry: () => import('./registry-commands.js'),
+  copy: () => import('./copy-command.js'),
+  edit: () => import('./edit-commands.js'),
+  remote: () => import('./remote-commands.js'),
+};
 
 /** Commands that only read the store: they work on a store this process may not write (another user's). */
 const READ_ONLY_COMMANDS = new Set(['images', 'df', 'history', 'inspect', 'analyze', 'save', 'export', 'push', 'logs', 'ps', 'diff']);
@@ -35,14 +51,18 @@ export function buildProgram(): Command {
     .exitOverride();
 
   /** `--root` after the command wins over one before it, then $SHALE_ROOT and the defaults. */
-  const storeRoot = (command: Command): string =>
-    (command.opts() as { root?: string }).root ?? (program.opts() as { root?: string }).root ?? defaultStoreRoot();
+  const storeRoot = async (command: Command): Promise<string> =>
+    (command.opts() as { root?: string }).root ?? (program.opts() as { root?: string }).root ?? (await load.store()).defaultStoreRoot();
+  const openStore = async (command: Command): Promise<Store> => {
+    const store = await (await load.store()).Store.open(await storeRoot(command));
+    if (!READ_ONLY_COMMANDS.has(command.name())) store.assertWritable();
+    return store;
+  };
   const run = (fn: (store: Store, ...args: never[]) => Promise<CommandResult>) =>
     async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
       const opts = command.opts() as { format?: OutputFormat };
-      const store = await Store.open(storeRoot(command));
-      if (!READ_ONLY_COMMANDS.has(command.name())) store.assertWritable();
+      const store = await openStore(command);
       const result = await fn(store, ...(args.slice(0, -1) as never[]));
       printResult(result, opts.format ?? 'table');
       if (result.exitCode) process.exitCode = result.exitCode;
@@ -54,14 +74,14 @@ export function buildProgram(): Command {
     .argument('<tarball>')
     .argument('[ref]')
     .addOption(formatOption())
-    .action(run((store, tarball: string, ref: string | undefined) => cmd.importCommand(store, tarball, ref)));
+    .action(run(async (store, tarball: string, ref: string | undefined) => (await load.commands()).importCommand(store, tarball, ref)));
 
   program
     .command('load')
     .description('load images from a docker-archive, OCI archive or OCI layout (plain or gzip)')
     .option('-i, --input <path>', 'archive file or OCI layout directory (default: stdin)', '-')
     .addOption(formatOption())
-    .action(run((store, opts: { input: string }) => cmd.loadCommand(store, opts.input)));
+    .action(run(async (store, opts: { input: string }) => (await load.commands()).loadCommand(store, opts.input)));
 
   program
     .command('save')
@@ -72,9 +92,7 @@ export function buildProgram(): Command {
     .option('--compression <codec>', 'codec of uncompressed layers: none (default), gzip or zstd; compressed layers go as stored')
     .option('--compression-level <n>', "the codec's level (gzip 1-9, default 4; zstd 1-19, default 3)")
     .action(async (refs: string[], opts: { output: string; format: 'docker-archive' | 'oci-archive'; compression?: string; compressionLevel?: string }, command: Command) => {
-      const store = await Store.open(storeRoot(command));
-      if (!READ_ONLY_COMMANDS.has(command.name())) store.assertWritable();
-      await cmd.saveCommand(store, refs, opts.format, opts.output, opts);
+      await (await load.commands()).saveCommand(await openStore(command), refs, opts.format, opts.output, opts);
     });
 
   program
@@ -82,7 +100,7 @@ export function buildProgram(): Command {
     .description('write the merged root filesystem of a container or an image as one tar')
     .argument('<source>')
     .requiredOption('-o, --output <path>', 'tar file (- for stdout)')
-    .action(run((store, source: string, opts: { output: string }) => cmd.exportCommand(store, source, opts.output)));
+    .action(run(async (store, source: string, opts: { output: string }) => (await load.commands()).exportCommand(store, source, opts.output)));
 
   const collect = (v: string, prev: string[]) => [...prev, v];
   program
@@ -110,7 +128,7 @@ export function buildProgram(): Command {
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF | type=local,dest=DIR, with mode=min|max (repeatable)', collect, [])
     .option('--cache-from <spec>', 'import a build cache: type=registry,ref=REF (or REF) | type=local,src=DIR (repeatable)', collect, [])
     .addOption(formatOption())
-    .action(run((store, context: string, flags: BuildFlags & { cache?: boolean }) => buildCommand(store, context, { ...flags, noCache: flags.cache === false })));
+    .action(run(async (store, context: string, flags: BuildFlags & { cache?: boolean }) => (await load.build()).buildCommand(store, context, { ...flags, noCache: flags.cache === false })));
 
   program
     .command('run')
@@ -134,16 +152,15 @@ export function buildProgram(): Command {
       throw e.code.startsWith('commander.help') ? e : new CommanderError(RUN_FAILED, e.code, e.message);
     })
     .action(async (...args: unknown[]) => {
-      const action = run((store, image: string, command: string[], o: { rm?: boolean; detach?: boolean; name?: string; env: string[]; workdir?: string; user?: string; network: 'host' | 'none'; volume: string[]; tty?: boolean; snapshotter: SnapshotterPreference }) =>
-        runCommand(store, { image, command, name: o.name, env: o.env, workdir: o.workdir, user: o.user, network: o.network, volumes: o.volume, detach: o.detach, autoRemove: o.rm, tty: o.tty, snapshotter: o.snapshotter }),
+      const action = run(async (store, image: string, command: string[], o: { rm?: boolean; detach?: boolean; name?: string; env: string[]; workdir?: string; user?: string; network: 'host' | 'none'; volume: string[]; tty?: boolean; snapshotter: SnapshotterPreference }) => (await load.containers()).runCommand(store, { image, command, name: o.name, env: o.env, workdir: o.workdir, user: o.user, network: o.network, volumes: o.volume, detach: o.detach, autoRemove: o.rm, tty: o.tty, snapshotter: o.snapshotter }),
       );
-      await action(...args).catch((e: unknown) => {
-        throw asRunFailure(e);
+      await action(...args).catch(async (e: unknown) => {
+        throw (await load.containers()).asRunFailure(e);
       });
     });
 
-  program.command('ps').description('list containers').option('-a, --all', 'also stopped ones').addOption(formatOption()).action(run((store, o: { all?: boolean }) => psCommand(store, o.all === true)));
-  program.command('diff').description('what a container changed: A added, C changed, D deleted').argument('<container>').addOption(formatOption()).action(run((store, c: string) => diffCommand(store, c)));
+  program.command('ps').description('list containers').option('-a, --all', 'also stopped ones').addOption(formatOption()).action(run(async (store, o: { all?: boolean }) => (await load.containers()).psCommand(store, o.all === true)));
+  program.command('diff').description('what a container changed: A added, C changed, D deleted').argument('<container>').addOption(formatOption()).action(run(async (store, c: string) => (await load.containers()).diffCommand(store, c)));
   program
     .command('commit')
     .description("make a new image from a container's writable layer")
@@ -153,20 +170,20 @@ export function buildProgram(): Command {
     .option('-a, --author <author>', 'author')
     .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the config (repeatable)', collect, [])
     .addOption(formatOption())
-    .action(run((store, c: string, ref: string | undefined, o: { message?: string; author?: string; change: string[] }) => commitCommand(store, c, ref, o)));
+    .action(run(async (store, c: string, ref: string | undefined, o: { message?: string; author?: string; change: string[] }) => (await load.containers()).commitCommand(store, c, ref, o)));
   program
     .command('stop')
     .description('stop running containers (SIGTERM, then SIGKILL)')
     .argument('<containers...>')
     .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
-    .action(run((store, refs: string[], o: { time: string }) => stopCommand(store, refs, Number(o.time))));
+    .action(run(async (store, refs: string[], o: { time: string }) => (await load.containers()).stopCommand(store, refs, Number(o.time))));
   program
     .command('rm')
     .description('remove containers and their writable layers')
     .argument('<containers...>')
     .option('-f, --force', 'kill running containers first')
-    .action(run((store, refs: string[], o: { force?: boolean }) => rmCommand(store, refs, o.force === true)));
-  program.command('logs').description('output of a detached container').argument('<container>').action(run((store, c: string) => logsCommand(store, c)));
+    .action(run(async (store, refs: string[], o: { force?: boolean }) => (await load.containers()).rmCommand(store, refs, o.force === true)));
+  program.command('logs').description('output of a detached container').argument('<container>').action(run(async (store, c: string) => (await load.containers()).logsCommand(store, c)));
 
   program
     .command('images')
@@ -174,25 +191,25 @@ export function buildProgram(): Command {
     .argument('[reference]', "only images whose REPOSITORY[:TAG] matches (a pattern, as Docker's)")
     .option('--digests', 'show digests')
     .addOption(formatOption())
-    .action(run((store, reference: string | undefined, o: { digests?: boolean }) => cmd.imagesCommand(store, reference, { digests: o.digests === true })));
+    .action(run(async (store, reference: string | undefined, o: { digests?: boolean }) => (await load.commands()).imagesCommand(store, reference, { digests: o.digests === true })));
 
   program
     .command('df')
     .description('disk use: the sum of image sizes next to the bytes the distinct layers take')
     .option('-v, --verbose', 'also list images')
     .addOption(formatOption())
-    .action(run((store, opts: { verbose?: boolean }) => cmd.dfCommand(store, opts.verbose === true)));
+    .action(run(async (store, opts: { verbose?: boolean }) => (await load.commands()).dfCommand(store, opts.verbose === true)));
 
-  program.command('history').description('show the history of an image').argument('<source>').addOption(formatOption()).action(run((store, s: string) => cmd.historyCommand(store, s)));
+  program.command('history').description('show the history of an image').argument('<source>').addOption(formatOption()).action(run(async (store, s: string) => (await load.commands()).historyCommand(store, s)));
 
   program
     .command('inspect')
     .description('show the manifest and config of an image')
     .argument('<source>')
     .addOption(formatOption())
-    .action(run((store, s: string) => cmd.inspectCommand(store, s)));
+    .action(run(async (store, s: string) => (await load.commands()).inspectCommand(store, s)));
 
-  program.command('tag').description('name an image').argument('<source>').argument('<target>').action(run((store, a: string, b: string) => cmd.tagCommand(store, a, b)));
+  program.command('tag').description('name an image').argument('<source>').argument('<target>').action(run(async (store, a: string, b: string) => (await load.commands()).tagCommand(store, a, b)));
 
   program
     .command('rmi')
@@ -200,14 +217,14 @@ export function buildProgram(): Command {
     .argument('<refs...>')
     .option('-f, --force', 'remove an image by ID that several tags name, or one a stopped container uses')
     .addOption(formatOption())
-    .action(run((store, refs: string[], opts: { force?: boolean }) => cmd.rmiCommand(store, refs, opts.force === true)));
+    .action(run(async (store, refs: string[], opts: { force?: boolean }) => (await load.commands()).rmiCommand(store, refs, opts.force === true)));
 
   program
     .command('prune')
     .description('remove dangling images and unreferenced blobs')
     .option('--build-cache', 'also remove the cache mounts of RUN --mount=type=cache and the cached build steps')
     .addOption(formatOption())
-    .action(run((store, opts: { buildCache?: boolean }) => cmd.pruneCommand(store, { buildCache: opts.buildCache === true })));
+    .action(run(async (store, opts: { buildCache?: boolean }) => (await load.commands()).pruneCommand(store, { buildCache: opts.buildCache === true })));
 
   program
     .command('analyze')
@@ -224,7 +241,7 @@ export function buildProgram(): Command {
     .option('--platform <os/arch>', 'the image of a multi-platform index to analyze')
     .option('--base-layers <n>', 'how many bottom layers are the base image (default: found from the images in the store)')
     .option('--compare <source>', 'instead: a file-level diff from this image to SOURCE')
-    .action(run((store, s: string, flags: AnalyzeFlags) => analyzeCommand(store, s, flags)));
+    .action(run(async (store, s: string, flags: AnalyzeFlags) => (await load.analyze()).analyzeCommand(store, s, flags)));
 
   program
     .command('slim')
@@ -238,7 +255,7 @@ export function buildProgram(): Command {
     .option('--risky', 'also apply changes that can change behaviour (--no-install-recommends)')
     .option('--cache-mounts', 'apply the proposed RUN --mount=type=cache mounts for package-manager caches (instead of cleaning them)')
     .addOption(formatOption())
-    .action(run((store, context: string, flags: SlimFlags) => slimCommand(store, context, flags)));
+    .action(run(async (store, context: string, flags: SlimFlags) => (await load.slim()).slimCommand(store, context, flags)));
 
   program
     .command('squash')
@@ -248,7 +265,7 @@ export function buildProgram(): Command {
     .option('--from-layer <n>', 'keep layers 0..N-1 and squash the rest (default: keep the layers of the base image in the store)')
     .option('--all', 'squash every layer into one')
     .addOption(formatOption())
-    .action(run((store, ref: string, flags: SquashFlags) => squashCommand(store, ref, flags)));
+    .action(run(async (store, ref: string, flags: SquashFlags) => (await load.squash()).squashCommand(store, ref, flags)));
 
   program
     .command('lint')
@@ -261,7 +278,7 @@ export function buildProgram(): Command {
     .option('--no-fail', 'exit 0 whatever the findings')
     .option('-c, --config <file>', 'hadolint config file (default: .hadolint.yaml in the working directory)')
     .action(async (target: string | undefined, flags: LintFlags & { fail?: boolean }) => {
-      const result = await lintCommand(target, { ...flags, noFail: flags.fail === false });
+      const result = await (await load.lint()).lintCommand(target, { ...flags, noFail: flags.fail === false });
       printResult(result, flags.format === 'json' ? 'json' : 'table');
       if (result.exitCode) process.exitCode = result.exitCode;
     });
@@ -274,7 +291,7 @@ export function buildProgram(): Command {
     .option('--insecure', 'allow plain HTTP and any TLS certificate')
     .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
     .addOption(formatOption())
-    .action(run((store, ref: string, flags: RegistryFlags & { platform?: string }) => pullCommand(store, ref, flags)));
+    .action(run(async (store, ref: string, flags: RegistryFlags & { platform?: string }) => (await load.registry()).pullCommand(store, ref, flags)));
 
   program
     .command('push')
@@ -285,7 +302,7 @@ export function buildProgram(): Command {
     .option('--compression <codec>', 'codec of uncompressed layers: gzip (default), zstd or none; compressed layers go as stored')
     .option('--compression-level <n>', 'the codec\'s level (gzip 1-9, default 4; zstd 1-19, default 3)')
     .addOption(formatOption())
-    .action(run((store, ref: string, flags: PushFlags) => pushCommand(store, ref, flags)));
+    .action(run(async (store, ref: string, flags: PushFlags) => (await load.registry()).pushCommand(store, ref, flags)));
 
   program
     .command('copy')
@@ -297,7 +314,7 @@ export function buildProgram(): Command {
     .option('--insecure', 'allow plain HTTP and any TLS certificate')
     .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
     .addOption(formatOption())
-    .action(run((store, src: string, dst: string, flags: CopyFlags) => copyCommand(store, src, dst, flags)));
+    .action(run(async (store, src: string, dst: string, flags: CopyFlags) => (await load.copy()).copyCommand(store, src, dst, flags)));
 
   program
     .command('login')
@@ -309,7 +326,7 @@ export function buildProgram(): Command {
     .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
     .addOption(formatOption())
     .action(async (host: string, flags: RegistryFlags & { username?: string; passwordStdin?: boolean; format: OutputFormat }) => {
-      printResult(await loginCommand(host, flags), flags.format);
+      printResult(await (await load.registry()).loginCommand(host, flags), flags.format);
     });
 
   const collectOrUnset = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
@@ -331,7 +348,7 @@ export function buildProgram(): Command {
       .option('--exposed-ports <list>', 'ports to expose, PORT[/PROTO] comma-separated (repeatable)', collect, []),
   )
     .addOption(formatOption())
-    .action(run((store, image: string, flags: MutateFlags) => mutateCommand(store, image, flags)));
+    .action(run(async (store, image: string, flags: MutateFlags) => (await load.edit()).mutateCommand(store, image, flags)));
   registryOptions(
     program
       .command('append')
@@ -341,7 +358,7 @@ export function buildProgram(): Command {
       .option('-t, --tag <ref>', 'name the result (default: the tag the image was named by)'),
   )
     .addOption(formatOption())
-    .action(run((store, image: string, flags: AppendFlags) => appendCommand(store, image, flags)));
+    .action(run(async (store, image: string, flags: AppendFlags) => (await load.edit()).appendCommand(store, image, flags)));
   registryOptions(
     program
       .command('rebase')
@@ -352,7 +369,7 @@ export function buildProgram(): Command {
       .option('-t, --tag <ref>', 'name the result (default: the tag the image was named by)'),
   )
     .addOption(formatOption())
-    .action(run((store, image: string, flags: RebaseFlags) => rebaseCommand(store, image, flags)));
+    .action(run(async (store, image: string, flags: RebaseFlags) => (await load.edit()).rebaseCommand(store, image, flags)));
 
   program
     .command('ls')
@@ -362,7 +379,7 @@ export function buildProgram(): Command {
     .option('--insecure', 'allow plain HTTP and any TLS certificate')
     .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
     .addOption(formatOption())
-    .action(async (repository: string, flags: RegistryFlags & { format: OutputFormat }) => printResult(await tagsCommand(repository, flags), flags.format));
+    .action(async (repository: string, flags: RegistryFlags & { format: OutputFormat }) => printResult(await (await load.remote()).tagsCommand(repository, flags), flags.format));
 
   program
     .command('digest')
@@ -372,11 +389,11 @@ export function buildProgram(): Command {
     .option('--insecure', 'allow plain HTTP and any TLS certificate')
     .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
     .addOption(formatOption())
-    .action(async (ref: string, flags: RegistryFlags & { platform?: string; format: OutputFormat }) => printResult(await digestCommand(ref, flags), flags.format));
+    .action(async (ref: string, flags: RegistryFlags & { platform?: string; format: OutputFormat }) => printResult(await (await load.remote()).digestCommand(ref, flags), flags.format));
 
   for (const [name, description, fetch] of [
-    ['manifest', 'print the manifest (or index) of an image in a registry, as served', manifestCommand],
-    ['config', 'print the config of an image in a registry, as stored', configCommand],
+    ['manifest', 'print the manifest (or index) of an image in a registry, as served', 'manifestCommand'],
+    ['config', 'print the config of an image in a registry, as stored', 'configCommand'],
   ] as const) {
     program
       .command(name)
@@ -386,7 +403,7 @@ export function buildProgram(): Command {
       .option('--insecure', 'allow plain HTTP and any TLS certificate')
       .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
       .action(async (ref: string, flags: RegistryFlags & { platform?: string }) => {
-        process.stdout.write((await fetch(ref, flags)).raw);
+        process.stdout.write((await (await load.remote())[fetch](ref, flags)).raw);
       });
   }
 
@@ -395,9 +412,9 @@ export function buildProgram(): Command {
     .description("remove a registry's credentials from Docker's config.json (Docker Hub without HOST)")
     .argument('[host]')
     .addOption(formatOption())
-    .action(async (host: string | undefined, flags: { format: OutputFormat }) => printResult(await logoutCommand(host), flags.format));
+    .action(async (host: string | undefined, flags: { format: OutputFormat }) => printResult(await (await load.remote()).logoutCommand(host), flags.format));
 
-  program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run((store) => cmd.fsckCommand(store)));
+  program.command('fsck').description('verify every blob and reference in the store').addOption(formatOption()).action(run(async (store) => (await load.commands()).fsckCommand(store)));
 
   // --root is taken after the command too (`shale images --root DIR`)
   for (const command of program.commands) command.addOption(new Option('--root <dir>', 'store location (as before the command)'));

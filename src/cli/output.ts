@@ -16,3 +16,6 @@ export function printResult(result: CommandResult, format: OutputFormat): void {
   if (format === 'json') process.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
   else if (result.text) process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
 }
+
+/** The exit status of `run`'s own failures (bad flags too), as Docker's: apart from the command's statuses. */
+export const RUN_FAILED = 125;

@@ -9,15 +9,9 @@ import { parse as parseYaml } from 'yaml';
 import { ShaleError } from '../internal/errors.js';
 import type { Finding, Severity } from './lint-rules.js';
 
-/**
- * `failure-threshold`: the lowest severity that fails the run. `ignore` is hadolint's lowest level
- * (every finding fails); `none` never fails (hadolint reads `none` as `ignore`, which contradicts its
- * own name: shale keeps the meaning its CLI has always had; `--no-fail` is hadolint's way to never fail).
- */
-export type FailureThreshold = Severity | 'ignore' | 'none';
+import { FAILURE_THRESHOLDS, SEVERITIES, type FailureThreshold } from './lint-choices.js';
 
-export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info', 'style'];
-export const FAILURE_THRESHOLDS: readonly FailureThreshold[] = [...SEVERITIES, 'ignore', 'none'];
+export { FAILURE_THRESHOLDS, SEVERITIES, type FailureThreshold };
 
 export interface LintSettings {
   /** Rules whose findings are dropped. */
