@@ -80,12 +80,20 @@ export class ContentStore {
     const hasher = new HashingStream();
     try {
       const file = await open(tempPath, 'w');
+      // a durable store starts the disk writes early, beside the ingestion, so that commit's fsync finds little left
+      const flushes: Promise<void>[] = [];
+      let flushedAt = 0;
       try {
         await writeBatched(file, source, (c) => {
           hasher.update(c);
           if (expected.size !== undefined && hasher.bytes > expected.size) throw new ShaleError('SIZE_MISMATCH', `${what}: more than the ${expected.size} bytes expected`);
+          if (this.durable && hasher.bytes - flushedAt >= EARLY_FLUSH_BYTES) {
+            flushedAt = hasher.bytes;
+            flushes.push(file.datasync());
+          }
         });
       } finally {
+        await Promise.allSettled(flushes);
         await file.close();
       }
       const digest = hasher.digest();
@@ -224,3 +232,6 @@ export class ContentStore {
     await rm(this.blobPath(digest), { force: true });
   }
 }
+
+/** Bytes an ingestion into a durable store writes between the starts of two early flushes to disk. */
+const EARLY_FLUSH_BYTES = 32 << 20;
