@@ -5,6 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ShaleError } from './errors.js';
+import { writeBatched } from './batched-write.js';
 
 /** fsync a directory so a rename inside it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {
@@ -67,9 +68,13 @@ export async function writeStreamAtomic(path: string, source: AsyncIterable<Uint
   }
   const tmp = tempName(path);
   try {
-    await open(tmp, 'wx').then((fh) => fh.close(), (e: unknown) => Promise.reject(outputError(path, e)));
+    const fh = await open(tmp, 'wx').catch((e: unknown) => Promise.reject(outputError(path, e)));
+    try {
+      await writeBatched(fh, source);
+    } finally {
+      await fh.close();
+    }
     // no fsync: this is the user's output file, not the store (as tar and docker save write theirs)
-    await pipeline(Readable.from(source, { objectMode: false }), createWriteStream(tmp, { highWaterMark: 1 << 20 }));
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });

@@ -1,6 +1,6 @@
 import { ShaleError } from '../internal/errors.js';
 import { cleanHeaderPath, cleanLinkTarget } from './path-safety.js';
-import { readTar } from './tar-reader.js';
+import { listTar } from './tar-reader.js';
 import type { TarHeader } from './tar-header.js';
 import { parseWhiteout } from './whiteout.js';
 
@@ -56,6 +56,6 @@ export class LayerSummarizer {
 /** Reads an uncompressed layer tar once, checking every name (see LayerSummarizer), and counts what it holds. */
 export async function summarizeLayer(tar: AsyncIterable<Uint8Array>, what: string): Promise<LayerSummary> {
   const summarizer = new LayerSummarizer(what);
-  for await (const e of readTar(tar, { what })) summarizer.add(e.header);
+  await listTar(tar, { what }, (header) => summarizer.add(header));
   return summarizer.summary;
 }

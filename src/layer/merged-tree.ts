@@ -1,6 +1,6 @@
 import { ShaleError } from '../internal/errors.js';
 import { cleanHeaderPath, cleanLinkTarget } from './path-safety.js';
-import { readTar } from './tar-reader.js';
+import { listTar } from './tar-reader.js';
 import type { EntryType, TarHeader } from './tar-header.js';
 import { parseWhiteout } from './whiteout.js';
 
@@ -56,18 +56,18 @@ export interface TreeNode {
 
 /** The entry headers of one layer, names cleaned, with their indices in the tar. */
 export interface LayerListing {
-  entries: { index: number; path: string; header: TarHeader }[];
+  /** `contentOffset`: where a regular file's content starts in the tar (undefined for a sparse file). */
+  entries: { index: number; path: string; header: TarHeader; contentOffset?: number }[];
 }
 
 /** Reads every header of a layer (contents skipped), checking names and link targets for safety. */
 export async function listLayer(layer: TarSource): Promise<LayerListing> {
   const entries: LayerListing['entries'] = [];
-  let index = 0;
-  for await (const e of readTar(layer.openForListing?.() ?? layer.open(), { what: layer.what })) {
-    const path = cleanHeaderPath(e.header, `${layer.what}: entry`);
-    if (e.header.type === 'hardlink') e.header.linkname = cleanLinkTarget(e.header.linkname, path, layer.what);
-    entries.push({ index: index++, path, header: e.header });
-  }
+  await listTar(layer.openForListing?.() ?? layer.open(), { what: layer.what }, (header, index, contentOffset) => {
+    const path = cleanHeaderPath(header, `${layer.what}: entry`);
+    if (header.type === 'hardlink') header.linkname = cleanLinkTarget(header.linkname, path, layer.what);
+    entries.push({ index, path, header, contentOffset });
+  });
   return { entries };
 }
 
@@ -83,9 +83,18 @@ export class MergedTree {
 
   /** Builds the tree from the layers' listings, bottom layer first. */
   static async build(layers: readonly TarSource[]): Promise<MergedTree> {
+    return (await MergedTree.buildListed(layers)).tree;
+  }
+
+  /** Builds the tree, and keeps each layer's listing (bottom layer first). */
+  static async buildListed(layers: readonly TarSource[]): Promise<{ tree: MergedTree; listings: LayerListing[] }> {
     const tree = new MergedTree();
-    for (let i = 0; i < layers.length; i++) tree.apply(i, await listLayer(layers[i]!), layers[i]!.what);
-    return tree;
+    const listings: LayerListing[] = [];
+    for (let i = 0; i < layers.length; i++) {
+      listings.push(await listLayer(layers[i]!));
+      tree.apply(i, listings[i]!, layers[i]!.what);
+    }
+    return { tree, listings };
   }
 
   /** The node at a clean path, or undefined. */
