@@ -18,7 +18,7 @@ interface Waiting {
  * caller can use each as soon as it is ready. Layers read in place, not verified when stored, have their
  * digests checked too: the biggest on this thread, from the start (while the workers start up, and while
  * it would otherwise only wait for them), the others on the workers. `verified` settles when all are.
- * `close` stops the workers.
+ * With no digest to check, this thread lists the first layer instead. `close` stops the workers.
  */
 export class LayerScanner {
   readonly scans: Promise<LayerScan>[];
@@ -30,15 +30,22 @@ export class LayerScanner {
     const scanJobs: [WorkerJob, Waiting][] = [];
     const verifyJobs: [WorkerJob, Waiting][] = [];
     const job = (list: [WorkerJob, Waiting][], j: WorkerJob) => new Promise<ScanReply>((resolve, reject) => list.push([j, { resolve, reject }]));
-    this.scans = layers.map((layer) => {
+    const unverified = layers.filter((l) => l.storedFile?.unverifiedDigest).map((l) => ({ what: l.what, file: l.storedFile! }));
+    // with no digest to check, this thread lists the first layer itself when it is a plain stored tar, while the workers start
+    const first = layers[0]?.storedFile;
+    const listHere = unverified.length === 0 && first?.plain === true && !first.unverifiedDiffId;
+    let listFirst = (): void => undefined;
+    this.scans = layers.map((layer, i) => {
       const file = layer.storedFile;
-      const scan = file
-        ? job(scanJobs, { kind: 'scan', what: layer.what, file }).then((r) => new LayerScan((r as Extract<ScanReply, { scan: unknown }>).scan))
-        : scanLayer(layer);
+      const scan =
+        i === 0 && listHere
+          ? new Promise<LayerScan>((resolve) => (listFirst = () => resolve(scanLayer(layer))))
+          : file
+            ? job(scanJobs, { kind: 'scan', what: layer.what, file }).then((r) => new LayerScan((r as Extract<ScanReply, { scan: unknown }>).scan))
+            : scanLayer(layer);
       scan.catch(() => undefined); // a failure shows when its layer is awaited
       return scan;
     });
-    const unverified = layers.filter((l) => l.storedFile?.unverifiedDigest).map((l) => ({ what: l.what, file: l.storedFile! }));
     const bytes = (file: StoredLayerFile) => file.region?.length ?? 0;
     unverified.sort((a, b) => bytes(b.file) - bytes(a.file));
     // the longest check here, the others after the scans, which come in layer order
@@ -47,9 +54,9 @@ export class LayerScanner {
     const queue = [...scanJobs, ...verifyJobs];
     const workerData: ScanWorkerData = { jobs: queue.map(([j]) => j), next: new Int32Array(new SharedArrayBuffer(4)) };
     let left = queue.length;
-    // a worker per core, one fewer while this thread checks a digest, unless layers must be decompressed (work for every core)
+    // a worker per core, one fewer while this thread checks a digest or lists, unless layers must be decompressed (work for every core)
     const decompressing = scanJobs.some(([j]) => !j.file.plain);
-    const cores = Math.max(1, availableParallelism() - (unverified.length > 0 && !decompressing ? 1 : 0));
+    const cores = Math.max(1, availableParallelism() - ((unverified.length > 0 || listHere) && !decompressing ? 1 : 0));
     for (let w = Math.min(cores, queue.length); w > 0; w--) {
       const worker = startWorker('scan-worker', () => new URL('./scan-worker.js', import.meta.url), { workerData });
       this.workers.push(worker);
@@ -65,8 +72,9 @@ export class LayerScanner {
         if (code !== 0) queue.forEach(([, w]) => w.reject(new Error(`a layer scan worker stopped with code ${code}`)));
       });
     }
-    const first = unverified[0];
-    const here = first ? verifyFileYielding(first.what, first.file, () => this.closed) : Promise.resolve();
+    listFirst();
+    const biggest = unverified[0];
+    const here = biggest ? verifyFileYielding(biggest.what, biggest.file, () => this.closed) : Promise.resolve();
     this.verified = Promise.all([here, ...checks]).then(() => undefined);
     this.verified.catch(() => undefined);
   }
