@@ -1,4 +1,5 @@
 import { ShaleError } from '../internal/errors.js';
+import { hashPath } from './path-table.js';
 import { cleanHeaderPath, cleanLinkTarget, entryContentBytes, listTar, listTarFile, parseWhiteout, type EntryType, type TarHeader, type TarSource } from '../layer/index.js';
 
 /** One tar entry as analysis needs it (a few numbers per path: 200k entries stay small). */
@@ -31,8 +32,8 @@ export interface PackedScan {
   count: number;
 }
 
-/** Per entry in `numbers`: type, size, mode, uid, gid, content offset (-1: none), mark (0 none, 1 whiteout, 2 opaque). */
-const FIELDS = 7;
+/** Per entry in `numbers`: type, size, mode, uid, gid, content offset (-1: none), mark (0 none, 1 whiteout, 2 opaque), the path's hashPath. */
+const FIELDS = 8;
 const MARKS = [undefined, 'whiteout', 'opaque'] as const;
 const TYPES: readonly EntryType[] = ['file', 'hardlink', 'symlink', 'char', 'block', 'dir', 'fifo'];
 const TYPE_CODE = new Map(TYPES.map((t, i) => [t, i]));
@@ -49,17 +50,18 @@ export class LayerScan {
   private readonly numbers: Float64Array;
   private readonly names: string[];
 
-  constructor(packed: PackedScan) {
+  /** A scan packed elsewhere, or (names unjoined) on this thread. */
+  constructor(packed: PackedScan | (Omit<PackedScan, 'names'> & { names: string[] })) {
     this.count = packed.count;
     this.numbers = packed.numbers;
-    this.names = packed.count === 0 ? [] : packed.names.split('\0');
+    this.names = typeof packed.names !== 'string' ? packed.names : packed.count === 0 ? [] : packed.names.split('\0');
   }
 
   /** A scan of entries given by hand (tests). */
   static of(entries: readonly Omit<ScanEntry, 'index' | 'target'>[]): LayerScan {
     const packed = new Packer();
     for (const e of entries) packed.push(e.path, e.linkname, e.type, e.size, e.mode, e.uid, e.gid, e.contentOffset, e.mark);
-    return new LayerScan(packed.done());
+    return packed.scan();
   }
 
   path(i: number): string {
@@ -84,6 +86,11 @@ export class LayerScan {
 
   mark(i: number): 'whiteout' | 'opaque' | undefined {
     return MARKS[this.numbers[i * FIELDS + 6]!];
+  }
+
+  /** hashPath of the entry's path, computed where the layer was read. */
+  pathHash(i: number): number {
+    return this.numbers[i * FIELDS + 7]!;
   }
 
   /** What a whiteout or opaque marker names (see ScanEntry.target). */
@@ -133,17 +140,33 @@ class Packer {
     n[o + 4] = gid;
     n[o + 5] = contentOffset ?? -1;
     n[o + 6] = mark === 'whiteout' ? 1 : mark === 'opaque' ? 2 : 0;
+    n[o + 7] = hashPath(path);
     this.names.push(path, linkname);
     this.count++;
   }
 
+  /** The scan packed to pass to another thread. */
   done(): PackedScan {
     return { names: this.names.join('\0'), numbers: this.numbers.slice(0, this.count * FIELDS), count: this.count };
+  }
+
+  /** The scan, for this thread: the names not joined (nor split again). */
+  scan(): LayerScan {
+    return new LayerScan({ names: this.names, numbers: this.numbers.subarray(0, this.count * FIELDS), count: this.count });
   }
 }
 
 /** Reads a layer's headers once (contents skipped), names checked for safety, into a packed scan. */
 export async function scanLayerPacked(layer: TarSource): Promise<PackedScan> {
+  return (await scanInto(layer)).done();
+}
+
+/** Reads a layer's headers once (contents skipped), names checked for safety. */
+export async function scanLayer(layer: TarSource): Promise<LayerScan> {
+  return (await scanInto(layer)).scan();
+}
+
+async function scanInto(layer: TarSource): Promise<Packer> {
   const entryWhat = `${layer.what}: entry`;
   const collect = (packer: Packer) => (header: TarHeader, _index: number, contentOffset: number | undefined) => {
     const path = cleanHeaderPath(header, entryWhat);
@@ -157,15 +180,10 @@ export async function scanLayerPacked(layer: TarSource): Promise<PackedScan> {
   const file = layer.storedFile;
   if (file?.plain) {
     const packer = new Packer();
-    if (listTarFile(file.path, { what: layer.what, verified: !file.unverifiedDigest, region: file.region }, collect(packer))) return packer.done();
+    if (listTarFile(file.path, { what: layer.what, verified: !file.unverifiedDigest, region: file.region }, collect(packer))) return packer;
   }
   const packer = new Packer();
   const listing = layer.openForListing?.();
   await listTar(listing ?? layer.open(), { what: layer.what, verified: listing !== undefined && !file?.unverifiedDigest }, collect(packer));
-  return packer.done();
-}
-
-/** Reads a layer's headers once (contents skipped), names checked for safety. */
-export async function scanLayer(layer: TarSource): Promise<LayerScan> {
-  return new LayerScan(await scanLayerPacked(layer));
+  return packer;
 }

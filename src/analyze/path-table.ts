@@ -1,13 +1,26 @@
 const WHITEOUT_NAMES = ['none', 'whiteout', 'opaque'] as const;
 
 /**
+ * A path's 32-bit FNV-1a hash over its UTF-16 code units, as the path table files paths under: the
+ * scan workers compute it for every entry, so that the main thread does not hash each path again.
+ */
+export function hashPath(path: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 16777619);
+  return h | 0;
+}
+
+/**
  * Every path an analysis meets, each given a small number once (parents first; the root '' is 0), with
  * the tree they form: the accounting and dive's scoring then work on arrays indexed by these numbers
  * instead of maps keyed by path strings.
  */
 export class PathTable {
-  private readonly ids = new Map<string, number>([['', 0]]);
   private readonly paths: string[] = [''];
+  /** Per path: its hashPath. */
+  private hashes = new Int32Array(1024);
+  /** An open-addressing table of ids + 1 (0: empty) by hash, at most half full. */
+  private slots = new Int32Array(2048);
   private parents = new Int32Array(1024).fill(-1);
   private firstChildren = new Int32Array(1024).fill(-1);
   private nextSiblings = new Int32Array(1024).fill(-1);
@@ -21,10 +34,17 @@ export class PathTable {
     return this.paths.length;
   }
 
-  /** The id of a clean path (no leading slash), given to it and its missing parents now if need be. */
-  intern(path: string): number {
-    const known = this.ids.get(path);
-    if (known !== undefined) return known;
+  constructor() {
+    this.file(0, hashPath(''));
+  }
+
+  /**
+   * The id of a clean path (no leading slash), given to it and its missing parents now if need be;
+   * `hash` is its hashPath when known.
+   */
+  intern(path: string, hash = hashPath(path)): number {
+    const known = this.lookup(path, hash);
+    if (known >= 0) return known;
     const parentLength = Math.max(0, path.lastIndexOf('/'));
     const lastParentPath = this.paths[this.lastParent]!;
     const sameParent = parentLength === lastParentPath.length && path.startsWith(lastParentPath);
@@ -32,8 +52,9 @@ export class PathTable {
     this.lastParent = parent;
     const id = this.paths.length;
     if (id === this.parents.length) this.grow();
+    if (2 * (id + 1) > this.slots.length) this.growSlots();
     this.paths.push(path);
-    this.ids.set(path, id);
+    this.file(id, hash);
     this.parents[id] = parent;
     const name = parentLength === 0 ? 0 : parentLength + 1;
     if (path.startsWith('.wh.', name)) this.whiteoutNames[id] = path.startsWith('.wh..wh..', name) ? 2 : 1;
@@ -44,7 +65,32 @@ export class PathTable {
 
   /** The id of a path met before, else undefined. */
   find(path: string): number | undefined {
-    return this.ids.get(path);
+    const id = this.lookup(path, hashPath(path));
+    return id >= 0 ? id : undefined;
+  }
+
+  /** The id of `path` (whose hashPath is `hash`), or -1. */
+  private lookup(path: string, hash: number): number {
+    const mask = this.slots.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = this.slots[i]!;
+      if (slot === 0) return -1;
+      if (this.hashes[slot - 1] === hash && this.paths[slot - 1] === path) return slot - 1;
+    }
+  }
+
+  /** Files id under its hash. */
+  private file(id: number, hash: number): void {
+    const mask = this.slots.length - 1;
+    let i = hash & mask;
+    while (this.slots[i] !== 0) i = (i + 1) & mask;
+    this.slots[i] = id + 1;
+    this.hashes[id] = hash;
+  }
+
+  private growSlots(): void {
+    this.slots = new Int32Array(this.slots.length * 2);
+    for (let id = 0; id < this.paths.length; id++) this.file(id, this.hashes[id]!);
   }
 
   path(id: number): string {
@@ -88,12 +134,15 @@ export class PathTable {
     const names = new Uint8Array(n);
     names.set(this.whiteoutNames);
     this.whiteoutNames = names;
+    const hashes = new Int32Array(n);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
   }
 }
 
-/** The ids of a layer's entry paths, in tar order. */
-export function internPaths(table: PathTable, scan: { count: number; path(i: number): string }): Int32Array {
+/** The ids of a layer's entry paths, in tar order (with the hashPath of each, when the scan has them). */
+export function internPaths(table: PathTable, scan: { count: number; path(i: number): string; pathHash?(i: number): number }): Int32Array {
   const ids = new Int32Array(scan.count);
-  for (let i = 0; i < scan.count; i++) ids[i] = table.intern(scan.path(i));
+  for (let i = 0; i < scan.count; i++) ids[i] = table.intern(scan.path(i), scan.pathHash?.(i));
   return ids;
 }

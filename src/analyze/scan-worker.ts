@@ -1,10 +1,9 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ShaleError } from '../internal/errors.js';
 import { HashingStream, verifyContent } from '../internal/hash.js';
-import { readAt } from '../internal/read-at.js';
 import { openStoredFileForListing, type StoredLayerFile } from '../layer/index.js';
 import { scanLayerPacked, type PackedScan } from './layer-scan.js';
+import { verifyFile } from './verify-file.js';
 
 /** A job for a scan worker: list one stored layer blob, or check the digest of one read in place. */
 export interface WorkerJob {
@@ -27,26 +26,6 @@ export type ScanReply =
   | { id: number; scan: PackedScan }
   | { id: number; verified: true }
   | { id: number; error: { code?: ShaleError['code']; message: string; hint?: string } };
-
-/** Checks that a stored file's bytes have the SHA-256 it was given. */
-function verifyFile(what: string, file: StoredLayerFile): void {
-  const fd = openSync(file.path, 'r');
-  try {
-    const base = file.region?.offset ?? 0;
-    const length = file.region?.length ?? fstatSync(fd).size;
-    const buf = Buffer.allocUnsafe(1 << 20);
-    const hash = new HashingStream();
-    for (let pos = 0; pos < length; pos += buf.length) {
-      const want = Math.min(buf.length, length - pos);
-      const n = readAt(fd, buf, want, base + pos);
-      if (n < want) throw new ShaleError('CORRUPT_INPUT', `${what}: unexpected end of data at byte ${pos + n} (truncated)`);
-      hash.update(buf.subarray(0, n));
-    }
-    verifyContent(what, { digest: file.unverifiedDigest }, { digest: hash.digest(), size: hash.bytes });
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const sourceOf = (what: string, file: StoredLayerFile) => {
   const open = () => openStoredFileForListing(file, what);
