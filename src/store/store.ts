@@ -1,5 +1,6 @@
 import { compareStrings } from '../internal/compare.js';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
@@ -79,10 +80,10 @@ export class Store {
     await mkdir(store.content.blobDir, { recursive: true });
     await mkdir(store.shaleDir, { recursive: true });
     const layoutPath = join(root, 'oci-layout');
-    if (!(await readFile(layoutPath).catch(() => undefined))) {
+    if (!existsSync(layoutPath)) {
       await writeFileAtomic(layoutPath, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     }
-    if (!(await readFile(join(root, 'index.json')).catch(() => undefined))) {
+    if (!existsSync(join(root, 'index.json'))) {
       await store.writeIndex([]);
     }
     return store;
@@ -106,7 +107,7 @@ export class Store {
   async readIndex(): Promise<IndexEntry[]> {
     let raw: Buffer;
     try {
-      raw = await readFile(join(this.root, 'index.json'));
+      raw = readFileSync(join(this.root, 'index.json'));
     } catch (e) {
       if (hasErrno(e, 'ENOENT')) return [];
       throw e;
