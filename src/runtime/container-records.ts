@@ -48,9 +48,13 @@ export class ContainerRecords {
     return join(this.dir, id, file);
   }
 
-  async save(r: ContainerRecord): Promise<void> {
+  /**
+   * Writes a record whole. `durable: false` skips the fsyncs, for a change a power loss may take back
+   * harmlessly (a foreground container's pid and exit code: without them it reads as created or exited).
+   */
+  async save(r: ContainerRecord, options: { durable?: boolean } = {}): Promise<void> {
     await mkdir(this.pathOf(r.id), { recursive: true });
-    await writeFileAtomic(this.pathOf(r.id, 'record.json'), JSON.stringify(r, null, 2));
+    await writeFileAtomic(this.pathOf(r.id, 'record.json'), JSON.stringify(r, null, 2), 0o644, options);
   }
 
   async list(): Promise<ContainerRecord[]> {

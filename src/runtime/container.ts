@@ -143,7 +143,7 @@ export class Containers {
     }
     // foreground: signals to shale go to the container (a second Ctrl-C kills it); the record carries
     // shale's pid so `ps`, `stop` and `rm` see the container running
-    await this.records.save({ ...record, pid: process.pid });
+    await this.records.save({ ...record, pid: process.pid }, { durable: false });
     let interrupts = 0;
     let grace: NodeJS.Timeout | undefined;
     const kill = (name: string) => this.runc.killSync(id, name);
@@ -171,7 +171,7 @@ export class Containers {
       return fail(new ShaleError('COMMAND_FAILED', `the runtime could not start container ${name} (runc exited ${result.exitCode}; its message is above)`, { exitCode: 125 }));
     }
     const { exitCode } = result;
-    await this.records.save({ ...record, exitCode, finished: createdNow() });
+    await this.records.save({ ...record, exitCode, finished: createdNow() }, { durable: false });
     if (o.autoRemove) await this.removeRecorded(record, snap);
     return { id, exitCode };
   }
