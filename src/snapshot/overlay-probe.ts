@@ -1,5 +1,5 @@
-import { readlinkSync } from 'node:fs';
-import { lstat, mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
+import { lstat, mkdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
@@ -35,23 +35,32 @@ export async function forgetOverlayProbe(root: string): Promise<void> {
 const probeFile = (root: string) => join(root, 'overlay-probe.json');
 
 /** What a remembered probe answer holds for: kernel, file system (device of `root`), user namespace. */
-async function probeContext(root: string): Promise<string | undefined> {
-  const st = await stat(root).catch(() => undefined);
+function probeContext(root: string): string | undefined {
+  const st = statSync(root, { throwIfNoEntry: false });
   if (!st) return undefined;
   return JSON.stringify([release(), st.dev, readlinkSync('/proc/self/ns/user'), process.getuid?.()]);
 }
 
 async function recalledProbe(root: string): Promise<OverlayProbe> {
-  const context = await probeContext(root);
+  // read synchronously: two small reads on every command that makes a snapshot
+  const context = probeContext(root);
   if (context !== undefined) {
-    const saved = await readFile(probeFile(root), 'utf8').then((t) => JSON.parse(t) as { context?: string; volatile?: unknown }, () => undefined);
+    const saved = readSavedProbe(root);
     if (saved?.context === context && typeof saved.volatile === 'boolean') return { ok: true, volatile: saved.volatile };
   }
   const probe = await runProbe(root);
-  const now = await probeContext(root);
+  const now = probeContext(root);
   // not durable: a lost answer only costs the next command a probe
   if (probe.ok && now !== undefined) await writeFileAtomic(probeFile(root), JSON.stringify({ context: now, volatile: probe.volatile }), 0o644, { durable: false }).catch(() => undefined);
   return probe;
+}
+
+function readSavedProbe(root: string): { context?: string; volatile?: unknown } | undefined {
+  try {
+    return JSON.parse(readFileSync(probeFile(root), 'utf8')) as { context?: string; volatile?: unknown };
+  } catch {
+    return undefined;
+  }
 }
 
 async function runProbe(root: string): Promise<OverlayProbe> {
