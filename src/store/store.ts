@@ -267,17 +267,23 @@ export class Store {
   async resolve(raw: string): Promise<{ entry: IndexEntry; image: StoreImage }> {
     const entries = await this.readIndex();
     const notFound = () => new ShaleError('NOT_FOUND', `image "${raw}" not found in the store`, { hint: 'see `shale images`' });
-    const byManifest = async (pred: (e: IndexEntry, img: StoreImage) => boolean) => {
+    // the entries' images in index order (each manifest read once), up to the first hit when `first`
+    const byManifest = async (pred: (e: IndexEntry, img: StoreImage) => boolean, first = false) => {
       const hits: { entry: IndexEntry; image: StoreImage }[] = [];
+      const read = new Map<Digest, StoreImage>();
       for (const entry of entries) {
         if (isIndexMediaType(entry.descriptor.mediaType)) continue;
-        const image = await this.image(entry.descriptor.digest);
-        if (pred(entry, image)) hits.push({ entry, image });
+        const digest = entry.descriptor.digest;
+        const image = read.get(digest) ?? (await this.image(digest));
+        read.set(digest, image);
+        if (!pred(entry, image)) continue;
+        hits.push({ entry, image });
+        if (first) break;
       }
       return hits;
     };
     if (isDigest(raw)) {
-      const hits = await byManifest((e, img) => img.id === raw || e.descriptor.digest === raw);
+      const hits = await byManifest((e, img) => img.id === raw || e.descriptor.digest === raw, true);
       if (hits[0]) return hits[0];
       throw notFound();
     }
