@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
@@ -30,7 +30,7 @@ export class BuildCache {
 
   async get(key: string): Promise<CachedStep | undefined> {
     try {
-      return JSON.parse(await readFile(join(this.dir, `${key}.json`), 'utf8')) as CachedStep;
+      return JSON.parse(readFileSync(join(this.dir, `${key}.json`), 'utf8')) as CachedStep;
     } catch {
       return undefined;
     }

@@ -173,6 +173,12 @@ export function imageMetadata(built: BuiltImage, manifest: Descriptor, names: st
   };
 }
 
+/** The descriptor of a built image's manifest, from the store's index: found by its digest, no image read. */
+async function storedManifest(store: Store, built: BuiltImage): Promise<Descriptor> {
+  const entry = (await store.readIndex()).find((e) => e.descriptor.digest === built.manifestDigest);
+  return entry?.descriptor ?? (await store.resolve(built.id)).entry.descriptor;
+}
+
 /** `docker.io/library/x:1` for `x:1`, as buildx writes image.name. */
 function fullName(ref: string): string {
   const n = normalizeReference(ref);
@@ -216,14 +222,12 @@ export function buildResults(
   return {
     labels: parseLabels(flags.label),
     write: async (built) => {
-      let metadata: Record<string, unknown>;
-      if (output) metadata = await writeOutput(store, output, built, { epoch });
-      else {
-        const { entry } = await store.resolve(built.id);
-        metadata = imageMetadata(built, entry.descriptor, flags.tag);
-      }
+      const outputMetadata = output ? await writeOutput(store, output, built, { epoch }) : undefined;
       if (flags.iidfile) await writeStreamAtomic(flags.iidfile, [Buffer.from(built.id)]);
-      if (flags.metadataFile) await writeStreamAtomic(flags.metadataFile, [Buffer.from(JSON.stringify(metadata, null, 2))]);
+      if (flags.metadataFile) {
+        const metadata = outputMetadata ?? imageMetadata(built, await storedManifest(store, built), flags.tag);
+        await writeStreamAtomic(flags.metadataFile, [Buffer.from(JSON.stringify(metadata, null, 2))]);
+      }
       return output !== undefined && writesStdout(output);
     },
   };

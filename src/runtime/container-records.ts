@@ -1,5 +1,6 @@
 import { compareStrings } from '../internal/compare.js';
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
@@ -28,6 +29,15 @@ export interface ContainerRecord {
   finished?: string;
 }
 
+/** A small record file's text (read synchronously: cheaper than async for a few hundred bytes), or undefined. */
+function readSmall(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 export type ContainerStatus = 'created' | 'running' | 'exited';
 
 /** The containers folder: one directory per container with record.json, its log and its exit code. */
@@ -38,15 +48,19 @@ export class ContainerRecords {
     return join(this.dir, id, file);
   }
 
-  async save(r: ContainerRecord): Promise<void> {
+  /**
+   * Writes a record whole. `durable: false` skips the fsyncs, for a change a power loss may take back
+   * harmlessly (a foreground container's pid and exit code: without them it reads as created or exited).
+   */
+  async save(r: ContainerRecord, options: { durable?: boolean } = {}): Promise<void> {
     await mkdir(this.pathOf(r.id), { recursive: true });
-    await writeFileAtomic(this.pathOf(r.id, 'record.json'), JSON.stringify(r, null, 2));
+    await writeFileAtomic(this.pathOf(r.id, 'record.json'), JSON.stringify(r, null, 2), 0o644, options);
   }
 
   async list(): Promise<ContainerRecord[]> {
     const out: ContainerRecord[] = [];
     for (const id of await readdir(this.dir).catch(() => [] as string[])) {
-      const raw = await readFile(this.pathOf(id, 'record.json'), 'utf8').catch(() => undefined);
+      const raw = readSmall(this.pathOf(id, 'record.json'));
       if (raw) out.push(await this.withExit(JSON.parse(raw) as ContainerRecord));
     }
     return out.sort((a, b) => compareStrings(b.created, a.created));
@@ -66,7 +80,7 @@ export class ContainerRecords {
   /** Folds in the exit code a detached container's supervisor wrote when the process ended. */
   private async withExit(r: ContainerRecord): Promise<ContainerRecord> {
     if (r.exitCode !== undefined) return r;
-    const code = await readFile(this.pathOf(r.id, 'exit-code'), 'utf8').catch(() => undefined);
+    const code = readSmall(this.pathOf(r.id, 'exit-code'));
     if (code !== undefined && code.trim() !== '') return { ...r, exitCode: Number(code.trim()) };
     return r;
   }

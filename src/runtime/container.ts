@@ -100,17 +100,17 @@ export class Containers {
       autoRemove: o.autoRemove === true,
     };
     let created = false;
+    let snap: ActiveSnapshot | undefined;
     // A failure once the container exists leaves it `Created` (as Docker does), or removes it with --rm;
     // a failure while it is being made removes whatever part of it was made.
     const fail = async (e: unknown): Promise<never> => {
-      if (!created || o.autoRemove) await this.removeRecorded(record);
+      if (!created || o.autoRemove) await this.removeRecorded(record, snap);
       throw e;
     };
     let spec: SpecOptions;
     try {
-      const snap = await snapshotter.prepare(snapshotKey, [...this.layerRefs(image), { diffId: init.diffId, open: async function* () { yield init.bytes; } }], { persistent: true });
-      await this.store.pin(`container-${id}`, [entry.descriptor.digest, image.id, ...image.layers.map((l) => l.descriptor.digest)]);
-      await this.records.save(record);
+      snap = await snapshotter.prepare(snapshotKey, [...this.layerRefs(image), { diffId: init.diffId, open: async function* () { yield init.bytes; } }], { persistent: true });
+      await settleAll([this.store.pin(`container-${id}`, [entry.descriptor.digest, image.id, ...image.layers.map((l) => l.descriptor.digest)]), this.records.save(record)]);
       created = true;
       binds.push(...(await this.containerFiles(id, o.network ?? 'host')));
       spec = {
@@ -143,7 +143,7 @@ export class Containers {
     }
     // foreground: signals to shale go to the container (a second Ctrl-C kills it); the record carries
     // shale's pid so `ps`, `stop` and `rm` see the container running
-    await this.records.save({ ...record, pid: process.pid });
+    await this.records.save({ ...record, pid: process.pid }, { durable: false });
     let interrupts = 0;
     let grace: NodeJS.Timeout | undefined;
     const kill = (name: string) => this.runc.killSync(id, name);
@@ -171,8 +171,8 @@ export class Containers {
       return fail(new ShaleError('COMMAND_FAILED', `the runtime could not start container ${name} (runc exited ${result.exitCode}; its message is above)`, { exitCode: 125 }));
     }
     const { exitCode } = result;
-    await this.records.save({ ...record, exitCode, finished: createdNow() });
-    if (o.autoRemove) await this.remove(id, true);
+    await this.records.save({ ...record, exitCode, finished: createdNow() }, { durable: false });
+    if (o.autoRemove) await this.removeRecorded(record, snap);
     return { id, exitCode };
   }
 
@@ -216,10 +216,13 @@ export class Containers {
     return r.id;
   }
 
-  /** Deletes whatever exists of a container: runc's state, its snapshot, its pin and its record. */
-  private async removeRecorded(r: ContainerRecord): Promise<void> {
+  /**
+   * Deletes whatever exists of a container: runc's state, its snapshot (`mounted`: the one this process
+   * holds, else it is reopened), its pin and its record.
+   */
+  private async removeRecorded(r: ContainerRecord, mounted?: ActiveSnapshot): Promise<void> {
     this.runc.delete(r.id);
-    const snap = await this.snapshotOf(r).catch(() => undefined);
+    const snap = mounted ?? (await this.snapshotOf(r).catch(() => undefined));
     await snap?.remove();
     await this.store.unpin(`container-${r.id}`);
     await this.records.remove(r.id);
@@ -322,6 +325,11 @@ async function checkBindMounts(volumes: string[]): Promise<BindMount[]> {
     binds.push({ source: host, destination: dst, readonly: mode === 'ro' });
   }
   return binds;
+}
+
+/** Waits for every one of `work`, then fails with the first failure: nothing is left running behind an error. */
+async function settleAll(work: Promise<unknown>[]): Promise<void> {
+  for (const r of await Promise.allSettled(work)) if (r.status === 'rejected') throw r.reason;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { access, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inUserNamespace } from '../internal/user-namespace.js';
@@ -52,8 +53,12 @@ export class Runc {
     return ['--root', this.stateRoot, ...(inUserNamespace() ? ['--rootless', 'true'] : []), ...rest];
   }
 
-  /** Removes a container from runc's state, killing it if it still runs. Safe to call for unknown ids. */
+  /**
+   * Removes a container from runc's state, killing it if it still runs. Safe to call for unknown ids: one
+   * with no state directory (`runc --root` DIR/ID) is not known to runc, and runc is not started for it.
+   */
   delete(id: string): void {
+    if (!existsSync(join(this.stateRoot, id))) return;
     spawnSync(RUNC, this.argv('delete', '--force', id), { stdio: 'ignore' });
   }
 
@@ -99,7 +104,7 @@ export class Runc {
       o.signal?.removeEventListener('abort', kill);
       clearInterval(killing);
       // `runc run` deletes a container that ended; one killed or failed on the way may be left in runc's state
-      if (await access(join(this.stateRoot, o.id)).then(() => true, () => false)) this.delete(o.id);
+      this.delete(o.id);
       await rm(join(o.bundleDir, 'config.json'), { force: true });
       await rm(pidFile, { force: true });
     }

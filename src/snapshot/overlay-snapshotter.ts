@@ -7,6 +7,7 @@ import { diffDirectory } from './diff-directory.js';
 import { mountOverlay, mountsUnder, OVERLAY_MAX_LOWERS, unmountUnder } from './mount-table.js';
 import { ShaleError } from '../internal/errors.js';
 import { openVerified } from './open-verified.js';
+import { forgetOverlayProbe } from './overlay-probe.js';
 import { isKept, type ActiveSnapshot, type LayerRef, type PrepareOptions, type Snapshotter } from './snapshotter.js';
 import { runTool } from './run-tool.js';
 import { KeptLayers, newKeptName } from './kept-layers.js';
@@ -97,6 +98,7 @@ export class OverlaySnapshotter implements Snapshotter {
     try {
       await mountOverlay({ cwd: dir, lowers, upper: 'upper', work: 'work', target: 'merged', volatile: this.options.volatile && !options.persistent });
     } catch (e) {
+      await forgetOverlayProbe(this.root);
       await deleteActiveDir(dir, key);
       throw e;
     }

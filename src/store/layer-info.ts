@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HashingStream } from '../internal/hash.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
@@ -128,7 +128,7 @@ export class LayerInfoCache {
 
   async get(digest: Digest): Promise<LayerInfo | undefined> {
     try {
-      return JSON.parse(await readFile(this.path(digest), 'utf8')) as LayerInfo;
+      return JSON.parse(readFileSync(this.path(digest), 'utf8')) as LayerInfo;
     } catch (e) {
       if (hasErrno(e, 'ENOENT') || e instanceof SyntaxError) return undefined;
       throw e;

@@ -1,5 +1,6 @@
 import { compareStrings } from '../internal/compare.js';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasErrno, ShaleError } from '../internal/errors.js';
@@ -79,10 +80,10 @@ export class Store {
     await mkdir(store.content.blobDir, { recursive: true });
     await mkdir(store.shaleDir, { recursive: true });
     const layoutPath = join(root, 'oci-layout');
-    if (!(await readFile(layoutPath).catch(() => undefined))) {
+    if (!existsSync(layoutPath)) {
       await writeFileAtomic(layoutPath, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     }
-    if (!(await readFile(join(root, 'index.json')).catch(() => undefined))) {
+    if (!existsSync(join(root, 'index.json'))) {
       await store.writeIndex([]);
     }
     return store;
@@ -106,7 +107,7 @@ export class Store {
   async readIndex(): Promise<IndexEntry[]> {
     let raw: Buffer;
     try {
-      raw = await readFile(join(this.root, 'index.json'));
+      raw = readFileSync(join(this.root, 'index.json'));
     } catch (e) {
       if (hasErrno(e, 'ENOENT')) return [];
       throw e;
@@ -266,17 +267,23 @@ export class Store {
   async resolve(raw: string): Promise<{ entry: IndexEntry; image: StoreImage }> {
     const entries = await this.readIndex();
     const notFound = () => new ShaleError('NOT_FOUND', `image "${raw}" not found in the store`, { hint: 'see `shale images`' });
-    const byManifest = async (pred: (e: IndexEntry, img: StoreImage) => boolean) => {
+    // the entries' images in index order (each manifest read once), up to the first hit when `first`
+    const byManifest = async (pred: (e: IndexEntry, img: StoreImage) => boolean, first = false) => {
       const hits: { entry: IndexEntry; image: StoreImage }[] = [];
+      const read = new Map<Digest, StoreImage>();
       for (const entry of entries) {
         if (isIndexMediaType(entry.descriptor.mediaType)) continue;
-        const image = await this.image(entry.descriptor.digest);
-        if (pred(entry, image)) hits.push({ entry, image });
+        const digest = entry.descriptor.digest;
+        const image = read.get(digest) ?? (await this.image(digest));
+        read.set(digest, image);
+        if (!pred(entry, image)) continue;
+        hits.push({ entry, image });
+        if (first) break;
       }
       return hits;
     };
     if (isDigest(raw)) {
-      const hits = await byManifest((e, img) => img.id === raw || e.descriptor.digest === raw);
+      const hits = await byManifest((e, img) => img.id === raw || e.descriptor.digest === raw, true);
       if (hits[0]) return hits[0];
       throw notFound();
     }

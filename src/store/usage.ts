@@ -1,9 +1,10 @@
 import { compareStrings } from '../internal/compare.js';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { isIndexMediaType, parseReference, type Digest, type History } from '../oci/index.js';
 import type { Image } from '../image/index.js';
 import { layerCompressionOf } from '../layer/index.js';
+import { mapLimit } from '../internal/map-limit.js';
 import { compressedLayerRecords } from './compressed-layers.js';
 import type { Store } from './store.js';
 
@@ -39,6 +40,9 @@ interface ImageLayers {
   compressed: Map<Digest, number | undefined>;
 }
 
+/** How many small store files are read at once. */
+const READ_AHEAD = 16;
+
 /** Every stored image once (by ID), with each of its layers' content size. */
 async function storedImages(store: Store): Promise<{ entries: { ref?: string; id: Digest; manifestDigest: Digest }[]; images: Map<Digest, ImageLayers> }> {
   const images = new Map<Digest, ImageLayers>();
@@ -48,15 +52,18 @@ async function storedImages(store: Store): Promise<{ entries: { ref?: string; id
   for (const r of (await compressedLayerRecords(store)).sort((a, b) => Number(a.compression !== 'gzip') - Number(b.compression !== 'gzip'))) {
     if (!copies.has(r.diffId) && (await store.content.size(r.digest)) === r.size) copies.set(r.diffId, r.size);
   }
-  for (const entry of await store.readIndex()) {
-    if (isIndexMediaType(entry.descriptor.mediaType)) continue;
-    const image = await store.image(entry.descriptor.digest);
+  // the manifests, configs and layer records are small files read a few at a time, each once
+  const listed = (await store.readIndex()).filter((e) => !isIndexMediaType(e.descriptor.mediaType));
+  const read = await mapLimit(listed, READ_AHEAD, async (entry) => ({ entry, image: await store.image(entry.descriptor.digest) }));
+  const layerDigests = [...new Set(read.flatMap(({ image }) => image.layers.map((l) => l.descriptor.digest)))];
+  const contentSizes = new Map(await mapLimit(layerDigests, READ_AHEAD, async (d) => [d, (await store.layerInfo(d)).contentSize] as const));
+  for (const { entry, image } of read) {
     entries.push({ ref: entry.ref, id: image.id, manifestDigest: entry.descriptor.digest });
     if (images.has(image.id)) continue;
     const sizes = new Map<Digest, number>();
     const compressed = new Map<Digest, number | undefined>();
     for (const l of image.layers) {
-      sizes.set(l.descriptor.digest, (await store.layerInfo(l.descriptor.digest)).contentSize);
+      sizes.set(l.descriptor.digest, contentSizes.get(l.descriptor.digest)!);
       const c = layerCompressionOf(l.descriptor.mediaType);
       compressed.set(l.descriptor.digest, c === 'gzip' || c === 'zstd' ? l.descriptor.size : c === 'none' ? copies.get(l.diffId) : undefined);
     }
@@ -136,17 +143,29 @@ export interface DiskUsage {
  * (a container's overlay) are not entered.
  */
 export async function duBytes(root: string): Promise<number> {
-  const top = await lstat(root).catch(() => undefined);
+  const top = lstatSync(root, { throwIfNoEntry: false });
   if (!top) return 0;
   const seen = new Set<string>();
   let total = 0;
-  const walk = async (dir: string): Promise<void> => {
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
+  // synchronous calls: a walk of many small entries costs a trip through the event loop per await otherwise
+  const walk = (dir: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
       const p = join(dir, name);
-      const st = await lstat(p).catch(() => undefined);
+      let st: Stats | undefined;
+      try {
+        st = lstatSync(p, { throwIfNoEntry: false });
+      } catch {
+        st = undefined;
+      }
       if (!st || st.dev !== top.dev) continue;
       if (st.isDirectory()) {
-        await walk(p);
+        walk(p);
         continue;
       }
       const key = `${st.ino}`;
@@ -157,7 +176,7 @@ export async function duBytes(root: string): Promise<number> {
       total += st.size;
     }
   };
-  await walk(root);
+  walk(root);
   return total;
 }
 
