@@ -5,7 +5,7 @@ import { lstat, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
-import { ShaleError } from '../internal/errors.js';
+import { hasErrno, ShaleError } from '../internal/errors.js';
 import { selfCommand } from '../internal/self-command.js';
 import { appendLayerToConfig, createdNow, type Image } from '../image/index.js';
 import type { Digest, ImageConfig } from '../oci/index.js';
@@ -186,8 +186,8 @@ export class Containers {
     return binds;
   }
 
-  private async snapshotOf(r: ContainerRecord): Promise<ActiveSnapshot> {
-    return (await this.snapshotter(r.snapshotter ?? 'overlayfs')).reopen(r.snapshotKey);
+  private async snapshotOf(r: ContainerRecord, options?: { mount?: boolean }): Promise<ActiveSnapshot> {
+    return (await this.snapshotter(r.snapshotter ?? 'overlayfs')).reopen(r.snapshotKey, options);
   }
 
   /** Stops a running container: SIGTERM, then SIGKILL after `timeoutSeconds`. */
@@ -235,7 +235,7 @@ export class Containers {
     const lower = await MergedTree.build(image.layers);
     const init = new Set(['.dockerenv', 'dev', 'dev/console', 'dev/pts', 'dev/shm', 'etc/hostname', 'etc/hosts', 'etc/mtab', 'etc/resolv.conf', 'proc', 'sys']);
     const out: { kind: 'A' | 'C' | 'D'; path: string }[] = [];
-    for await (const e of readTar((await this.snapshotOf(r)).diff())) {
+    for await (const e of readTar((await this.snapshotOf(r, { mount: false })).diff())) {
       const path = e.header.name.replace(/\/+$/, '');
       const mark = parseWhiteout(path);
       if (mark?.kind === 'whiteout') out.push({ kind: 'D', path: `/${mark.target}` });
@@ -249,11 +249,18 @@ export class Containers {
   /** Bytes of the writable layer's content. */
   async size(r: ContainerRecord): Promise<number> {
     let total = 0;
-    const snap = await this.snapshotOf(r).catch(() => undefined);
+    // only read: a mount here would race a `rm` of the container in another process (it unmounts, this
+    // mounts again, it moves the directory away with the mount in it)
+    const snap = await this.snapshotOf(r, { mount: false }).catch(() => undefined);
     if (!snap) return 0;
-    for await (const e of readTar(snap.diff())) {
-      if (parseWhiteout(e.header.name.replace(/\/+$/, ''))) continue;
-      total += e.header.type === 'symlink' ? Buffer.byteLength(e.header.linkname) : e.header.size;
+    try {
+      for await (const e of readTar(snap.diff())) {
+        if (parseWhiteout(e.header.name.replace(/\/+$/, ''))) continue;
+        total += e.header.type === 'symlink' ? Buffer.byteLength(e.header.linkname) : e.header.size;
+      }
+    } catch (e) {
+      if (hasErrno(e, 'ENOENT')) return 0; // removed while it was read
+      throw e;
     }
     return total;
   }

@@ -105,14 +105,14 @@ export class OverlaySnapshotter implements Snapshotter {
     return new OverlaySnapshot(key, dir, join(this.root, 'layers'));
   }
 
-  async reopen(key: string): Promise<ActiveSnapshot> {
+  async reopen(key: string, options: { mount?: boolean } = {}): Promise<ActiveSnapshot> {
     checkKey(key);
     const dir = join(activeRoot(this.root), key);
     const lowers = await readdir(join(dir, 'l')).catch((e: unknown) => {
       if (hasErrno(e, 'ENOENT')) throw new ShaleError('NOT_FOUND', `snapshot "${key}" does not exist`);
       throw e;
     });
-    if ((await mountsUnder(dir)).length === 0) {
+    if (options.mount !== false && (await mountsUnder(dir)).length === 0) {
       const names = lowers.length === 0 ? ['empty'] : lowers.map(Number).sort((a, b) => b - a).map((i) => `l/${i}`);
       await mountOverlay({ cwd: dir, lowers: names, upper: 'upper', work: 'work', target: 'merged' });
     }

@@ -28,8 +28,12 @@ export interface Snapshotter {
    * hash to its diffId is DIGEST_MISMATCH, and nothing is left behind.
    */
   prepare(key: string, layers: LayerRef[], options?: PrepareOptions): Promise<ActiveSnapshot>;
-  /** An existing persistent snapshot again (mounted anew if a restart unmounted it); NOT_FOUND if none. */
-  reopen(key: string): Promise<ActiveSnapshot>;
+  /**
+   * An existing persistent snapshot again (mounted anew if a restart unmounted it); NOT_FOUND if none.
+   * `mount: false` only reads its changes (`diff`): nothing is mounted, so a reader never remounts a
+   * snapshot another process is removing.
+   */
+  reopen(key: string, options?: { mount?: boolean }): Promise<ActiveSnapshot>;
 }
 
 export interface PrepareOptions {
