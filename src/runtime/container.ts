@@ -136,9 +136,12 @@ export class Containers {
         spec,
         logFile: this.records.pathOf(id, 'log'),
         exitFile: this.records.pathOf(id, 'exit-code'),
-        afterExit: o.autoRemove ? [...selfCommand(), '--root', this.store.root, 'rm', id] : undefined,
+        afterExit: o.autoRemove ? { argv: [...selfCommand(), '--root', this.store.root, 'rm', id], when: this.records.pathOf(id, 'recorded') } : undefined,
       });
       await this.records.save({ ...record, pid });
+      // the --rm of a container that ended at once waits for this: it would otherwise remove the container
+      // before the save above and see it come back
+      if (o.autoRemove) await writeFile(this.records.pathOf(id, 'recorded'), '');
       return { id };
     }
     // foreground: signals to shale go to the container (a second Ctrl-C kills it); the record carries

@@ -28,8 +28,11 @@ export interface DetachedRunOptions {
   logFile: string;
   /** Where its exit status is written once it has ended and is deleted from runc's state. */
   exitFile: string;
-  /** A command run after that (as argv), its output dropped. */
-  afterExit?: string[];
+  /**
+   * A command run after that (as argv), its output dropped, once `afterExit.when` exists (at most 30 s
+   * later): the starter writes it when it is done recording the container, so the command never races it.
+   */
+  afterExit?: { argv: string[]; when: string };
 }
 
 export interface RunResult {
@@ -117,7 +120,8 @@ export class Runc {
   async runDetached(o: DetachedRunOptions): Promise<number> {
     await this.writeBundle(o.bundleDir, o.spec);
     const runc = (...args: string[]) => [RUNC, ...this.argv(...args)].map(quote).join(' ');
-    const after = o.afterExit ? `; ${o.afterExit.map(quote).join(' ')} >/dev/null 2>&1` : '';
+    const gate = o.afterExit ? `; i=0; while [ ! -e ${quote(o.afterExit.when)} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done` : '';
+    const after = o.afterExit ? `${gate}; ${o.afterExit.argv.map(quote).join(' ')} >/dev/null 2>&1` : '';
     const script = `${runc('run', '--bundle', o.bundleDir, o.id)} </dev/null >${quote(o.logFile)} 2>&1; code=$?; ${runc('delete', '-f', o.id)} >/dev/null 2>&1; echo $code >${quote(o.exitFile)}${after}`;
     const child = spawn('/bin/sh', ['-c', script], { detached: true, stdio: 'ignore' });
     child.unref();
