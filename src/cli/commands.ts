@@ -17,6 +17,11 @@ const load = {
   layers: () => import('../layer/index.js'),
   runtime: () => import('../runtime/index.js'),
   buildCache: () => import('../build/cache-mount-store.js'),
+  importer: () => import('../store/import.js'),
+  loader: () => import('../store/load.js'),
+  saver: () => import('../store/save.js'),
+  buildLines: () => import('../store/build-lines.js'),
+  gc: () => import('../store/gc.js'),
 };
 
 /** Opens a SOURCE, runs `fn` on its image, and always releases what the source staged. */
@@ -34,13 +39,13 @@ export async function importCommand(store: Store, tarball: string, ref: string |
     throw new ShaleError('NOT_FOUND', `tarball ${tarball} does not exist or is not a file`);
   }
   const source = tarball === '-' ? process.stdin : createReadStream(tarball, { highWaterMark: 1 << 20 });
-  const { importRootfs } = await import('../store/import.js');
+  const { importRootfs } = await load.importer();
   const r = await importRootfs(store, source, ref, tarball === '-' ? 'stdin' : `tarball ${tarball}`);
   return { data: r, text: r.id };
 }
 
 export async function loadCommand(store: Store, input: string): Promise<CommandResult> {
-  const { loadArchive, loadArchiveStream } = await import('../store/load.js');
+  const { loadArchive, loadArchiveStream } = await load.loader();
   const loaded = input === '-' ? await loadArchiveStream(store, process.stdin, 'archive on stdin') : await loadArchive(store, input);
   return {
     data: loaded,
@@ -57,7 +62,7 @@ export async function saveCommand(store: Store, refs: string[], format: ArchiveF
     // an archive names images by tag: an ID or a REPOSITORY@DIGEST name gives none
     items.push({ ref: /^(sha256:)?[a-f0-9]{12,64}$/.test(raw) || entry.ref?.includes('@') ? undefined : entry.ref, image });
   }
-  const { saveArchive } = await import('../store/save.js');
+  const { saveArchive } = await load.saver();
   await writeStreamAtomic(output, saveArchive(store, items, format, { compression }));
   return { data: { output, images: items.map((i) => ({ ref: i.ref ?? null, id: i.image.id })) } };
 }
@@ -116,7 +121,7 @@ export async function dfCommand(store: Store, verbose: boolean): Promise<Command
 
 export async function historyCommand(store: Store, spec: string): Promise<CommandResult> {
   return withSource(store, spec, async ({ image, store: holder, contentSize }) => {
-    const { readBuildLines } = await import('../store/build-lines.js');
+    const { readBuildLines } = await load.buildLines();
     const lines = (holder && (await readBuildLines(holder, image.id))) ?? [];
     const rows = await imageHistory(image, contentSize, lines);
     const text = renderTable(
@@ -161,7 +166,7 @@ export async function pruneCommand(store: Store, options: { buildCache?: boolean
   for (const c of await containers.records.list()) {
     if (containers.records.status(c) !== 'running') deletedContainers.push(await containers.remove(c.id));
   }
-  const { prune } = await import('../store/gc.js');
+  const { prune } = await load.gc();
   const r = { deletedContainers, ...(await prune(store)), ...(buildCache ? { buildCache } : {}) };
   const lines = [
     ...(buildCache?.caches ?? []).map((c) => `deleted cache mount: ${c.id}`),
@@ -175,7 +180,7 @@ export async function pruneCommand(store: Store, options: { buildCache?: boolean
 }
 
 export async function fsckCommand(store: Store): Promise<CommandResult> {
-  const r = await (await import('../store/gc.js')).fsck(store);
+  const r = await (await load.gc()).fsck(store);
   const text = r.ok ? `ok: ${r.blobs} blobs, ${r.images} index entries` : r.problems.map((p) => `problem: ${p}`).join('\n');
   return { data: r, text, exitCode: r.ok ? 0 : 1 };
 }

@@ -134,7 +134,7 @@ async function copyToStore(store: Store, image: Image, ref: string): Promise<Blo
         blobs.push({ digest: d.digest as Digest, size: d.size, action: 'exists' });
         continue;
       }
-      await staging.stage(d, open(), kind, `${kind} ${d.digest}`);
+      await staging.stage(d, open(), `${kind} ${d.digest}`);
       blobs.push({ digest: d.digest as Digest, size: d.size, action: 'written' });
     }
     await staging.commit({ raw: image.rawManifest, mediaType: manifestDescriptor(image).mediaType, digest: image.manifestDigest }, [ref]);

@@ -14,7 +14,7 @@ import type { TransferListener } from './transfer-events.js';
 export interface PullTarget {
   /** True when the blob is already stored: it is not downloaded again. */
   has(digest: Digest): Promise<boolean>;
-  stage(descriptor: Descriptor, source: AsyncIterable<Uint8Array>, kind: 'config' | 'layer', what: string): Promise<void>;
+  stage(descriptor: Descriptor, source: AsyncIterable<Uint8Array>, what: string): Promise<void>;
   /** Checks the image is whole (config, layers, diffIds), stores the manifest as fetched and names it `refs`. */
   commit(manifest: FetchedManifest, refs: string[]): Promise<{ id: Digest }>;
   discard(): Promise<void>;
@@ -60,7 +60,7 @@ export async function pullImage(client: RegistryClient, ref: RegistryReference, 
       options.onEvent?.({ ...event, state: 'start' });
       const source = fetchBlob(client, ref.repository, d, (n) => options.onEvent?.({ ...event, state: 'bytes', bytes: n }));
       try {
-        await target.stage(d, source, kind, `${ref.name}: ${kind} ${d.digest}`);
+        await target.stage(d, source, `${ref.name}: ${kind} ${d.digest}`);
       } catch (e) {
         throw servedCorrupt(e, '; nothing was stored');
       }

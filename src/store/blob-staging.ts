@@ -23,7 +23,7 @@ export class BlobStaging {
     return this.staged.has(digest) || (await this.store.content.has(digest));
   }
 
-  async stage(d: Descriptor, source: AsyncIterable<Uint8Array>, _kind: 'config' | 'layer', what: string): Promise<void> {
+  async stage(d: Descriptor, source: AsyncIterable<Uint8Array>, what: string): Promise<void> {
     this.staged.set(d.digest, await this.store.content.ingest(source, { digest: d.digest, size: d.size }, what));
   }
 

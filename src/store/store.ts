@@ -22,7 +22,7 @@ import {
   type Digest,
   type Index,
 } from '../oci/index.js';
-import { decompress, openStoredFileForListing } from '../layer/index.js';
+import { decompress, layerCompressionOf, openStoredFileForListing } from '../layer/index.js';
 import type { Image, Layer } from '../image/index.js';
 import { ContentStore } from './content-store.js';
 import { describeLayerBlob, LayerInfoCache, type LayerInfo } from './layer-info.js';
@@ -236,7 +236,7 @@ export class Store {
   layer(descriptor: Descriptor, diffId: Digest): Layer {
     const content = this.content;
     const what = `layer ${descriptor.digest}`;
-    const plain = descriptor.mediaType === MediaType.ociLayer || descriptor.mediaType === MediaType.dockerLayer;
+    const plain = layerCompressionOf(descriptor.mediaType) === 'none';
     const storedFile = { path: content.blobPath(descriptor.digest), plain };
     const checkDiffId = (tar: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> => (plain ? tar : verifyStream(tar, { digest: diffId }, `${what}: its uncompressed tar (diffId ${diffId})`));
     return {
