@@ -45,12 +45,13 @@ test('two independent stages run at the same time: a RUN of each meets the other
   const s = setup(t);
   if (!s) return;
   const port = 20000 + Math.floor(Math.random() * 20000);
-  // "listen" can only finish when "dial" connects while it runs, and the other way round
+  // "listen" can only finish when "dial" connects while it runs, and the other way round; listen's stdin stays
+  // open until it has received, as nc may quit at the end of its input before reading the other side
   const ctx = context(
     s,
     'meet',
     `FROM {{base}} AS listen
-RUN echo from-listen | timeout 60 busybox nc -l -p ${port} > /got-by-listen
+RUN { echo from-listen; for i in $(busybox seq 600); do [ -s /got-by-listen ] && break; sleep 0.1; done; } | timeout 60 busybox nc -l -p ${port} > /got-by-listen
 FROM {{base}} AS dial
 RUN for i in $(busybox seq 600); do echo from-dial | busybox nc -w 5 127.0.0.1 ${port} > /got-by-dial && exit 0; sleep 0.1; done; exit 1
 FROM {{base}}
