@@ -5,6 +5,7 @@
 // bundles carry the version (package.json) and the commit they were built from, which `shale --version` prints.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -21,6 +22,27 @@ try {
 } catch {
   // not a git checkout (a source tarball): SHALE_BUILD_COMMIT or "unknown"
 }
+
+// Built-in modules that cost milliseconds to load and that most commands never call (`images` hashes,
+// compresses, spawns and connects nothing): in the CLI bundles each is an object of getters that loads the
+// real module on first use. Measured on Node 24: crypto adds about 6 ms to a start, zlib, worker_threads and
+// child_process (which commander requires) about 2 ms each.
+const LAZY_BUILTINS = ['crypto', 'zlib', 'worker_threads', 'child_process', 'http', 'https', 'tls', 'net'];
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (a) =>
+      a.namespace === 'lazy-builtin' ? { path: a.path, external: true } : { path: a.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => {
+      const names = Object.keys(createRequire(import.meta.url)(`node:${a.path}`));
+      const getters = names.map((n) => `get ${JSON.stringify(n)}() { return load()[${JSON.stringify(n)}]; }`);
+      return { contents: `let m; const load = () => (m ??= require('node:${a.path}')); module.exports = { ${getters.join(', ')} };`, loader: 'js' };
+    });
+  },
+};
+const lazyIn = new Set(['dist/shale.cjs', 'dist/sea-entry.cjs']);
 
 const bundles = {
   'dist/src/cli/main.js': 'dist/shale.cjs',
@@ -44,6 +66,7 @@ await Promise.all(
       logLevel: 'warning',
       logOverride: { 'empty-import-meta': 'silent' },
       define: { SHALE_VERSION: JSON.stringify(version), SHALE_COMMIT: JSON.stringify(commit) },
+      plugins: lazyIn.has(outfile) ? [lazyBuiltins] : [],
     }),
   ),
 );

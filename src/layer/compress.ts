@@ -69,7 +69,6 @@ export const GZIP_MEMBER_SIZE = { zlib: 1 << 20, libdeflate: 8 << 20 } as const;
 
 export type GzipEncoder = keyof typeof GZIP_MEMBER_SIZE;
 
-const gzipAsync = promisify(gzipCallback);
 
 /** Fixed-size slices of a stream (the last may be shorter), copied out of the source's chunks. */
 async function* fixedChunks(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
@@ -136,7 +135,8 @@ function libdeflateMember(chunk: Buffer, level: number): Promise<Buffer> {
 export async function* parallelGzip(source: AsyncIterable<Uint8Array>, level: number, encoder: GzipEncoder = defaultGzipEncoder()): AsyncGenerator<Buffer> {
   const cores = availableParallelism();
   const window = encoder === 'libdeflate' ? cores + 1 : Math.min(16, Math.max(2, cores * 2));
-  const member = encoder === 'libdeflate' ? (c: Buffer) => libdeflateMember(c, level) : (c: Buffer) => gzipAsync(c, { level });
+  const zlibGzip = promisify(gzipCallback);
+  const member = encoder === 'libdeflate' ? (c: Buffer) => libdeflateMember(c, level) : (c: Buffer) => zlibGzip(c, { level });
   const inFlight: Promise<Buffer>[] = [];
   let any = false;
   try {
