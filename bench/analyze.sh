@@ -39,6 +39,8 @@ rows=()
 measure() { # name source layer-files...
   local name=$1 src=$2; shift 2
   local s=() r=() f1=() fp=() fh=()
+  # the archives were just written: their pages going to disk would slow whichever row comes first
+  sync
   $shale analyze "$src" --format json >/dev/null # warm-up (and a check that it works at all)
   for _ in $(seq "$RUNS"); do
     /usr/bin/time -f '%e %M' -o "$work/time" $shale analyze "$src" --format json >/dev/null

@@ -7,7 +7,7 @@
 #         with parallel gzip). Pushed bytes are the registry's stored blob sizes after each.
 #   pull: `shale pull` of the gzip image into an empty store, against `skopeo copy docker://... oci:DIR`
 #         into an empty layout.
-# Every push starts with an empty registry; every pull with an empty destination. Prints median wall times
+# Every push starts with an empty registry, every pull with an empty destination, both made before the clock starts. Prints median wall times
 # of RUNS runs, the ratios shale/skopeo, shale's peak RSS and the pushed bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,28 +47,30 @@ echo "image: $(du -m "$rootfs" | cut -f1) MB (one uncompressed layer)"
 
 timed() { local t0; t0=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t0 )); }
 
+# Each prints the nanoseconds of its transfer alone: the fresh registry and the emptied destination are
+# made before the clock starts.
 push_shale() {
   start_registry
   rm -rf "$work/seed/shale/compressed-layers" # compress again, as a first push does
-  /usr/bin/time -f '%M' -o "$work/rss.push" $shale --root "$work/seed" push "$host/deb:1" >/dev/null 2>&1
+  timed /usr/bin/time -f '%M' -o "$work/rss.push" $shale --root "$work/seed" push "$host/deb:1"
   registry_bytes >"$work/bytes.shale"
 }
 push_skopeo() {
   start_registry
-  skopeo copy -q --dest-tls-verify=false --dest-compress --dest-compress-format gzip "oci:$work/layout:1" "docker://$host/deb:1" >/dev/null
+  timed skopeo copy -q --dest-tls-verify=false --dest-compress --dest-compress-format gzip "oci:$work/layout:1" "docker://$host/deb:1"
   registry_bytes >"$work/bytes.skopeo"
 }
-pull_shale() { rm -rf "$work/pulled"; /usr/bin/time -f '%M' -o "$work/rss.pull" $shale --root "$work/pulled" pull "$host/deb:1" >/dev/null 2>&1; }
-pull_skopeo() { rm -rf "$work/pulled-oci"; skopeo copy -q --src-tls-verify=false "docker://$host/deb:1" "oci:$work/pulled-oci:deb" >/dev/null; }
+pull_shale() { rm -rf "$work/pulled"; timed /usr/bin/time -f '%M' -o "$work/rss.pull" $shale --root "$work/pulled" pull "$host/deb:1"; }
+pull_skopeo() { rm -rf "$work/pulled-oci"; timed skopeo copy -q --src-tls-verify=false "docker://$host/deb:1" "oci:$work/pulled-oci:deb"; }
 
 ps=(); pk=(); ls=(); lk=()
 for _ in $(seq "$RUNS"); do
-  ps+=("$(timed push_shale)"); pk+=("$(timed push_skopeo)")
+  ps+=("$(push_shale)"); pk+=("$(push_skopeo)")
 done
 # pulls read what shale pushed: its gzip layer
-push_shale
+push_shale >/dev/null
 for _ in $(seq "$RUNS"); do
-  ls+=("$(timed pull_shale)"); lk+=("$(timed pull_skopeo)")
+  ls+=("$(pull_shale)"); lk+=("$(pull_skopeo)")
 done
 # a second shale push and pull move nothing, and the second push compresses nothing
 t0=$(now); $shale --root "$work/seed" push "$host/deb:1" >/dev/null 2>&1; again_push=$(( $(now) - t0 ))
