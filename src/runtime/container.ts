@@ -251,21 +251,16 @@ export class Containers {
 
   /** Bytes of the writable layer's content. */
   async size(r: ContainerRecord): Promise<number> {
-    let total = 0;
     // only read: a mount here would race a `rm` of the container in another process (it unmounts, this
     // mounts again, it moves the directory away with the mount in it)
     const snap = await this.snapshotOf(r, { mount: false }).catch(() => undefined);
     if (!snap) return 0;
     try {
-      for await (const e of readTar(snap.diff())) {
-        if (parseWhiteout(e.header.name.replace(/\/+$/, ''))) continue;
-        total += e.header.type === 'symlink' ? Buffer.byteLength(e.header.linkname) : e.header.size;
-      }
+      return await snap.changedSize();
     } catch (e) {
       if (hasErrno(e, 'ENOENT')) return 0; // removed while it was read
       throw e;
     }
-    return total;
   }
 
   /**

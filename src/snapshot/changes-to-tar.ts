@@ -65,6 +65,23 @@ function openScannedFile(abs: string, info: FileInfo): number {
   }
 }
 
+/** The content bytes of changed paths as their tar carries them: regular files (a shared inode once) and symlink targets. */
+export function contentSize(changed: Iterable<FileInfo>): number {
+  const inodes = new Set<string>();
+  let total = 0;
+  for (const info of changed) {
+    if (info.kind === 'symlink') total += Buffer.byteLength(info.linkname ?? '');
+    if (info.kind !== 'file') continue;
+    if (info.nlink > 1) {
+      const inode = `${info.dev}:${info.ino}`;
+      if (inodes.has(inode)) continue;
+      inodes.add(inode);
+    }
+    total += info.size;
+  }
+  return total;
+}
+
 /**
  * The tar entries of changes, sorted: entries with full metadata (xattrs but overlay bookkeeping), regular
  * files sharing an inode as hard links to the first of them, `.wh.NAME` for deleted paths and

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActiveDir, deleteActiveDir } from './active-dir.js';
-import { ChangesTar, sourceDateEpochFromEnv } from './changes-to-tar.js';
+import { ChangesTar, contentSize, sourceDateEpochFromEnv, type Change } from './changes-to-tar.js';
 import { compareTrees, type TreeRecord } from './compare-trees.js';
 import { unmountUnder } from './mount-table.js';
 import { openVerified } from './open-verified.js';
@@ -76,11 +76,15 @@ class CopySnapshot implements ActiveSnapshot {
   }
 
   diff(): ChangesTar {
-    return new ChangesTar(async () => {
-      const sourceDateEpoch = sourceDateEpochFromEnv();
-      const after = await recordTree(this.rootfs);
-      return { changes: compareTrees(this.before, after, this.rootfs), options: { sourceDateEpoch } };
-    });
+    return new ChangesTar(async () => ({ changes: await this.changes(), options: { sourceDateEpoch: sourceDateEpochFromEnv() } }));
+  }
+
+  async changedSize(): Promise<number> {
+    return contentSize((await this.changes()).flatMap((c) => (c.kind === 'entry' ? [c.info] : [])));
+  }
+
+  private async changes(): Promise<Change[]> {
+    return compareTrees(this.before, await recordTree(this.rootfs), this.rootfs);
   }
 
   async remove(): Promise<void> {

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { hasErrno } from '../internal/errors.js';
 import { digestHex, parseDigest } from '../oci/index.js';
 import { activeRoot, checkKey, createActiveDir, deleteActiveDir, scratchName } from './active-dir.js';
+import { contentSize } from './changes-to-tar.js';
 import { diffDirectory } from './diff-directory.js';
+import { scanTree } from './scan-tree.js';
 import { mountOverlay, mountsUnder, OVERLAY_MAX_LOWERS, unmountUnder } from './mount-table.js';
 import { ShaleError } from '../internal/errors.js';
 import { openVerified } from './open-verified.js';
@@ -147,6 +149,11 @@ class OverlaySnapshot implements ActiveSnapshot {
 
   diff(): AsyncIterable<Buffer> {
     return diffDirectory(join(this.dir, 'upper'));
+  }
+
+  async changedSize(): Promise<number> {
+    // the upperdir holds exactly the changes; whiteouts (0:0 devices) and opaque marks carry no content
+    return contentSize((await scanTree(join(this.dir, 'upper'))).entries.values());
   }
 
   private async unmount(): Promise<void> {

@@ -323,6 +323,10 @@ for (const k of KINDS) {
         const merged = await mergedShape([...layers.map((l) => l.tar), tar]);
         assert.deepEqual(diskShape(snap.rootfs, merged), merged);
         assert.ok(tar.equals(await collect(snap.diff())), 'the same changes give the same bytes');
+        // the content the tar carries: files (a hard link's second name none) and symlink targets
+        const carried = list.reduce((n, e) => n + (e.type === 'file' ? Buffer.byteLength(e.content) : e.type === 'symlink' ? Buffer.byteLength(e.linkname) : 0), 0);
+        assert.ok(carried > 0);
+        assert.equal(await snap.changedSize(), carried, 'changedSize counts what diff() carries, from metadata alone');
       } finally {
         await snap.remove();
       }

@@ -51,6 +51,11 @@ export interface ActiveSnapshot {
    * to SOURCE_DATE_EPOCH when it is set. The same tree gives the same bytes.
    */
   diff(): AsyncIterable<Buffer>;
+  /**
+   * The bytes of content `diff()`'s tar would carry (regular files, an inode shared by several paths once,
+   * and symlink targets), found from the files' metadata alone: nothing is read or packed.
+   */
+  changedSize(): Promise<number>;
   /** Unmounts and deletes everything but the cached lower layers. Safe to call twice. */
   remove(): Promise<void>;
   /**
