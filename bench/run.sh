@@ -19,3 +19,4 @@ bash bench/analyze.sh
 bash bench/registry.sh
 bash bench/cache-registry.sh
 bash bench/startup.sh
+bash bench/list-commands.sh
