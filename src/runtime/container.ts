@@ -142,7 +142,8 @@ export class Containers {
         terminal: o.tty === true,
         binds,
       };
-      await checkExecutable(snap.rootfs, spec.args[0]!, spec.env, spec.cwd);
+      // a command bound into the container (a probe script) is there only once runc has mounted it
+      if (!binds.some((b) => b.destination === spec.args[0])) await checkExecutable(snap.rootfs, spec.args[0]!, spec.env, spec.cwd);
     } catch (e) {
       return fail(e);
     }
