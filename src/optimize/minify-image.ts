@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { MergedTree, TreeNode } from '../layer/index.js';
 import { ShaleError } from '../internal/errors.js';
@@ -68,6 +68,9 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
   if (o.probes.length === 0) throw new ShaleError('INVALID_ARGUMENT', 'minify needs at least one probe');
   for (const p of [...(o.include ?? []), ...(o.exclude ?? [])]) {
     if (!p.startsWith('/')) throw new ShaleError('INVALID_ARGUMENT', `--include and --exclude take absolute container paths: "${p}"`);
+  }
+  for (const p of o.probes) {
+    if (p.kind === 'script' && !(await stat(p.file).then((s) => s.isFile(), () => false))) throw new ShaleError('NOT_FOUND', `probe script ${p.file} does not exist or is not a file`);
   }
   checkTracer();
   const { image } = await store.resolve(spec);

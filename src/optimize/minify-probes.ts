@@ -74,6 +74,9 @@ export async function runProbe(containers: Containers, image: string, probe: Pro
       volumes.push(`${copy}:${SCRIPT_PATH}:ro`);
       entrypoint = [SCRIPT_PATH];
     }
+    if (probe.kind === 'http' && (await request(probe.port, probe.path))) {
+      throw new ShaleError('FAILED_PRECONDITION', `probe ${probeLabel(probe)}: something on this host already answers on port ${probe.port}`, { hint: 'the probe would not reach the container: stop it first' });
+    }
     const cwd = await imageWorkdir(containers, image);
     const run = containers.run({
       image,
