@@ -45,11 +45,14 @@ export function parseProbes(flags: Pick<MinifyFlags, 'probeCmd' | 'probeHttp' | 
   return probes;
 }
 
+/** Kept paths that are not simply part of a kept base layer. */
+const chosenPaths = (r: MinifyResult): number => r.kept.filter((k) => k.reasons.some((why) => why !== 'base')).length;
+
 function render(r: MinifyResult): string {
   return [
     `${r.ref}: ${r.before.layers} layer${r.before.layers === 1 ? '' : 's'} (${humanSize(r.before.sizeBytes)}) -> ${r.after.layers} layer${r.after.layers === 1 ? '' : 's'} (${humanSize(r.after.sizeBytes)}), saved ${humanSize(r.savedBytes)}` +
       (r.mode === 'keep-base' ? `; kept ${r.keptBaseLayers} base layer${r.keptBaseLayers === 1 ? '' : 's'}, ${humanSize(r.newLayerBytes)} to pull over the base` : ''),
-    `kept ${r.kept.length} paths; verified: ${r.probes.map((p) => p.probe).join(', ')}`,
+    `kept ${chosenPaths(r)} paths${r.mode === 'keep-base' ? ' above the base' : ''}; verified: ${r.probes.map((p) => p.probe).join(', ')}`,
     r.id,
   ].join('\n');
 }
@@ -71,5 +74,5 @@ export async function minifyCommand(store: Store, image: string, flags: MinifyFl
   });
   if (flags.report) await writeFileAtomic(flags.report, `${JSON.stringify({ image, ...r }, null, 2)}\n`);
   const { kept, ...summary } = r;
-  return { data: { ...summary, keptPaths: kept.length }, text: render(r) };
+  return { data: { ...summary, keptPaths: chosenPaths(r) }, text: render(r) };
 }
