@@ -165,6 +165,12 @@ test('minify on busybox: a script probe through children of children, stat-only 
     assert.ok(exportedPaths(o, 'bb:inc', work).has('data/unused.txt'));
   });
 
+  await t.test('a probe that does not end is killed at its timeout: exit 2, no container left', () => {
+    const r = shale(['minify', 'bb:1', '-t', 'bb:x', '--probe-cmd', 'sh -c "while :; do :; done"', '--probe-timeout', '1'], o);
+    assert.match(assertErrorAfterProgress(r, 'endless probe'), /did not end within 1 s \(killed\) \(on the original image bb:1\)/);
+    assert.deepEqual(shaleJson(['ps', '-a'], o), []);
+  });
+
   await t.test('bad input: one-line errors, exit 2', () => {
     for (const [args, what] of [
       [['--probe-http', 'eighty'], /--probe-http "eighty" is not PORT\/PATH/],

@@ -106,6 +106,10 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
         }
         await keepLoaderNeeds(rootfs, kept);
       },
+    }).catch((e: unknown) => {
+      // a probe that cannot run on the original is the caller's mistake (exit 2), whatever status its cause had
+      if (e instanceof ShaleError && e.code !== 'FAILED_PRECONDITION') throw new ShaleError('FAILED_PRECONDITION', e.message.startsWith('probe ') ? `${e.message} (on the original image ${spec})` : `probe ${probeLabel(probe)} fails on the original image ${spec}: ${e.message}`, { hint: e.hint });
+      throw e;
     });
     const failure = probeFailure(probe, outcome);
     if (failure) throw new ShaleError('FAILED_PRECONDITION', `probe ${probeLabel(probe)} fails on the original image ${spec}: ${failure}`, { hint: 'a probe must pass on the original image' });
