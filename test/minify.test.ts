@@ -28,7 +28,7 @@ interface MinifyJson {
 }
 
 interface Report {
-  kept: { path: string; type: string; size: number; reasons: string[] }[];
+  kept: { path: string; type: string; size: number; reasons: string[]; accesses?: string[] }[];
 }
 
 interface Inspect {
@@ -155,6 +155,9 @@ test('minify on busybox: a script probe through children of children, stat-only 
     const why = new Map((JSON.parse(readFileSync(report, 'utf8')) as Report).kept.map((k) => [k.path, k.reasons]));
     assert.deepEqual(why.get('/opt/cat'), ['probe 1: script ' + script]);
     assert.deepEqual(why.get('/data/stat-only.txt'), ['probe 1: script ' + script]);
+    const how = new Map((JSON.parse(readFileSync(report, 'utf8')) as Report).kept.map((k) => [k.path, k.accesses]));
+    assert.deepEqual(how.get('/data/stat-only.txt'), ['stat'], 'touched only by stat');
+    assert.ok(how.get('/opt/cat')?.includes('exec'));
     const paths = exportedPaths(o, 'bb:min', work);
     for (const p of ['opt/cat', 'data/read.txt', 'data/stat-only.txt', 'bin/sh', 'bin/busybox']) assert.ok(paths.has(p), `${p} kept`);
     for (const p of ['data/unused.txt', 'bin/ls', 'etc/passwd']) assert.ok(!paths.has(p), `${p} removed`);

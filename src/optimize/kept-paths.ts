@@ -8,11 +8,19 @@ import { multiarchOf, readElfInfo, type ElfInfo } from './elf-info.js';
  */
 export class KeptPaths {
   readonly reasons = new Map<string, Set<string>>();
+  /** How the probes touched a path themselves (not as a link or directory on the way to another). */
+  readonly accesses = new Map<string, Set<string>>();
 
   add(path: string, reason: string): void {
     const r = this.reasons.get(path);
     if (r) r.add(reason);
     else this.reasons.set(path, new Set([reason]));
+  }
+
+  noteAccess(path: string, kinds: readonly string[]): void {
+    const a = this.accesses.get(path) ?? new Set<string>();
+    for (const k of kinds) a.add(k);
+    this.accesses.set(path, a);
   }
 
   has(path: string): boolean {

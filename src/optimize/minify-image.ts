@@ -33,6 +33,8 @@ export interface KeptEntry {
   size: number;
   /** `probe N: ...`, `loader`, `include`, `base` (a layer kept as it is), or `parent` (a directory above a kept path). */
   reasons: string[];
+  /** How the probes touched the path itself: exec, open, stat, readlink, access, list, chdir, other. */
+  accesses?: string[];
 }
 
 export interface MinifyResult {
@@ -92,7 +94,9 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
       timeoutMs: o.timeoutMs,
       scratchDir,
       onTrace: async (paths, rootfs) => {
-        for (const t of paths) await keepPath(rootfs, kept, t.path, reason);
+        for (const t of paths) {
+          if (await keepPath(rootfs, kept, t.path, reason)) kept.noteAccess(t.path, t.accesses);
+        }
         // the kernel runs a script's #! interpreter without a call the tracer sees; the script itself is bound in
         if (probe.kind === 'script') {
           const interpreter = await scriptInterpreter(probe.file);
@@ -127,7 +131,8 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
     for (const { path, node } of full.walk()) {
       const reasons = [...(kept.reasons.get(`/${path}`) ?? [])];
       if (reasons.length === 0) reasons.push(node.src && node.src.layer < keptLayers ? 'base' : 'parent');
-      report.push({ path: `/${path}`, type: node.type, size: node.size, reasons });
+      const accesses = kept.accesses.get(`/${path}`);
+      report.push({ path: `/${path}`, type: node.type, size: node.size, reasons, ...(accesses ? { accesses: [...accesses] } : {}) });
     }
   };
   o.onProgress?.('writing the minified layer');

@@ -198,7 +198,8 @@ export function containerPaths(text: string, cwd = '/'): TouchedPath[] {
   let initExec = -1;
   const pivoted = new Set<number>();
   lines.forEach((l, i) => {
-    if (l.name === 'pivot_root' && succeeded(l.ret)) pivoted.add(l.pid);
+    // runc enters the rootfs with pivot_root (or chroot where it cannot pivot)
+    if ((l.name === 'pivot_root' || l.name === 'chroot') && succeeded(l.ret)) pivoted.add(l.pid);
     else if ((l.name === 'execve' || l.name === 'execveat') && init === undefined && pivoted.has(l.pid) && succeeded(l.ret)) {
       init = l.pid;
       initExec = i;
