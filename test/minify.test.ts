@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { writeContext } from './support/build.js';
@@ -172,6 +172,14 @@ test('minify on busybox: a script probe through children of children, stat-only 
     const r = shale(['minify', 'bb:1', '-t', 'bb:x', '--probe-cmd', 'sh -c "while :; do :; done"', '--probe-timeout', '1'], o);
     assert.match(assertErrorAfterProgress(r, 'endless probe'), /did not end within 1 s \(killed\) \(on the original image bb:1\)/);
     assert.deepEqual(shaleJson(['ps', '-a'], o), []);
+  });
+
+  await t.test('without strace: one clear line, exit 2', () => {
+    const bin = join(work, 'no-strace-bin');
+    mkdirSync(bin);
+    symlinkSync(execFileSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).trim(), join(bin, 'runc'));
+    const r = shale(['minify', 'bb:1', '-t', 'bb:x', '--probe-cmd', 'true'], { ...o, env: { PATH: bin } });
+    assert.match(assertCliError(r, 'no strace'), /strace is not installed/);
   });
 
   await t.test('bad input: one-line errors, exit 2', () => {
