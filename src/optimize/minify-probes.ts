@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { copyFile, chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, chmod, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShaleError } from '../internal/errors.js';
 import type { Containers } from '../runtime/index.js';
-import { containerPaths, STRACE_OPTIONS, type TouchedPath } from './strace-trace.js';
+import { containerPaths, fileLines, STRACE_OPTIONS, type TouchedPath } from './strace-trace.js';
 
 /**
  * What minify runs to see an image work: the image's own command (`args` undefined), a command in place of
@@ -91,7 +92,7 @@ export async function runProbe(containers: Containers, image: string, probe: Pro
         wrapper: o.onTrace ? ['strace', ...STRACE_OPTIONS, '-o', traceFile] : undefined,
         afterExit: o.onTrace
           ? async (rootfs) => {
-              const paths = containerPaths(await readFile(traceFile, 'utf8').catch(() => ''), cwd);
+              const paths = existsSync(traceFile) ? await containerPaths(() => fileLines(traceFile), cwd) : [];
               if (paths.length === 0) {
                 const said = Buffer.concat(stderr).toString('utf8').split('\n').find((l) => l.startsWith('strace:'));
                 throw new ShaleError('FAILED_PRECONDITION', `the tracer saw no process of the container for probe ${probeLabel(probe)}${said ? ` (${said})` : ''}`, {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { containerPaths, parseCall, syscallLines, unescapeStrace } from './strace-trace.js';
+import { containerPaths, parseCall, syscallLines, unescapeStrace, type SyscallLine } from './strace-trace.js';
 
 /**
  * Real lines of `strace -f -y --pidns-translation` around `runc run` of a busybox container started in /data as
@@ -110,8 +110,8 @@ const TRACE = [
   "18085 exit_group(0)                     = ?",
 ].join('\n');
 
-test('the container is the pivot_root process from its execve on, with every process it cloned; runc is not', () => {
-  const paths = containerPaths(TRACE, '/data');
+test('the container is the pivot_root process from its execve on, with every process it cloned; runc is not', async () => {
+  const paths = await containerPaths(() => TRACE.split('\n'), '/data');
   const byPath = new Map(paths.map((p) => [p.path, p.accesses]));
   assert.deepEqual(byPath.get('/bin/sh'), ['exec', 'stat'], 'the first execve, then ls lists /bin and stats its entries');
   assert.deepEqual(byPath.get('/data/f'), ['open'], 'a relative path of a child, resolved with its cwd');
@@ -122,8 +122,9 @@ test('the container is the pivot_root process from its execve on, with every pro
   assert.ok(![...byPath.keys()].some((p) => p.startsWith('/var/lib/shale')), "runc's state files are not the container's");
 });
 
-test('an unfinished call is joined with its resumed rest', () => {
-  const lines = [...syscallLines('7 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>\n8 exit_group(0) = ?\n7 <... clone resumed>, child_tidptr=0x1) = 6 /* 9 in strace\'s PID NS */\n')];
+test('an unfinished call is joined with its resumed rest', async () => {
+  const lines: SyscallLine[] = [];
+  for await (const l of syscallLines(['7 clone(child_stack=NULL, flags=SIGCHLD <unfinished ...>', '8 exit_group(0) = ?', "7 <... clone resumed>, child_tidptr=0x1) = 6 /* 9 in strace's PID NS */"])) lines.push(l);
   assert.deepEqual(lines.map((l) => [l.pid, l.name, l.ret]), [[8, 'exit_group', '?'], [7, 'clone', "6 /* 9 in strace's PID NS */"]]);
   assert.deepEqual(lines[1]!.args, ['child_stack=NULL', 'flags=SIGCHLD', 'child_tidptr=0x1']);
 });

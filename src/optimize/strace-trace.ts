@@ -1,4 +1,6 @@
+import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
+import { createInterface } from 'node:readline';
 
 /**
  * Reads the output of `strace -f -y --pidns-translation` run around `runc run` and finds the paths the
@@ -25,11 +27,11 @@ export interface SyscallLine {
 
 /**
  * The syscall lines of a trace, an `<unfinished ...>` call joined with its `<... resumed>` rest; exit
- * and signal lines are left out.
+ * and signal lines are left out. Reads the trace's lines as they come (a trace can be large).
  */
-export function* syscallLines(text: string): Generator<SyscallLine> {
+export async function* syscallLines(rawLines: AsyncIterable<string> | Iterable<string>): AsyncGenerator<SyscallLine> {
   const pending = new Map<number, string>();
-  for (const raw of text.split('\n')) {
+  for await (const raw of rawLines) {
     const m = /^(\d+)\s+(.*)$/.exec(raw);
     if (!m) continue;
     const pid = Number(m[1]);
@@ -189,25 +191,27 @@ export interface TouchedPath {
 
 /**
  * The paths the container's processes touched, absolute and normalised, in the order first seen. `cwd`
- * is the container's working directory when it started.
+ * is the container's working directory when it started. `open` gives the trace's lines, and is called
+ * twice: the first pass finds the container's processes, the second their paths.
  */
-export function containerPaths(text: string, cwd = '/'): TouchedPath[] {
-  const lines = [...syscallLines(text)];
+export async function containerPaths(open: () => AsyncIterable<string> | Iterable<string>, cwd = '/'): Promise<TouchedPath[]> {
   const children = new Map<number, number[]>();
   let init: number | undefined;
   let initExec = -1;
   const pivoted = new Set<number>();
-  lines.forEach((l, i) => {
+  let index = 0;
+  for await (const l of syscallLines(open())) {
     // runc enters the rootfs with pivot_root (or chroot where it cannot pivot)
     if ((l.name === 'pivot_root' || l.name === 'chroot') && succeeded(l.ret)) pivoted.add(l.pid);
     else if ((l.name === 'execve' || l.name === 'execveat') && init === undefined && pivoted.has(l.pid) && succeeded(l.ret)) {
       init = l.pid;
-      initExec = i;
+      initExec = index;
     } else if (CLONES.has(l.name) && succeeded(l.ret)) {
       const child = clonedPid(l.ret);
       if (child !== undefined) children.set(l.pid, [...(children.get(l.pid) ?? []), child]);
     }
-  });
+    index++;
+  }
   if (init === undefined) return [];
   const inContainer = new Set<number>([init]);
   for (const queue = [init]; queue.length > 0; ) {
@@ -225,9 +229,9 @@ export function containerPaths(text: string, cwd = '/'): TouchedPath[] {
     if (!list) found.set(path, [access]);
     else if (!list.includes(access)) list.push(access);
   };
-  for (let i = initExec; i < lines.length; i++) {
-    const l = lines[i]!;
-    if (!inContainer.has(l.pid)) continue;
+  index = 0;
+  for await (const l of syscallLines(open())) {
+    if (index++ < initExec || !inContainer.has(l.pid)) continue;
     const here = cwds.get(l.pid) ?? '/';
     if (CLONES.has(l.name)) {
       const child = clonedPid(l.ret);
@@ -259,4 +263,9 @@ export function containerPaths(text: string, cwd = '/'): TouchedPath[] {
     }
   }
   return [...found].map(([path, accesses]) => ({ path, accesses }));
+}
+
+/** The lines of a file, read as a stream. */
+export function fileLines(path: string): AsyncIterable<string> {
+  return createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
 }
