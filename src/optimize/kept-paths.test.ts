@@ -32,7 +32,7 @@ test('a path resolves through relative and absolute symlinks, every link and dir
   ]);
 });
 
-test('the loader rule keeps ld.so and the needed libraries, found in the multiarch directory, recursively', async (t) => {
+test('the loader rule keeps ld.so and the needed libraries, found in LD_LIBRARY_PATH and the multiarch directory, recursively', async (t) => {
   const hostLs = '/bin/ls';
   const arch = '/usr/lib/x86_64-linux-gnu';
   if (process.arch !== 'x64' || !existsSync(`${arch}/libc.so.6`) || !existsSync('/usr/bin/readelf')) return t.skip('needs an x86-64 Debian host');
@@ -47,16 +47,22 @@ test('the loader rule keeps ld.so and the needed libraries, found in the multiar
     copyFileSync(realpathSync(src), join(root, dst));
   };
   put(hostLs, '/usr/bin/ls');
-  for (const l of libs) put(l, `${arch}/${l.split('/').pop()}`);
+  // libselinux only where LD_LIBRARY_PATH points
+  const where = (l: string) => (l.includes('libselinux') ? '/opt/lib' : arch);
+  for (const l of libs) put(l, `${where(l)}/${l.split('/').pop()}`);
   put('/lib64/ld-linux-x86-64.so.2', `${arch}/ld-linux-x86-64.so.2`);
   mkdirSync(join(root, 'lib64'));
   symlinkSync(`..${arch}/ld-linux-x86-64.so.2`, join(root, 'lib64/ld-linux-x86-64.so.2'));
   writeFileSync(join(root, 'usr/lib/x86_64-linux-gnu/unused.so'), 'not needed');
   const kept = new KeptPaths();
   kept.add('/usr/bin/ls', 'probe');
-  await keepLoaderNeeds(root, kept);
+  await keepLoaderNeeds(root, kept, { libraryPath: ['/opt/lib'] });
   const loader = [...kept.reasons].filter(([, r]) => r.has('loader')).map(([p]) => p);
-  for (const l of libs) assert.ok(loader.includes(`${arch}/${l.split('/').pop()}`), `${l} kept`);
+  for (const l of libs) assert.ok(loader.includes(`${where(l)}/${l.split('/').pop()}`), `${l} kept`);
+  const withoutPath = new KeptPaths();
+  withoutPath.add('/usr/bin/ls', 'probe');
+  await keepLoaderNeeds(root, withoutPath);
+  assert.ok(![...withoutPath.reasons.keys()].some((p) => p.startsWith('/opt/lib/')), 'not found without LD_LIBRARY_PATH');
   assert.ok(loader.includes('/lib64/ld-linux-x86-64.so.2') && loader.includes(`${arch}/ld-linux-x86-64.so.2`), 'the interpreter and its link');
   assert.ok(!kept.has(`${arch}/unused.so`));
 });

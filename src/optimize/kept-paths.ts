@@ -71,11 +71,12 @@ export async function keepPath(rootfs: string, kept: KeptPaths, path: string, re
 
 /**
  * The loader rule: for every kept ELF file, its program interpreter (ld.so), /etc/ld.so.cache and its
- * DT_NEEDED libraries found as the loader finds them (DT_RPATH when there is no DT_RUNPATH, DT_RUNPATH,
- * the directories of ld.so.conf, then the multiarch and default directories; a library of another class
+ * DT_NEEDED libraries found as the loader finds them (DT_RPATH when there is no DT_RUNPATH, the image's
+ * LD_LIBRARY_PATH, DT_RUNPATH, the directories of ld.so.conf, then the multiarch and default directories; a library of another class
  * or machine is passed over), recursively; for a kept script, its `#!` interpreter. Adds to `kept`.
  */
-export async function keepLoaderNeeds(rootfs: string, kept: KeptPaths, reason = 'loader'): Promise<void> {
+export async function keepLoaderNeeds(rootfs: string, kept: KeptPaths, options: { libraryPath?: string[] } = {}): Promise<void> {
+  const reason = 'loader';
   const confDirs = await ldConfDirs(rootfs);
   const done = new Set<string>();
   const queue = [...kept.reasons.keys()];
@@ -102,7 +103,7 @@ export async function keepLoaderNeeds(rootfs: string, kept: KeptPaths, reason = 
     if (info.interpreter) await keepAndQueue(info.interpreter);
     if (info.needed.length > 0) await keepAndQueue('/etc/ld.so.cache');
     for (const name of info.needed) {
-      const found = await findLibrary(rootfs, name, path, info, confDirs);
+      const found = await findLibrary(rootfs, name, path, info, { libraryPath: options.libraryPath ?? [], confDirs });
       if (found) await keepAndQueue(found);
     }
   }
@@ -120,13 +121,13 @@ async function readHead(path: string, n: number): Promise<Buffer> {
 }
 
 /** Where the loader finds library `name` needed by the object at `from`, or undefined. */
-async function findLibrary(rootfs: string, name: string, from: string, info: ElfInfo, confDirs: string[]): Promise<string | undefined> {
+async function findLibrary(rootfs: string, name: string, from: string, info: ElfInfo, search: { libraryPath: string[]; confDirs: string[] }): Promise<string | undefined> {
   const origin = posix.dirname(from);
   if (name.includes('/')) return posix.resolve(origin, name);
   const expand = (d: string) => d.replace(/\$\{ORIGIN\}|\$ORIGIN/g, origin);
   const triplet = multiarchOf(info);
   const defaults = [...(triplet ? [`/lib/${triplet}`, `/usr/lib/${triplet}`] : []), ...(info.bits === 64 ? ['/lib64', '/usr/lib64'] : []), '/lib', '/usr/lib'];
-  const dirs = [...(info.runpath.length === 0 ? info.rpath.map(expand) : []), ...info.runpath.map(expand), ...confDirs, ...defaults];
+  const dirs = [...(info.runpath.length === 0 ? info.rpath.map(expand) : []), ...search.libraryPath, ...info.runpath.map(expand), ...search.confDirs, ...defaults];
   for (const dir of dirs) {
     const candidate = posix.join(dir, name);
     const { end } = await resolvePath(rootfs, candidate);

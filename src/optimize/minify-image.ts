@@ -84,6 +84,8 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
   const scratchDir = join(store.root, 'shale', 'tmp');
   await mkdir(scratchDir, { recursive: true });
 
+  const env = (image.config.config as { Env?: string[] } | undefined)?.Env ?? [];
+  const libraryPath = (env.find((e) => e.startsWith('LD_LIBRARY_PATH='))?.slice('LD_LIBRARY_PATH='.length) ?? '').split(':').filter((d) => d.startsWith('/'));
   const kept = new KeptPaths();
   const includeRoots = new Set<string>();
   const originals: ProbeOutcome[] = [];
@@ -108,7 +110,7 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
             if (end) includeRoots.add(end.slice(1));
           }
         }
-        await keepLoaderNeeds(rootfs, kept);
+        await keepLoaderNeeds(rootfs, kept, { libraryPath });
       },
     }).catch((e: unknown) => {
       // a probe that cannot run on the original is the caller's mistake (exit 2), whatever status its cause had
