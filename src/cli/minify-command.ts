@@ -52,7 +52,7 @@ function render(r: MinifyResult): string {
   return [
     `${r.ref}: ${r.before.layers} layer${r.before.layers === 1 ? '' : 's'} (${humanSize(r.before.sizeBytes)}) -> ${r.after.layers} layer${r.after.layers === 1 ? '' : 's'} (${humanSize(r.after.sizeBytes)}), saved ${humanSize(r.savedBytes)}` +
       (r.mode === 'keep-base' ? `; kept ${r.keptBaseLayers} base layer${r.keptBaseLayers === 1 ? '' : 's'}, ${humanSize(r.newLayerBytes)} to pull over the base` : ''),
-    `kept ${chosenPaths(r)} paths${r.mode === 'keep-base' ? ' above the base' : ''}; verified: ${r.probes.map((p) => p.probe).join(', ')}`,
+    `kept ${chosenPaths(r)} paths; verified: ${r.probes.map((p) => p.probe).join(', ')}`,
     r.id,
   ].join('\n');
 }

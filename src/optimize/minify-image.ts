@@ -31,7 +31,10 @@ export interface KeptEntry {
   path: string;
   type: string;
   size: number;
-  /** `probe N: ...`, `loader`, `include`, `base` (a layer kept as it is), or `parent` (a directory above a kept path). */
+  /**
+   * `probe N: ...`, `loader`, `include`, `runtime` (read by the runtime before the container starts: the
+   * user databases, the working directory), `base` (a layer kept as it is), or `parent` (a directory above a kept path).
+   */
   reasons: string[];
   /** How the probes touched the path itself: exec, open, stat, readlink, access, list, chdir, other. */
   accesses?: string[];
@@ -84,7 +87,9 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
   const scratchDir = join(store.root, 'shale', 'tmp');
   await mkdir(scratchDir, { recursive: true });
 
-  const env = (image.config.config as { Env?: string[] } | undefined)?.Env ?? [];
+  const runConfig = (image.config.config ?? {}) as { Env?: string[]; WorkingDir?: string };
+  const env = runConfig.Env ?? [];
+  const workdir = runConfig.WorkingDir || '/';
   const libraryPath = (env.find((e) => e.startsWith('LD_LIBRARY_PATH='))?.slice('LD_LIBRARY_PATH='.length) ?? '').split(':').filter((d) => d.startsWith('/'));
   const kept = new KeptPaths();
   const includeRoots = new Set<string>();
@@ -105,6 +110,10 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
           if (interpreter) await keepPath(rootfs, kept, interpreter, reason);
         }
         if (i === 0) {
+          // what the runtime reads before the container's process exists: the user and group databases
+          // (USER and the groups of the user), and the working directory
+          for (const p of ['/etc/passwd', '/etc/group']) await keepPath(rootfs, kept, p, 'runtime');
+          await keepPath(rootfs, kept, workdir, 'runtime');
           for (const p of o.include ?? []) {
             const end = await keepPath(rootfs, kept, p, 'include');
             if (end) includeRoots.add(end.slice(1));
