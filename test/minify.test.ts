@@ -183,6 +183,16 @@ test('minify on busybox: a script probe through children of children, stat-only 
     assert.match(assertCliError(r, 'no strace'), /strace is not installed/);
   });
 
+  await t.test('a tracer the system refuses (ptrace not permitted): one clear line naming it, exit 2', () => {
+    // a strace that fails as the real one does where ptrace is refused (a seccomp filter, an LSM)
+    const bin = join(work, 'refusing-strace-bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'strace'), '#!/bin/sh\n[ "$1" = -V ] && exec /usr/bin/strace -V\necho "strace: test_ptrace_get_syscall_info: PTRACE_TRACEME: Operation not permitted" >&2\nexit 1\n', { mode: 0o755 });
+    const r = shale(['minify', 'bb:1', '-t', 'bb:x', '--probe-cmd', 'true'], { ...o, env: { PATH: `${bin}:${process.env.PATH}` } });
+    assert.match(assertErrorAfterProgress(r, 'refused tracer'), /the tracer could not follow the container of probe cmd "true": strace: .*Operation not permitted/);
+    assert.deepEqual(shaleJson(['ps', '-a'], o), []);
+  });
+
   await t.test('bad input: one-line errors, exit 2', () => {
     for (const [args, what] of [
       [['--probe-http', 'eighty'], /--probe-http "eighty" is not PORT\/PATH/],

@@ -79,7 +79,7 @@ export async function runProbe(containers: Containers, image: string, probe: Pro
       throw new ShaleError('FAILED_PRECONDITION', `probe ${probeLabel(probe)}: something on this host already answers on port ${probe.port}`, { hint: 'the probe would not reach the container: stop it first' });
     }
     const cwd = await imageWorkdir(containers, image);
-    const run = containers.run({
+    const started = containers.run({
       image,
       command,
       entrypoint,
@@ -94,15 +94,18 @@ export async function runProbe(containers: Containers, image: string, probe: Pro
           ? async (rootfs) => {
               const paths = existsSync(traceFile) ? await containerPaths(() => fileLines(traceFile), cwd) : [];
               if (paths.length === 0) {
-                const said = Buffer.concat(stderr).toString('utf8').split('\n').find((l) => l.startsWith('strace:'));
-                throw new ShaleError('FAILED_PRECONDITION', `the tracer saw no process of the container for probe ${probeLabel(probe)}${said ? ` (${said})` : ''}`, {
-                  hint: 'strace must be able to follow runc and the container (ptrace allowed here)',
-                });
+                const said = tracerComplaint(stderr);
+                throw new ShaleError('FAILED_PRECONDITION', `the tracer saw no process of the container for probe ${probeLabel(probe)}${said ? ` (${said})` : ''}`, { hint: TRACER_HINT });
               }
               await o.onTrace!(paths, rootfs);
             }
           : undefined,
       },
+    });
+    // strace's own failure (ptrace refused, ...) is what the user needs to see, not runc's
+    const run = started.catch((e: unknown) => {
+      const said = o.onTrace ? tracerComplaint(stderr) : undefined;
+      throw said ? new ShaleError('FAILED_PRECONDITION', `the tracer could not follow the container of probe ${probeLabel(probe)}: ${said}`, { hint: TRACER_HINT }) : e;
     });
     if (probe.kind !== 'http') {
       const { exitCode } = await run;
@@ -162,6 +165,15 @@ function firstDifference(a: string, b: string): number {
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   return i;
 }
+
+const TRACER_HINT = 'strace must be able to follow runc and the container (ptrace allowed here: no seccomp filter or LSM refusing it)';
+
+/** The first line strace itself wrote to stderr (its messages start with `strace:`). */
+const tracerComplaint = (chunks: Buffer[]): string | undefined =>
+  Buffer.concat(chunks)
+    .toString('utf8')
+    .split('\n')
+    .find((l) => l.startsWith('strace:'));
 
 const lastLine = (chunks: Buffer[]): string | undefined => Buffer.concat(chunks).toString('utf8').trim().split('\n').pop() || undefined;
 
