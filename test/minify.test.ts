@@ -141,6 +141,7 @@ test('minify on busybox: a script probe through children of children, stat-only 
     'data/read.txt': 'read me\n',
     'data/stat-only.txt': 'only stat\n',
     'data/unused.txt': 'nobody\n',
+    'data/gone.txt': 'read, then removed\n',
     // a binary of its own (a copy of busybox, run as its cat applet)
     'opt/cat': { content: readFileSync(join(rootfs, 'bin', 'busybox')), mode: 0o755 },
   });
@@ -148,12 +149,12 @@ test('minify on busybox: a script probe through children of children, stat-only 
   const script = join(work, 'probe.sh');
   // each `; true` keeps the shell from exec'ing its last command in place: the shells fork, so /opt/cat and
   // stat run in a child of a child of the script's shell
-  writeFileSync(script, '#!/bin/sh\nsh -c \'sh -c "/opt/cat /data/read.txt; stat -c %s /data/stat-only.txt; true"; true\'\n');
+  writeFileSync(script, '#!/bin/sh\nsh -c \'sh -c "/opt/cat /data/read.txt; stat -c %s /data/stat-only.txt; true"; true\'\ncat /data/gone.txt; rm /data/gone.txt\n');
   const report = join(work, 'report.json');
 
   await t.test('a binary run by a child of a child and a file only stat-ed are kept; the rest is gone', () => {
     const r = shaleJson<MinifyJson>(['minify', 'bb:1', '-t', 'bb:min', '--probe-script', script, '--report', report], o);
-    assert.equal(r.probes[0]!.original.stdout, 'read me\n10\n');
+    assert.equal(r.probes[0]!.original.stdout, 'read me\n10\nread, then removed\n');
     const why = new Map((JSON.parse(readFileSync(report, 'utf8')) as Report).kept.map((k) => [k.path, k.reasons]));
     assert.deepEqual(why.get('/opt/cat'), ['probe 1: script ' + script]);
     assert.deepEqual(why.get('/data/stat-only.txt'), ['probe 1: script ' + script]);
@@ -161,7 +162,8 @@ test('minify on busybox: a script probe through children of children, stat-only 
     assert.deepEqual(how.get('/data/stat-only.txt'), ['stat'], 'touched only by stat');
     assert.ok(how.get('/opt/cat')?.includes('exec'));
     const paths = exportedPaths(o, 'bb:min', work);
-    for (const p of ['opt/cat', 'data/read.txt', 'data/stat-only.txt', 'bin/sh', 'bin/busybox']) assert.ok(paths.has(p), `${p} kept`);
+    // gone.txt: the probe removed it from its container, the image still has it and the probe needs it
+    for (const p of ['opt/cat', 'data/read.txt', 'data/stat-only.txt', 'data/gone.txt', 'bin/sh', 'bin/busybox']) assert.ok(paths.has(p), `${p} kept`);
     for (const p of ['data/unused.txt', 'bin/ls', 'tmp']) assert.ok(!paths.has(p), `${p} removed`);
     assert.deepEqual(why.get('/etc/passwd'), ['runtime'], 'the runtime reads the user database before the container starts');
   });

@@ -7,6 +7,7 @@ import { Containers } from '../runtime/index.js';
 import { discardImage, findBaseLayers, putImage, putLayer, tagImage, type Store } from '../store/index.js';
 import { keepLoaderNeeds, keepPath, KeptPaths } from './kept-paths.js';
 import { checkTracer, outcomeDifference, probeFailure, probeLabel, runProbe, type Probe, type ProbeOutcome } from './minify-probes.js';
+import type { TouchedPath } from './strace-trace.js';
 import { squashLayersTar } from './squash-changes.js';
 import { squashedConfig } from './squash-image.js';
 
@@ -91,45 +92,40 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
   const env = runConfig.Env ?? [];
   const workdir = runConfig.WorkingDir || '/';
   const libraryPath = (env.find((e) => e.startsWith('LD_LIBRARY_PATH='))?.slice('LD_LIBRARY_PATH='.length) ?? '').split(':').filter((d) => d.startsWith('/'));
-  const kept = new KeptPaths();
-  const includeRoots = new Set<string>();
+  // each probe's touched paths, then all of them resolved in one pristine root filesystem of the image
+  // (not the probe's container, where a probe may have deleted or replaced what it used)
+  const touched: { reason: string; paths: TouchedPath[] }[] = [];
   const originals: ProbeOutcome[] = [];
   for (const [i, probe] of o.probes.entries()) {
     const reason = `probe ${i + 1}: ${probeLabel(probe)}`;
     o.onProgress?.(`tracing ${reason}`);
-    const outcome = await runProbe(containers, image.id, probe, {
-      timeoutMs: o.timeoutMs,
-      scratchDir,
-      onTrace: async (paths, rootfs) => {
-        for (const t of paths) {
-          if (await keepPath(rootfs, kept, t.path, reason)) kept.noteAccess(t.path, t.accesses);
-        }
-        // the kernel runs a script's #! interpreter without a call the tracer sees; the script itself is bound in
-        if (probe.kind === 'script') {
-          const interpreter = await scriptInterpreter(probe.file);
-          if (interpreter) await keepPath(rootfs, kept, interpreter, reason);
-        }
-        if (i === 0) {
-          // what the runtime reads before the container's process exists: the user and group databases
-          // (USER and the groups of the user), and the working directory
-          for (const p of ['/etc/passwd', '/etc/group']) await keepPath(rootfs, kept, p, 'runtime');
-          await keepPath(rootfs, kept, workdir, 'runtime');
-          for (const p of o.include ?? []) {
-            const end = await keepPath(rootfs, kept, p, 'include');
-            if (end) includeRoots.add(end.slice(1));
-          }
-        }
-        await keepLoaderNeeds(rootfs, kept, { libraryPath });
-      },
-    }).catch((e: unknown) => {
+    const outcome = await runProbe(containers, image.id, probe, { timeoutMs: o.timeoutMs, scratchDir, onTrace: (paths) => touched.push({ reason, paths }) }).catch((e: unknown) => {
       // a probe that cannot run on the original is the caller's mistake (exit 2), whatever status its cause had
       if (e instanceof ShaleError && e.code !== 'FAILED_PRECONDITION') throw new ShaleError('FAILED_PRECONDITION', e.message.startsWith('probe ') ? `${e.message} (on the original image ${spec})` : `probe ${probeLabel(probe)} fails on the original image ${spec}: ${e.message}`, { hint: e.hint });
       throw e;
     });
     const failure = probeFailure(probe, outcome);
     if (failure) throw new ShaleError('FAILED_PRECONDITION', `probe ${probeLabel(probe)} fails on the original image ${spec}: ${failure}`, { hint: 'a probe must pass on the original image' });
+    // the kernel runs a script's #! interpreter without a call the tracer sees (the script itself is bound in)
+    const interpreter = probe.kind === 'script' ? await scriptInterpreter(probe.file) : undefined;
+    if (interpreter) touched.push({ reason, paths: [{ path: interpreter, accesses: ['exec'] }] });
     originals.push(outcome);
   }
+  const kept = new KeptPaths();
+  const includeRoots = new Set<string>();
+  await containers.withImageRootfs(image.id, async (rootfs) => {
+    for (const { reason, paths } of touched) {
+      for (const t of paths) if (await keepPath(rootfs, kept, t.path, reason)) kept.noteAccess(t.path, t.accesses);
+    }
+    // what the runtime reads before the container's process exists: the user and group databases (USER and
+    // the groups of the user), and the working directory
+    for (const p of ['/etc/passwd', '/etc/group', workdir]) await keepPath(rootfs, kept, p, 'runtime');
+    for (const p of o.include ?? []) {
+      const end = await keepPath(rootfs, kept, p, 'include');
+      if (end) includeRoots.add(end.slice(1));
+    }
+    await keepLoaderNeeds(rootfs, kept, { libraryPath });
+  });
 
   const excluded = (o.exclude ?? []).map((p) => posix.normalize(p).replace(/^\/+|\/+$/g, ''));
   const report: KeptEntry[] = [];

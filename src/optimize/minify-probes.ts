@@ -40,8 +40,8 @@ export interface ProbeRunOptions {
   timeoutMs: number;
   /** Scratch space (the store's). */
   scratchDir: string;
-  /** Trace the container with strace: the paths it touched are handed to `onTrace` with its rootfs. */
-  onTrace?: (paths: TouchedPath[], rootfs: string) => Promise<void>;
+  /** Trace the container with strace: the paths it touched are handed to `onTrace` once it has ended. */
+  onTrace?: (paths: TouchedPath[]) => void;
 }
 
 /** Fails unless strace can be run. */
@@ -90,18 +90,18 @@ export async function runProbe(containers: Containers, image: string, probe: Pro
         onOutput: (c, stream) => (stream === 'stdout' ? stdout : stderr).push(c),
         signal: abort.signal,
         wrapper: o.onTrace ? ['strace', ...STRACE_OPTIONS, '-o', traceFile] : undefined,
-        afterExit: o.onTrace
-          ? async (rootfs) => {
-              const paths = existsSync(traceFile) ? await containerPaths(() => fileLines(traceFile), cwd) : [];
-              if (paths.length === 0) {
-                const said = tracerComplaint(stderr);
-                throw new ShaleError('FAILED_PRECONDITION', `the tracer saw no process of the container for probe ${probeLabel(probe)}${said ? ` (${said})` : ''}`, { hint: TRACER_HINT });
-              }
-              await o.onTrace!(paths, rootfs);
-            }
-          : undefined,
       },
     });
+    /** Hands the traced paths over once the container has ended. */
+    const handTrace = async () => {
+      if (!o.onTrace) return;
+      const paths = existsSync(traceFile) ? await containerPaths(() => fileLines(traceFile), cwd) : [];
+      if (paths.length === 0) {
+        const said = tracerComplaint(stderr);
+        throw new ShaleError('FAILED_PRECONDITION', `the tracer saw no process of the container for probe ${probeLabel(probe)}${said ? ` (${said})` : ''}`, { hint: TRACER_HINT });
+      }
+      o.onTrace(paths);
+    };
     // strace's own failure (ptrace refused, ...) is what the user needs to see, not runc's
     const run = started.catch((e: unknown) => {
       const said = o.onTrace ? tracerComplaint(stderr) : undefined;
@@ -110,6 +110,7 @@ export async function runProbe(containers: Containers, image: string, probe: Pro
     if (probe.kind !== 'http') {
       const { exitCode } = await run;
       if (abort.signal.aborted) throw new ShaleError('COMMAND_FAILED', `probe ${probeLabel(probe)} did not end within ${o.timeoutMs / 1000} s (killed)`);
+      await handTrace();
       return { exitCode, stdout: Buffer.concat(stdout).toString('utf8'), stderrTail: lastLine(stderr) };
     }
     let ended = false;
@@ -130,6 +131,7 @@ export async function runProbe(containers: Containers, image: string, probe: Pro
         hint: lastLine(stderr),
       });
     }
+    await handTrace();
     return { httpStatus: answer.status, body: answer.body, stderrTail: lastLine(stderr) };
   } finally {
     clearTimeout(timer);

@@ -49,8 +49,6 @@ export interface CapturedRun {
   signal?: AbortSignal;
   /** A program runc runs under (a tracer). */
   wrapper?: string[];
-  /** Called with the container's root filesystem once it has ended, before it is removed. */
-  afterExit?: (rootfs: string) => Promise<void>;
 }
 
 /** Everything about containers: records, their persistent snapshots (overlayfs or copies) and runc. */
@@ -204,10 +202,23 @@ export class Containers {
     try {
       const result = await this.runc.run({ bundleDir: this.records.pathOf(record.id, 'bundle'), id: record.id, spec, stdio: 'pipe', onOutput: c.onOutput, signal: c.signal, wrapper: c.wrapper });
       if (!result.started) throw new ShaleError('COMMAND_FAILED', `the runtime could not start a container of ${record.image} (runc exited ${result.exitCode})`, { exitCode: 125 });
-      await c.afterExit?.(snap.rootfs);
       return { id: record.id, exitCode: result.exitCode };
     } finally {
       await this.removeRecorded(record, snap);
+    }
+  }
+
+  /**
+   * Runs `fn` on a throwaway root filesystem of an image (its layers as they are, nothing run in it), and
+   * removes that afterwards: a place to read the image's files by path.
+   */
+  async withImageRootfs<T>(ref: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
+    const { image } = await this.store.resolve(ref);
+    const snap = await (await this.snapshotter('auto')).prepare(`view-${randomBytes(16).toString('hex')}`, this.layerRefs(image));
+    try {
+      return await fn(snap.rootfs);
+    } finally {
+      await snap.remove();
     }
   }
 
