@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
-for p in docker.io runc uidmap skopeo umoci busybox-static debootstrap zstd libdeflate-tools binutils attr chromium docker-registry apache2-utils openssh-client qemu-user-static binfmt-support; do
+for p in docker.io runc uidmap skopeo umoci busybox-static debootstrap zstd libdeflate-tools binutils attr chromium docker-registry apache2-utils openssh-client qemu-user-static binfmt-support strace; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -7,6 +7,7 @@ import type { BuildFlags } from './build-command.js';
 import type { AnalyzeFlags } from './analyze-command.js';
 import type { SlimFlags } from './slim-command.js';
 import type { SquashFlags } from './squash-command.js';
+import type { MinifyFlags } from './minify-command.js';
 import type { LintFlags } from './lint-command.js';
 import { FAILURE_THRESHOLDS, LINT_FORMATS } from '../optimize/lint-choices.js';
 import type { SnapshotterPreference } from '../snapshot/index.js';
@@ -27,6 +28,7 @@ const load = {
   analyze: () => import('./analyze-command.js'),
   slim: () => import('./slim-command.js'),
   squash: () => import('./squash-command.js'),
+  minify: () => import('./minify-command.js'),
   lint: () => import('./lint-command.js'),
   registry: () => import('./registry-commands.js'),
   copy: () => import('./copy-command.js'),
@@ -266,6 +268,24 @@ export function buildProgram(): Command {
     .option('--all', 'squash every layer into one')
     .addOption(formatOption())
     .action(run(async (store, ref: string, flags: SquashFlags) => (await load.squash()).squashCommand(store, ref, flags)));
+
+  program
+    .command('minify')
+    .description('keep only the files the image uses when probes run it (traced), then verify the probes give the same results on the result')
+    .argument('<image>')
+    .requiredOption('-t, --tag <ref>', 'name of the minified image (written only when verification passes)')
+    .option('--probe-cmd <args>', "run ARGS (shell words) in place of the image's CMD, its ENTRYPOINT kept, as `docker run IMAGE ARGS` (repeatable; default probe: the image's own command)", collect, [])
+    .option('--probe-http <port/path>', 'start the image\'s command and request http://127.0.0.1:PORT/PATH until it answers 2xx or 3xx (repeatable)', collect, [])
+    .option('--probe-http-status <n>', 'the HTTP status the --probe-http probes expect instead of 2xx/3xx')
+    .option('--probe-script <file>', 'run this script inside the container, in place of the ENTRYPOINT and CMD (repeatable; it needs a #! line)', collect, [])
+    .option('--probe-timeout <seconds>', 'each probe run is killed after this long', '60')
+    .option('--include <path>', 'keep this container path (a directory with everything below) whatever the probes did (repeatable)', collect, [])
+    .option('--exclude <path>', 'leave this container path (and everything below) out whatever the probes did (repeatable)', collect, [])
+    .option('--from-scratch', 'one layer holding only the kept files (the default)')
+    .option('--keep-base', 'keep the base image\'s layers as they are; the layers above become one layer of only the kept files')
+    .option('--report <file>', 'write every kept path with why it is kept (probe, loader rule, --include) and sizes, as JSON')
+    .addOption(formatOption())
+    .action(run(async (store, image: string, flags: MinifyFlags) => (await load.minify()).minifyCommand(store, image, flags)));
 
   program
     .command('lint')

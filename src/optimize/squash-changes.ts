@@ -194,6 +194,8 @@ class LayerCursor {
 export interface SquashLayersOptions {
   /** Where file contents wait when a layer's entries are needed out of its own order (the store's scratch space). */
   scratchDir: string;
+  /** Edits the merged tree of all layers before the changes are found: what it removes is left out (minify). */
+  select?: (full: MergedTree) => void;
 }
 
 /**
@@ -214,6 +216,7 @@ export async function* squashLayersTar(layers: readonly TarSource[], kept: numbe
     if (i < kept) base.apply(i, listing, layers[i]!.what);
     full.apply(i, listing, layers[i]!.what);
   });
+  options.select?.(full);
   const headerOf = (s: EntrySource): TarHeader => listings[s.layer]!.entries[s.index]!.header;
   const entries = squashTarEntries(squashChanges(base, full, kept), full, headerOf);
 

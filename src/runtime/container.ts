@@ -33,6 +33,22 @@ export interface RunOptions {
   tty?: boolean;
   /** How the container's root filesystem is made: overlayfs, copies, or the first that works (auto). */
   snapshotter?: SnapshotterPreference;
+  /** Replaces the image's ENTRYPOINT (an empty list clears it). */
+  entrypoint?: string[];
+  /**
+   * Runs the container with its output handed here (not the terminal), no signal forwarding, and no
+   * record kept afterwards: a container of shale's own (a probe), always removed when it ends.
+   */
+  capture?: CapturedRun;
+}
+
+/** How a captured container runs (see RunOptions.capture). */
+export interface CapturedRun {
+  onOutput: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
+  /** Aborting kills the container. */
+  signal?: AbortSignal;
+  /** A program runc runs under (a tracer). */
+  wrapper?: string[];
 }
 
 /** Everything about containers: records, their persistent snapshots (overlayfs or copies) and runc. */
@@ -75,7 +91,7 @@ export class Containers {
   async run(o: RunOptions): Promise<{ id: string; exitCode?: number }> {
     const { image, entry } = await this.store.resolve(o.image);
     const cfg = (image.config.config ?? {}) as { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; User?: string };
-    const args = [...(cfg.Entrypoint ?? []), ...(o.command.length > 0 ? o.command : (cfg.Cmd ?? []))];
+    const args = [...(o.entrypoint ?? cfg.Entrypoint ?? []), ...(o.command.length > 0 ? o.command : o.entrypoint ? [] : (cfg.Cmd ?? []))];
     if (args.length === 0) throw new ShaleError('INVALID_ARGUMENT', `no command specified: image ${o.image} has no CMD or ENTRYPOINT`);
     const id = randomBytes(32).toString('hex');
     const name = o.name ?? `shale_${id.slice(0, 8)}`;
@@ -124,11 +140,13 @@ export class Containers {
         terminal: o.tty === true,
         binds,
       };
-      await checkExecutable(snap.rootfs, spec.args[0]!, spec.env, spec.cwd);
+      // a command bound into the container (a probe script) is there only once runc has mounted it
+      if (!binds.some((b) => b.destination === spec.args[0])) await checkExecutable(snap.rootfs, spec.args[0]!, spec.env, spec.cwd);
     } catch (e) {
       return fail(e);
     }
     const bundleDir = this.records.pathOf(id, 'bundle');
+    if (o.capture) return this.runCaptured(record, snap!, spec, o.capture);
     if (o.detach) {
       const pid = await this.runc.runDetached({
         bundleDir,
@@ -177,6 +195,31 @@ export class Containers {
     await this.records.save({ ...record, exitCode, finished: createdNow() }, { durable: false });
     if (o.autoRemove) await this.removeRecorded(record, snap);
     return { id, exitCode };
+  }
+
+  /** Runs a container of shale's own to its end with its output captured, then removes it (see RunOptions.capture). */
+  private async runCaptured(record: ContainerRecord, snap: ActiveSnapshot, spec: SpecOptions, c: CapturedRun): Promise<{ id: string; exitCode: number }> {
+    try {
+      const result = await this.runc.run({ bundleDir: this.records.pathOf(record.id, 'bundle'), id: record.id, spec, stdio: 'pipe', onOutput: c.onOutput, signal: c.signal, wrapper: c.wrapper });
+      if (!result.started) throw new ShaleError('COMMAND_FAILED', `the runtime could not start a container of ${record.image} (runc exited ${result.exitCode})`, { exitCode: 125 });
+      return { id: record.id, exitCode: result.exitCode };
+    } finally {
+      await this.removeRecorded(record, snap);
+    }
+  }
+
+  /**
+   * Runs `fn` on a throwaway root filesystem of an image (its layers as they are, nothing run in it), and
+   * removes that afterwards: a place to read the image's files by path.
+   */
+  async withImageRootfs<T>(ref: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
+    const { image } = await this.store.resolve(ref);
+    const snap = await (await this.snapshotter('auto')).prepare(`view-${randomBytes(16).toString('hex')}`, this.layerRefs(image));
+    try {
+      return await fn(snap.rootfs);
+    } finally {
+      await snap.remove();
+    }
   }
 
   /** The files a container gets bound over its init layer: its hostname, and the host's DNS files with host networking. */

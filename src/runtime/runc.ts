@@ -18,6 +18,8 @@ export interface RuncRunOptions {
   onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   /** Aborting kills the container. */
   signal?: AbortSignal;
+  /** A program runc runs under (argv before runc's own), e.g. a tracer that follows runc's process tree. */
+  wrapper?: string[];
 }
 
 export interface DetachedRunOptions {
@@ -83,7 +85,9 @@ export class Runc {
     // runc writes the pid file only once the container's process has started
     const pidFile = join(o.bundleDir, 'runc.pid');
     await rm(pidFile, { force: true });
-    const child = spawn(RUNC, this.argv('run', '--pid-file', pidFile, '--bundle', o.bundleDir, o.id), {
+    const runcArgv = [RUNC, ...this.argv('run', '--pid-file', pidFile, '--bundle', o.bundleDir, o.id)];
+    const [file, ...args] = [...(o.wrapper ?? []), ...runcArgv];
+    const child = spawn(file!, args, {
       stdio: o.stdio === 'inherit' ? 'inherit' : ['ignore', 'pipe', 'pipe'],
     });
     child.stdout?.on('data', (c: Buffer) => o.onOutput?.(c, 'stdout'));
@@ -98,7 +102,7 @@ export class Runc {
     else o.signal?.addEventListener('abort', kill, { once: true });
     try {
       const exitCode = await new Promise<number>((resolve, reject) => {
-        child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? notInstalled() : e));
+        child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? (o.wrapper ? new ShaleError('FAILED_PRECONDITION', `${file} is not installed`) : notInstalled()) : e));
         child.on('close', (code, sig) => resolve(code ?? (sig ? 128 + signalNumber(sig) : 255)));
       });
       const started = await access(pidFile).then(() => true, () => false);

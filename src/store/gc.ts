@@ -121,3 +121,21 @@ export async function fsck(store: Store): Promise<FsckResult> {
   }
   return { ok: problems.length === 0, blobs: present.length, images: entries.length, problems: [...new Set(problems)] };
 }
+
+/**
+ * Takes back an untagged image this process stored (a result that failed its checks): its index entry,
+ * and those of `blobs` that no remaining image references. Other images keep everything they use.
+ */
+export async function discardImage(store: Store, manifestDigest: Digest, blobs: Digest[]): Promise<void> {
+  await store.withLock(async () => {
+    const entries = await store.readIndex();
+    await store.writeIndex(entries.filter((e) => e.ref || e.descriptor.digest !== manifestDigest));
+    const { blobs: reachable } = await reachableBlobs(store);
+    for (const d of blobs) {
+      if (reachable.has(d)) continue;
+      await store.content.delete(d);
+      await rm(store.layerInfos.pathOf(d), { force: true });
+      await removeBuildLines(store, d);
+    }
+  });
+}

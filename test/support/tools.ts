@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 
-export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap' | 'chromium' | 'registry' | 'newuidmap' | 'useradd' | 'chroot';
+export type Tool = 'docker' | 'skopeo' | 'umoci' | 'runc' | 'overlayfs' | 'debootstrap' | 'chromium' | 'registry' | 'newuidmap' | 'useradd' | 'chroot' | 'strace';
 
 const probes: Record<Tool, string[]> = {
   // a real daemon, not just the CLI: the server version needs the Engine to answer
@@ -27,6 +27,8 @@ const probes: Record<Tool, string[]> = {
   useradd: ['sh', '-c', 'test "$(id -u)" = 0 && command -v useradd && command -v usermod >/dev/null'],
   // a command run in another root filesystem (coreutils' chroot, as root)
   chroot: ['sh', '-c', 'test "$(id -u)" = 0 && command -v chroot'],
+  // Debian's strace: minify traces its probes with it
+  strace: ['sh', '-c', 'strace -V | head -n 1'],
 };
 
 const cache = new Map<Tool, { ok: boolean; detail: string }>();
