@@ -87,6 +87,12 @@ test('minify on Debian: curl and a Python HTTP server, from scratch and over the
     assert.ok(!why.has('/usr/bin/apt-get'), 'apt is not used');
     const [before, after] = [shaleJson<Inspect>(['inspect', `${name}:curl`], o), shaleJson<Inspect>(['inspect', `${name}:curl-min`], o)];
     for (const k of ['Cmd', 'Entrypoint', 'Env', 'WorkingDir', 'ExposedPorts'] as const) assert.deepEqual(after.config.config?.[k], before.config.config?.[k], `config ${k} kept`);
+    // analyze --compare shows what went: only removals, every kept file as it was
+    const cmp = shaleJson<{ added: unknown[]; changed: unknown[]; removed: { path: string; size: number }[]; deltaBytes: number }>(['analyze', `${name}:curl-min`, '--compare', `${name}:curl`, '--format', 'json'], o);
+    assert.deepEqual([cmp.added, cmp.changed], [[], []]);
+    assert.ok(cmp.removed.some((p) => p.path === '/usr/bin/apt-get'));
+    assert.equal(-cmp.deltaBytes, cmp.removed.reduce((n, p) => n + p.size, 0), 'the removed bytes are the whole difference');
+    assert.ok(-cmp.deltaBytes > r.after.sizeBytes * 5, `removed ${-cmp.deltaBytes} B, kept ${r.after.sizeBytes} B`);
   });
 
   await t.test('--keep-base: the base layers stay the same blobs; over the base only the new layer is pulled', () => {
