@@ -39,19 +39,6 @@ for i in $(seq "$CONTAINERS"); do
   docker run --name "$repo-$i" --label "$repo" "$repo:$i" true
 done
 
-pair() { # RUNS alternating runs of A and B: prints "medianA medianB"
-  local a=$1 b=$2 ta=() tb=()
-  for _ in $(seq "$RUNS"); do
-    ta+=("$(time_cmd sh -c "$a")")
-    tb+=("$(time_cmd sh -c "$b")")
-  done
-  echo "$(printf '%s\n' "${ta[@]}" | median) $(printf '%s\n' "${tb[@]}" | median)"
-}
-row() { # name A-command B-command B-name
-  local m
-  read -r -a m <<<"$(pair "$2" "$3")"
-  awk -v n="$1" -v a="${m[0]}" -v b="${m[1]}" -v bn="$4" 'BEGIN { printf "%-26s %7.1f ms  %-18s %7.1f ms  ratio %.2f\n", n, a/1e6, bn, b/1e6, a/b }'
-}
 exe=dist/shale-linux-x64
 [ -x "$exe" ] && [ "$exe" -nt dist/shale.cjs ] || npm run --silent package >/dev/null
 echo "listing $IMAGES images and $CONTAINERS ended containers (medians of $RUNS):"

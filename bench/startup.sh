@@ -28,20 +28,6 @@ echo context >"$work/ctx/f"
 $shale build -q -t startup-bench:1 "$work/ctx" >/dev/null
 DOCKER_BUILDKIT=0 docker build -q -t startup-bench:1 "$work/ctx" >/dev/null 2>&1
 
-# RUNS alternating runs of A and B: prints "medianA medianB"
-pair() {
-  local a=$1 b=$2 ta=() tb=()
-  for _ in $(seq "$RUNS"); do
-    ta+=("$(time_cmd sh -c "$a")")
-    tb+=("$(time_cmd sh -c "$b")")
-  done
-  echo "$(printf '%s\n' "${ta[@]}" | median) $(printf '%s\n' "${tb[@]}" | median)"
-}
-row() { # name A-command B-command B-name
-  local m
-  read -r -a m <<<"$(pair "$2" "$3")"
-  awk -v n="$1" -v a="${m[0]}" -v b="${m[1]}" -v bn="$4" 'BEGIN { printf "%-34s %7.1f ms  %-16s %7.1f ms  ratio %.2f\n", n, a/1e6, bn, b/1e6, a/b }'
-}
 node_e0="$(command -v node) -e 0"
 row "executable --version" "$exe --version" "docker --version" "docker --version"
 row "executable --version" "$exe --version" "$node_e0" "node -e 0"
