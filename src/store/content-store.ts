@@ -17,6 +17,13 @@ export interface Ingestion {
   size: number;
 }
 
+/** Owner records this process wrote: a process that ends normally takes them along; a killed one leaves them for gc to judge. */
+const ownerRecords = new Set<string>();
+function removeAtExit(record: string): void {
+  if (ownerRecords.size === 0) process.once('exit', () => ownerRecords.forEach((r) => rmSync(r, { force: true })));
+  ownerRecords.add(record);
+}
+
 /**
  * The blobs of an OCI image layout (`blobs/sha256/HEX`). Writes are ingestions: to a temp file, hashed
  * while written, verified, fsynced, then renamed into place, so a crash never leaves a half blob under a
@@ -59,11 +66,8 @@ export class ContentStore {
   private async newTempPath(): Promise<string> {
     await mkdir(this.ingestDir, { recursive: true });
     const owner = processOwner();
-    this.ownerRecorded ??= writeFile(join(this.ingestDir, `owner-${owner.token}`), JSON.stringify(owner)).then(() => {
-      // a process that ends normally takes its record along; a killed one leaves it for gc to judge
-      const record = join(this.ingestDir, `owner-${owner.token}`);
-      process.once('exit', () => rmSync(record, { force: true }));
-    });
+    const record = join(this.ingestDir, `owner-${owner.token}`);
+    this.ownerRecorded ??= writeFile(record, JSON.stringify(owner)).then(() => removeAtExit(record));
     await this.ownerRecorded;
     return join(this.ingestDir, `${process.pid}-${owner.token}-${randomBytes(8).toString('hex')}`);
   }
