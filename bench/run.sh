@@ -20,3 +20,4 @@ bash bench/registry.sh
 bash bench/cache-registry.sh
 bash bench/startup.sh
 bash bench/list-commands.sh
+bash bench/minify.sh
