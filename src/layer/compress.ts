@@ -69,7 +69,6 @@ export const GZIP_MEMBER_SIZE = { zlib: 1 << 20, libdeflate: 8 << 20 } as const;
 
 export type GzipEncoder = keyof typeof GZIP_MEMBER_SIZE;
 
-
 /** Fixed-size slices of a stream (the last may be shorter), copied out of the source's chunks. */
 async function* fixedChunks(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
   let buf = Buffer.allocUnsafe(size);
