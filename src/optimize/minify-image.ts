@@ -99,7 +99,7 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
   for (const [i, probe] of o.probes.entries()) {
     const reason = `probe ${i + 1}: ${probeLabel(probe)}`;
     o.onProgress?.(`tracing ${reason}`);
-    const outcome = await runProbe(containers, image.id, probe, { timeoutMs: o.timeoutMs, scratchDir, onTrace: (paths) => touched.push({ reason, paths }) }).catch((e: unknown) => {
+    const outcome = await runProbe(containers, image.id, probe, { timeoutMs: o.timeoutMs, scratchDir, workdir, onTrace: (paths) => touched.push({ reason, paths }) }).catch((e: unknown) => {
       // a probe that cannot run on the original is the caller's mistake (exit 2), whatever status its cause had
       if (e instanceof ShaleError && e.code !== 'FAILED_PRECONDITION') throw new ShaleError('FAILED_PRECONDITION', e.message.startsWith('probe ') ? `${e.message} (on the original image ${spec})` : `probe ${probeLabel(probe)} fails on the original image ${spec}: ${e.message}`, { hint: e.hint });
       throw e;

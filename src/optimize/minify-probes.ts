@@ -42,6 +42,8 @@ export interface ProbeRunOptions {
   scratchDir: string;
   /** Trace the container with strace: the paths it touched are handed to `onTrace` once it has ended. */
   onTrace?: (paths: TouchedPath[]) => void;
+  /** The image's working directory, where the traced paths relative to the container's start resolve ('/' when unset). */
+  workdir?: string;
 }
 
 /** Fails unless strace can be run. */
@@ -78,7 +80,6 @@ export async function runProbe(containers: Containers, image: string, probe: Pro
     if (probe.kind === 'http' && (await request(probe.port, probe.path))) {
       throw new ShaleError('FAILED_PRECONDITION', `probe ${probeLabel(probe)}: something on this host already answers on port ${probe.port}`, { hint: 'the probe would not reach the container: stop it first' });
     }
-    const cwd = await imageWorkdir(containers, image);
     const started = containers.run({
       image,
       command,
@@ -95,7 +96,7 @@ export async function runProbe(containers: Containers, image: string, probe: Pro
     /** Hands the traced paths over once the container has ended. */
     const handTrace = async () => {
       if (!o.onTrace) return;
-      const paths = existsSync(traceFile) ? await containerPaths(() => fileLines(traceFile), cwd) : [];
+      const paths = existsSync(traceFile) ? await containerPaths(() => fileLines(traceFile), o.workdir) : [];
       if (paths.length === 0) {
         const said = tracerComplaint(stderr);
         throw new ShaleError('FAILED_PRECONDITION', `the tracer saw no process of the container for probe ${probeLabel(probe)}${said ? ` (${said})` : ''}`, { hint: TRACER_HINT });
@@ -186,9 +187,4 @@ async function request(port: number, path: string): Promise<{ status: number; bo
   } catch {
     return undefined;
   }
-}
-
-async function imageWorkdir(containers: Containers, image: string): Promise<string> {
-  const { image: img } = await containers.store.resolve(image);
-  return (img.config.config as { WorkingDir?: string } | undefined)?.WorkingDir || '/';
 }
