@@ -22,6 +22,14 @@ export function layerCompressionOf(mediaType: string): Compression | undefined {
   }
 }
 
+/**
+ * A layer's diffId as far as its descriptor tells: an uncompressed tar's digest is its diffId; a
+ * compressed blob's diffId is known only from its tar (undefined).
+ */
+export function diffIdOfDescriptor(d: Pick<Descriptor, 'mediaType' | 'digest'>): Digest | undefined {
+  return layerCompressionOf(d.mediaType) === 'none' ? d.digest : undefined;
+}
+
 /** A compressed copy of a layer: its blob and codec. */
 export interface CompressedBlob {
   digest: Digest;

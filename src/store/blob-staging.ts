@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ShaleError } from '../internal/errors.js';
 import { ImageConfigSchema, ManifestSchema, parseJson, type Descriptor, type Digest } from '../oci/index.js';
-import { layerCompressionOf } from '../layer/index.js';
+import { diffIdOfDescriptor } from '../layer/index.js';
 import type { Ingestion } from './content-store.js';
 import type { Store } from './store.js';
 
@@ -44,8 +44,7 @@ export class BlobStaging {
     }
     for (let i = 0; i < parsed.layers.length; i++) {
       const layer = parsed.layers[i]!;
-      const plain = layerCompressionOf(layer.mediaType) === 'none';
-      const known = plain ? layer.digest : (await this.store.layerInfos.get(layer.digest))?.diffId;
+      const known = diffIdOfDescriptor(layer) ?? (await this.store.layerInfos.get(layer.digest))?.diffId;
       if (known !== undefined && known !== diffIds[i]) {
         throw new ShaleError('DIGEST_MISMATCH', `${what}: layer ${i + 1} has diffId ${known}, the config says ${diffIds[i]}`);
       }

@@ -1,6 +1,6 @@
 import { MediaType, normalizeReference, type Descriptor, type Digest, type ImageConfig } from '../oci/index.js';
 import { canonicalJson, makeManifest } from '../image/index.js';
-import { isLendingLayerTar, layerCompressionOf } from '../layer/index.js';
+import { diffIdOfDescriptor, isLendingLayerTar } from '../layer/index.js';
 import { ShaleError } from '../internal/errors.js';
 import { ingestBlob, ingestLendingLayer, type IngestedBlob, type LayerInfo } from './layer-info.js';
 import type { Store } from './store.js';
@@ -34,7 +34,8 @@ export async function commitLayer(store: Store, { ing, layer, layerError }: Inge
  * digest is its diffId, checked here.
  */
 export async function fetchLayerBlob(store: Store, d: Descriptor, diffId: Digest, source: AsyncIterable<Uint8Array>, what: string): Promise<void> {
-  if (layerCompressionOf(d.mediaType) === 'none' && d.digest !== diffId) throw new ShaleError('DIGEST_MISMATCH', `${what}: an uncompressed layer's digest must be its diffId ${diffId}`);
+  const known = diffIdOfDescriptor(d);
+  if (known !== undefined && known !== diffId) throw new ShaleError('DIGEST_MISMATCH', `${what}: an uncompressed layer's digest must be its diffId ${diffId}`);
   const ing = await store.content.ingest(source, { digest: d.digest, size: d.size }, what);
   try {
     await store.withLock(async () => {
