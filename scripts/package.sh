@@ -21,9 +21,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The blob is made by the same Node it is injected into (its format is that version's). With V8's code
 # cache for the main script, `--version` and `images` start in about 0.8x the time of a blob without it
-# (medians of 20). A start-up snapshot (useSnapshot) is not usable with Node 24: node:http, loaded at
-# start by the registry client, cannot be serialized, and with it left out a worker thread that loads
-# node:crypto aborts on an assertion of Node's.
+# (medians of 20). A start-up snapshot (useSnapshot) is not usable with Node 24: in a process started
+# from one, a worker thread that loads node:crypto aborts on an assertion of Node's.
 cat >"$work/sea-config.json" <<JSON
 {
   "main": "dist/sea-entry.cjs",
