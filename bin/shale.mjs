@@ -5,9 +5,9 @@
 // runs without it. Without root, the command runs again inside the caller's user namespace
 // (dist/user-namespace.cjs, small); bin/shale joins that namespace itself when its holder is up.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+import { runCommonJsBundle } from '../dist/src/internal/common-js-bundle.js';
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
@@ -30,9 +30,7 @@ function runBundle() {
   try {
     cachedData = readFileSync(cacheFile);
   } catch {}
-  const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
-  const mod = { exports: {} };
-  script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, fileURLToPath(new URL('../dist', import.meta.url)));
+  const { exports, script } = runCommonJsBundle(readFileSync(bundle, 'utf8'), bundle, createRequire(bundle), cachedData);
   if (cachedData === undefined || script.cachedDataRejected) {
     process.once('exit', () => {
       try {
@@ -42,5 +40,5 @@ function runBundle() {
       } catch {}
     });
   }
-  mod.exports.main(args);
+  exports.main(args);
 }
