@@ -42,13 +42,13 @@ const lazyBuiltins = {
     });
   },
 };
-const lazyIn = new Set(['dist/shale.cjs', 'dist/sea-entry.cjs']);
+const lazyIn = new Set(['dist/shale.cjs', 'dist/launcher.cjs', 'dist/sea-entry.cjs']);
 
 const bundles = {
   'dist/src/cli/main.js': 'dist/shale.cjs',
   'dist/src/analyze/scan-worker.js': 'dist/scan-worker.cjs',
   'dist/src/build/layer-tar-worker.js': 'dist/layer-tar-worker.cjs',
-  'dist/src/runtime/enter-user-namespace.js': 'dist/user-namespace.cjs',
+  'dist/src/cli/launcher.js': 'dist/launcher.cjs', // bin/shale.mjs's steps before the CLI
   'dist/src/cli/sea-entry.js': 'dist/sea-entry.cjs', // the single executable's main (scripts/package.sh)
 };
 await Promise.all(

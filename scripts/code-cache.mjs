@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runCommonJsBundle } from '../dist/src/internal/common-js-bundle.js';
 
+const { runCommonJsBundle } = createRequire(import.meta.url)('../dist/launcher.cjs'); // as the entry runs it
 const [bundle, out] = process.argv.slice(2);
 const store = mkdtempSync(join(tmpdir(), 'shale-code-cache-'));
 const cli = runCommonJsBundle(readFileSync(bundle, 'utf8'), 'shale.cjs', createRequire(resolve(bundle)));

@@ -148,5 +148,7 @@ test('--version (and -v) prints the version of package.json and the commit the b
     const out = shaleOk([flag], { root: tempStore(t) }).stdout;
     assert.match(out, new RegExp(`^shale version ${version.replace(/\./g, '\\.')}, build ([0-9a-f]{12}(-dirty)?|unknown)\\n$`));
     if (head.status === 0) assert.ok(out.includes(`build ${head.stdout.trim()}`), `${out} names HEAD ${head.stdout.trim()}`);
+    // alone, the launcher answers it before the CLI is loaded; before a command, the CLI's own option does
+    assert.equal(shaleOk([flag, 'images'], { root: tempStore(t) }).stdout, out);
   }
 });

@@ -33,7 +33,7 @@ function cleanCopy(into: string): string {
 }
 
 /** What the package holds beyond the library's .js and .d.ts files under dist/src. */
-const PACKED_PROGRAMS = ['bin/shale', 'bin/shale.mjs', 'dist/shale.cjs', 'dist/scan-worker.cjs', 'dist/layer-tar-worker.cjs', 'dist/user-namespace.cjs'];
+const PACKED_PROGRAMS = ['bin/shale', 'bin/shale.mjs', 'dist/shale.cjs', 'dist/scan-worker.cjs', 'dist/layer-tar-worker.cjs', 'dist/launcher.cjs'];
 
 /** What the installed package is used for: named imports, real work on tars, a store, an analysis and lint. */
 const CONSUMER = `
