@@ -16,6 +16,7 @@ import { docker26Cleanup, docker26Ok, requireDocker26 } from './support/docker26
 import { startRegistry, type TestRegistry } from './support/registry.js';
 import { assertCliError, assertErrorAfterProgress, shale, shaleJson, shaleOk, spawnShale, tempDir, tempStore } from './support/shale.js';
 import { requireTool } from './support/tools.js';
+import { defaultCompressionLevel } from '../src/layer/index.js';
 
 interface PushJson {
   manifestDigest: string;
@@ -92,7 +93,7 @@ test('shale push gzip and zstd: Docker 20.10 (gzip), Docker 26 and skopeo read t
   assert.equal(sha256(execFileSync('gzip', ['-dc'], { input: blob, maxBuffer: 64 << 20 })), diffId);
   assert.ok(blob.indexOf(Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0]), 10) > 0, 'more than one gzip member (the layer is over 12 MiB, members are at most 8 MiB)');
   // remembered: a record beside the store's other records, and fsck is content
-  assert.deepEqual(records(root), [`${diffId.slice(7)}.gzip-4.json`]);
+  assert.deepEqual(records(root), [`${diffId.slice(7)}.gzip-${defaultCompressionLevel('gzip')}.json`]);
   assert.equal(shaleJson<{ ok: boolean }>(['fsck'], { root }).ok, true);
 
   // a second push (another tag) compresses nothing: the remembered copy is already there
@@ -112,7 +113,7 @@ test('shale push gzip and zstd: Docker 20.10 (gzip), Docker 26 and skopeo read t
   assert.equal(rawManifest(zs).layers[0]!.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
   assert.equal(skopeoDigest(zs), z.manifestDigest);
   assert.equal(sha256(execFileSync('zstd', ['-dc'], { input: readFileSync(registry.blobPath(zLayer.digest)), maxBuffer: 64 << 20 })), diffId);
-  assert.deepEqual(records(root), [`${diffId.slice(7)}.gzip-4.json`, `${diffId.slice(7)}.zstd-5.json`]);
+  assert.deepEqual(records(root), [`${diffId.slice(7)}.gzip-${defaultCompressionLevel('gzip')}.json`, `${diffId.slice(7)}.zstd-5.json`]);
 
   // Docker 20.10: gzip yes, zstd no (its layer store reads the zstd blob as a tar)
   const cleanup = dockerCleanup(t);

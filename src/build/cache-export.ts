@@ -26,7 +26,7 @@ import { ShaleError } from '../internal/errors.js';
 import { digestOf, HistorySchema, MediaType, ociLayerMediaType, parseJson, type Descriptor, type Digest, type History, type Manifest } from '../oci/index.js';
 import type { Layer } from '../image/index.js';
 import { storedCompressedLayer, type Store } from '../store/index.js';
-import { COMPRESSION_LEVELS, layerCompressionOf } from '../layer/index.js';
+import { defaultCompressionLevel, layerCompressionOf } from '../layer/index.js';
 import type { CachedStep } from './build-cache.js';
 import type { LayerStorer, StoredLayer } from './layer-storer.js';
 
@@ -98,7 +98,7 @@ export async function cacheRecords(made: MadeStep[], mode: CacheMode, imageStage
 
 /** The artifact of `records` (see the format above); its layers read from `store`, uncompressed ones as their gzip copies. */
 export async function cacheArtifact(store: Store, records: CacheRecord[], mode: CacheMode, cacheMounts: string[] = []): Promise<CacheArtifact> {
-  const gzip = { compression: 'gzip' as const, level: COMPRESSION_LEVELS.gzip.default };
+  const gzip = { compression: 'gzip' as const, level: defaultCompressionLevel('gzip') };
   const sent = new Map<Digest, Layer>(); // by the stored blob's digest
   for (const r of records) {
     if (!r.layer || sent.has(r.layer.descriptor.digest)) continue;

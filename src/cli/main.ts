@@ -92,7 +92,7 @@ export function buildProgram(): Command {
     .requiredOption('-o, --output <path>', 'archive file (- for stdout)')
     .addOption(new Option('--format <format>', 'archive format').choices(['docker-archive', 'oci-archive']).default('docker-archive'))
     .option('--compression <codec>', 'codec of uncompressed layers: none (default), gzip or zstd; compressed layers go as stored')
-    .option('--compression-level <n>', "the codec's level (gzip 1-9, default 4; zstd 1-19, default 3)")
+    .option('--compression-level <n>', "the codec's level (gzip 1-9, default 1 with libdeflate installed, else 4; zstd 1-19, default 3)")
     .action(async (refs: string[], opts: { output: string; format: 'docker-archive' | 'oci-archive'; compression?: string; compressionLevel?: string }, command: Command) => {
       await (await load.commands()).saveCommand(await openStore(command), refs, opts.format, opts.output, opts);
     });
@@ -320,7 +320,7 @@ export function buildProgram(): Command {
     .option('--insecure', 'allow plain HTTP and any TLS certificate')
     .option('--ca-cert <file>', 'trust this CA (PEM) for the registry (default: $SHALE_REGISTRY_CA)')
     .option('--compression <codec>', 'codec of uncompressed layers: gzip (default), zstd or none; compressed layers go as stored')
-    .option('--compression-level <n>', 'the codec\'s level (gzip 1-9, default 4; zstd 1-19, default 3)')
+    .option('--compression-level <n>', 'the codec\'s level (gzip 1-9, default 1 with libdeflate installed, else 4; zstd 1-19, default 3)')
     .addOption(formatOption())
     .action(run(async (store, ref: string, flags: PushFlags) => (await load.registry()).pushCommand(store, ref, flags)));
 

@@ -1,6 +1,9 @@
 /** Compression: sniffing, decompressing plain/gzip/zstd, corrupt input, and the cap against bombs. */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
 import { Readable } from 'node:stream';
 import { createGzip, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { GZIP_MEMBER_SIZE, parallelGzip } from './compress.js';
@@ -192,14 +195,17 @@ describe('decompress', () => {
 });
 
 describe('parallel gzip (the layer compressor)', () => {
+  const scratchDir = mkdtempSync(join(tmpdir(), 'shale-gzip-test-'));
+  after(() => rmSync(scratchDir, { recursive: true, force: true }));
+  const gz = (source: AsyncIterable<Uint8Array>, level: number, encoder: 'zlib' | 'libdeflate') => parallelGzip(source, level, { scratchDir, encoder });
   const libdeflateMissing = !hasCommand('libdeflate-gzip') && !process.env.CI && 'libdeflate-gzip is not installed';
   const big = Buffer.concat([payload, noise(9 * MiB, 7), Buffer.from('more text\n'.repeat(300_000))]);
 
   for (const encoder of ['zlib', 'libdeflate'] as const) {
     test(`${encoder}: fixed-size members, one valid gzip stream of the input, the same bytes every time`, { skip: encoder === 'libdeflate' && libdeflateMissing }, async () => {
-      const once = await collect(parallelGzip(chunks(big, 65_536), 4, encoder));
+      const once = await collect(gz(chunks(big, 65_536), 4, encoder));
       assert.deepEqual(gunzipSync(once), big);
-      assert.deepEqual(await collect(parallelGzip(chunks(big, 1_000_003), 4, encoder)), once, 'the chunking of the input does not change the output');
+      assert.deepEqual(await collect(gz(chunks(big, 1_000_003), 4, encoder)), once, 'the chunking of the input does not change the output');
       // each member starts with the gzip magic and a zero mtime: count them by decompressing member by member
       let members = 0;
       for (let rest = once; rest.length > 0; members++) {
@@ -208,11 +214,21 @@ describe('parallel gzip (the layer compressor)', () => {
         rest = rest.subarray(10 + inflater.engine.bytesWritten + 8);
       }
       assert.equal(members, Math.ceil(big.length / GZIP_MEMBER_SIZE[encoder]));
-      assert.deepEqual(gunzipSync(await collect(parallelGzip(chunks(Buffer.alloc(0), 1), 4, encoder))), Buffer.alloc(0), 'empty input: one empty member');
+      assert.deepEqual(gunzipSync(await collect(gz(chunks(Buffer.alloc(0), 1), 4, encoder))), Buffer.alloc(0), 'empty input: one empty member');
+      assert.deepEqual(readdirSync(scratchDir), [], 'no chunk file is left behind');
     });
   }
 
   test('libdeflate: a failing encoder is an error naming it', { skip: libdeflateMissing }, async () => {
-    await assert.rejects(collect(parallelGzip(chunks(payload, 4096), 99, 'libdeflate')), /libdeflate-gzip -99 failed \(exit status \d+\)/);
+    await assert.rejects(collect(gz(chunks(payload, 4096), 99, 'libdeflate')), /libdeflate-gzip -99 failed \(exit status \d+\)/);
+    assert.deepEqual(readdirSync(scratchDir), []);
+  });
+
+  test('libdeflate: a reader that stops after the first member ends the shells and leaves no file', { skip: libdeflateMissing }, async () => {
+    const members = gz(chunks(big, 65_536), 4, 'libdeflate');
+    const first = await members.next();
+    assert.ok(!first.done && first.value.length > 0);
+    await members.return(undefined);
+    assert.deepEqual(readdirSync(scratchDir), []);
   });
 });

@@ -6,7 +6,8 @@
  * records whose blob is gone; fsck sees only valid blobs.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AsyncQueue } from '../internal/async-queue.js';
 import { writeFileAtomic } from '../internal/fs-atomic.js';
@@ -118,11 +119,14 @@ export function compressLayer(store: Store, layer: Layer, spec: CompressionSpec,
       result.catch(() => undefined);
       current = result;
       let complete = false;
+      let scratch: string | undefined;
       try {
         // an uncompressed layer's blob is its tar; read as held at rest (its digest was checked when it was
         // stored, and fsck checks it again): hashing 200 MB once more cost a core-second of a push
         const tar = layer.openStoredBlob?.() ?? layer.open();
-        for await (const c of compressStream(tar, spec)) {
+        // the compressor's chunk files: in the store, or (a store this process may only read) a private temp folder
+        scratch = store.writable ? await store.content.newScratchDir() : await mkdtemp(join(tmpdir(), 'shale-compress-'));
+        for await (const c of compressStream(tar, spec, scratch)) {
           await queue.push(c);
           yield c;
         }
@@ -133,6 +137,7 @@ export function compressLayer(store: Store, layer: Layer, spec: CompressionSpec,
       } finally {
         // a reader that stops early leaves no copy behind
         queue.end(complete ? undefined : new Error(`${what}: abandoned`));
+        if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
       }
     },
     async result() {

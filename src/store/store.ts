@@ -93,6 +93,11 @@ export class Store {
     return this.content.ingestDir;
   }
 
+  /** False when this process may not write to the store (see `open`). */
+  get writable(): boolean {
+    return this.writeRefusal === undefined;
+  }
+
   /** Throws when this process may not write to the store (see `open`); before anything is written. */
   assertWritable(): void {
     if (this.writeRefusal) throw this.writeRefusal;
