@@ -27,7 +27,7 @@ if (launcher.answerVersion(args)) {
 
 function runBundle() {
   const bundle = fileURLToPath(new URL('../dist/shale.cjs', import.meta.url));
-  const command = args.find((a) => /^[a-z][a-z-]*$/.test(a)) ?? 'none';
+  const command = launcher.commandOf(args) ?? 'none';
   const cacheFile = `${bundle}.${command}.v8cache`;
   let cachedData;
   try {

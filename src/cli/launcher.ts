@@ -7,7 +7,7 @@
 import { versionText } from './version.js';
 
 export { runCommonJsBundle } from '../internal/common-js-bundle.js';
-export { needsUserNamespace, runInUserNamespace } from '../runtime/enter-user-namespace.js';
+export { commandOf, needsUserNamespace, runInUserNamespace } from '../runtime/enter-user-namespace.js';
 
 /** Answers `shale --version` (or `-v`) alone as the CLI's own option does, and says whether it did. */
 export function answerVersion(args: string[]): boolean {

@@ -24,10 +24,19 @@ import { selfCommand } from '../internal/self-command.js';
 /** Commands that never touch a store: they run where they are. */
 const NO_NAMESPACE = new Set(['lint', 'help']);
 
+/** The command a CLI invocation names: its first argument that is not a global option (`--root DIR` included), when it is a word. */
+export function commandOf(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--root') i++;
+    else if (!args[i]!.startsWith('-')) return /^[a-z][a-z-]*$/.test(args[i]!) ? args[i] : undefined;
+  }
+  return undefined;
+}
+
 /** True when this CLI invocation should run in the user namespace: not root, and a command that uses a store. */
 export function needsUserNamespace(args: string[]): boolean {
   if (process.getuid?.() === 0) return false;
-  const command = args.find((a) => /^[a-z][a-z-]*$/.test(a));
+  const command = commandOf(args);
   return command !== undefined && !NO_NAMESPACE.has(command) && !args.includes('--help') && !args.includes('-h');
 }
 
