@@ -142,7 +142,7 @@ class LibdeflateShells {
 
   private shell() {
     if (this.shells.length < this.slots) {
-      const script = 'while read -r f; do "$0" -c "$1" <"$f.in" >"$f.gz" 2>"$f.err"; echo $?; done';
+      const script = 'while IFS= read -r f; do "$0" -c "$1" <"$f.in" >"$f.gz" 2>"$f.err"; echo $?; done';
       const child = spawn('sh', ['-c', script, findLibdeflate() ?? 'libdeflate-gzip', `-${this.level}`], { stdio: ['pipe', 'pipe', 'ignore'] });
       const entry = { child, waiting: [] as ((status: string) => void)[] };
       child.stdin.on('error', () => undefined); // a dead shell is reported by the status below

@@ -137,7 +137,8 @@ export function compressLayer(store: Store, layer: Layer, spec: CompressionSpec,
       } finally {
         // a reader that stops early leaves no copy behind
         queue.end(complete ? undefined : new Error(`${what}: abandoned`));
-        if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+        // (a member's process ended by an abandoned run may still be writing there: gc takes what is left)
+        if (scratch !== undefined) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
       }
     },
     async result() {
