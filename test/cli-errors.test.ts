@@ -228,4 +228,10 @@ test('CLI: save and export to a reader that stops early end quietly, killed by S
     assert.equal(r.signal, 'SIGPIPE', `${argv.join(' ')}: ended by ${r.signal ?? `exit ${r.status}`}\n${r.stderr}`);
     assert.equal(r.stderr, '', `${argv.join(' ')} prints nothing on a closed pipe`);
   }
+  // --version alone is answered before the CLI is loaded; with a command, by the CLI: the same end either way
+  for (const argv of [['--version'], ['--version', 'images']]) {
+    const r = spawnSync('bash', ['-c', '"$@" | { exec 0<&-; sleep 0.5; }; echo "${PIPESTATUS[0]}"', 'bash', process.execPath, SHALE_BIN, ...argv], { encoding: 'utf8', timeout: TIMEOUT_MS });
+    assert.equal(r.stdout.trim(), String(128 + 13), `${argv.join(' ')} into a closed pipe: ended by SIGPIPE\n${r.stderr}`);
+    assert.equal(r.stderr, '', `${argv.join(' ')} prints nothing on a closed pipe`);
+  }
 });

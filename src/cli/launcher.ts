@@ -4,6 +4,7 @@
  * `--version`, run a command again in the caller's user namespace when not root, or run the CLI bundle
  * through a V8 code cache.
  */
+import { dieOfBrokenPipe } from './broken-pipe.js';
 import { versionText } from './version.js';
 
 export { runCommonJsBundle } from '../internal/common-js-bundle.js';
@@ -12,6 +13,10 @@ export { commandOf, needsUserNamespace, runInUserNamespace } from '../runtime/en
 /** Answers `shale --version` (or `-v`) alone as the CLI's own option does, and says whether it did. */
 export function answerVersion(args: string[]): boolean {
   if (args.length !== 1 || (args[0] !== '--version' && args[0] !== '-v')) return false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') dieOfBrokenPipe();
+    throw e;
+  });
   process.stdout.write(`${versionText()}\n`);
   return true;
 }

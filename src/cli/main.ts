@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { dieOfBrokenPipe } from './broken-pipe.js';
 import { versionText } from './version.js';
 import { isShaleError, ShaleError } from '../internal/errors.js';
 import { explainUnmappedOwner } from '../internal/user-namespace.js';
@@ -458,18 +459,6 @@ function reportError(error: unknown): void {
     process.stderr.write(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   }
   process.exitCode = isShaleError(e) ? e.exitCode : 2;
-}
-
-/**
- * Ends the process as a program writing to a closed pipe ends (`shale save -o - | head`): killed by
- * SIGPIPE with nothing printed, as Docker's CLI is. Node ignores SIGPIPE; a listener added and removed
- * puts the default action back.
- */
-function dieOfBrokenPipe(): never {
-  process.on('SIGPIPE', () => undefined);
-  process.removeAllListeners('SIGPIPE');
-  process.kill(process.pid, 'SIGPIPE');
-  process.exit(128 + 13); // not reached where the signal's default action applies
 }
 
 /** Resolves once what was written to `stream` has been handed to the system (or the stream is gone). */
