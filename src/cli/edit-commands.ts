@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -17,7 +16,7 @@ import {
   type Digest,
 } from '../oci/index.js';
 import { openRemoteImage, parseRegistryReference, pushImage, type RegistryClient, type RegistryReference } from '../registry/index.js';
-import { describeLayerBlob, putImage, putLayer, type Store } from '../store/index.js';
+import { describeAndHashLayerBlob, putImage, putLayer, type Store } from '../store/index.js';
 import type { CommandResult } from './output.js';
 import { openClient, progressPrinter, type RegistryFlags } from './registry-commands.js';
 
@@ -234,15 +233,8 @@ async function describeLayerFile(path: string): Promise<{ digest: Digest; size: 
     throw hasErrno(e, 'ENOENT') ? new ShaleError('NOT_FOUND', `${what} does not exist`) : e;
   });
   if (!st.isFile()) throw new ShaleError('INVALID_ARGUMENT', `${what} is not a file`);
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const c of createReadStream(path)) {
-    hash.update(c as Buffer);
-    size += (c as Buffer).length;
-  }
-  const digest = `sha256:${hash.digest('hex')}` as Digest;
-  const info = await describeLayerBlob(digest, createReadStream(path), what);
-  return { digest, size, diffId: info.diffId, compression: info.compression };
+  const info = await describeAndHashLayerBlob(() => createReadStream(path), st.size, what);
+  return { digest: info.digest, size: info.size, diffId: info.diffId, compression: info.compression };
 }
 
 export interface AppendFlags extends RegistryFlags {

@@ -64,6 +64,31 @@ export interface IngestedBlob {
 }
 
 /**
+ * Describes a layer blob that is not stored (a file to append) and hashes it in the same pass: its digest
+ * and size too. A blob the tar reader did not read to its end (bytes after the archive) is hashed whole by
+ * a second pass.
+ */
+export async function describeAndHashLayerBlob(open: () => AsyncIterable<Uint8Array>, size: number, what: string): Promise<LayerInfo & { size: number }> {
+  const hasher = new HashingStream();
+  async function* hashing(): AsyncGenerator<Uint8Array> {
+    for await (const c of open()) {
+      hasher.update(c);
+      yield c;
+    }
+  }
+  const info = await describeLayerBlob(PENDING_DIGEST, hashing(), what);
+  if (hasher.bytes !== size) {
+    const whole = new HashingStream();
+    for await (const c of open()) whole.update(c);
+    return { ...info, ...digestAndDiffId(info, whole.digest()), size: whole.bytes };
+  }
+  return { ...info, ...digestAndDiffId(info, hasher.digest()), size };
+}
+
+/** A plain tar's diffId is its blob's digest. */
+const digestAndDiffId = (info: LayerInfo, digest: Digest) => ({ digest, diffId: info.compression === 'none' ? digest : info.diffId });
+
+/**
  * Ingests a blob and, in the same pass over its bytes, describes it as a layer (the tar parse reads a
  * bounded queue fed by the ingestion), so a layer is read and hashed once.
  */
@@ -103,8 +128,7 @@ export async function ingestBlob(
   }
   const described = await pending;
   if (!('layer' in described)) return { ing, layerError: described.layerError };
-  const layer = described.layer;
-  return { ing, layer: { ...layer, digest: ing.digest, diffId: layer.compression === 'none' ? ing.digest : layer.diffId } };
+  return { ing, layer: { ...described.layer, ...digestAndDiffId(described.layer, ing.digest) } };
 }
 
 /**
