@@ -17,6 +17,13 @@ export interface PruneResult {
   reclaimedBytes: number;
 }
 
+/** Deletes a blob with what is kept beside it: its layer record, and for a config blob the image's Dockerfile lines. */
+async function deleteBlob(store: Store, digest: Digest): Promise<void> {
+  await store.content.delete(digest);
+  await rm(store.layerInfos.pathOf(digest), { force: true });
+  await removeBuildLines(store, digest);
+}
+
 /** Removes blobs nothing references and ingestions left by dead processes. Call under the lock. */
 export async function collectGarbage(store: Store): Promise<Omit<PruneResult, 'deletedImages'>> {
   const { blobs } = await reachableBlobs(store);
@@ -27,9 +34,7 @@ export async function collectGarbage(store: Store): Promise<Omit<PruneResult, 'd
   for (const digest of await store.content.list()) {
     if (blobs.has(digest)) continue;
     reclaimedBytes += (await store.content.size(digest)) ?? 0;
-    await store.content.delete(digest);
-    await rm(store.layerInfos.pathOf(digest), { force: true });
-    await removeBuildLines(store, digest); // a config blob: the image's Dockerfile lines go with it
+    await deleteBlob(store, digest);
     deletedBlobs.push(digest);
   }
   // owner records last: the temp files are judged by them
@@ -131,11 +136,6 @@ export async function discardImage(store: Store, manifestDigest: Digest, blobs: 
     const entries = await store.readIndex();
     await store.writeIndex(entries.filter((e) => e.ref || e.descriptor.digest !== manifestDigest));
     const { blobs: reachable } = await reachableBlobs(store);
-    for (const d of blobs) {
-      if (reachable.has(d)) continue;
-      await store.content.delete(d);
-      await rm(store.layerInfos.pathOf(d), { force: true });
-      await removeBuildLines(store, d);
-    }
+    for (const d of blobs) if (!reachable.has(d)) await deleteBlob(store, d);
   });
 }
