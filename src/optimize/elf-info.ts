@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { readAt } from '../internal/read-at.js';
 
 /** What the dynamic loader reads from an ELF file: its interpreter, needed libraries and search paths. */
 export interface ElfInfo {
@@ -28,18 +29,17 @@ type ReadAt = (offset: number, length: number) => Promise<Buffer>;
 
 /** The ELF facts of a file, or undefined when it is not an ELF file (or is cut short). */
 export async function readElfInfo(path: string): Promise<ElfInfo | undefined> {
-  const fh = await open(path, 'r');
+  const fd = openSync(path, 'r');
   try {
-    const size = (await fh.stat()).size;
-    const readAt: ReadAt = async (offset, length) => {
-      const n = Math.max(0, Math.min(length, size - offset));
-      const buf = Buffer.alloc(n);
-      if (n > 0) await fh.read(buf, 0, n, offset);
-      return buf;
+    const size = fstatSync(fd).size;
+    // offsets and lengths come from the file: what lies past its end is not read (nor allocated)
+    const read: ReadAt = async (offset, length) => {
+      const buf = Buffer.alloc(Math.max(0, Math.min(length, size - offset)));
+      return buf.subarray(0, buf.length > 0 ? readAt(fd, buf, buf.length, offset) : 0);
     };
-    return await parseElf(readAt);
+    return await parseElf(read);
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
