@@ -1,5 +1,5 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { posix } from 'node:path';
 import type { MergedTree, TreeNode } from '../layer/index.js';
 import { ShaleError } from '../internal/errors.js';
 import { normalizeReference, type Digest } from '../oci/index.js';
@@ -85,8 +85,7 @@ export async function minifyImage(store: Store, spec: string, o: MinifyOptions):
     throw new ShaleError('FAILED_PRECONDITION', `no base image of ${spec} is in the store`, { hint: 'keep-base needs the image it was built FROM in the store; or minify --from-scratch' });
   }
   const containers = new Containers(store);
-  const scratchDir = join(store.root, 'shale', 'tmp');
-  await mkdir(scratchDir, { recursive: true });
+  const scratchDir = await store.scratchRoot();
 
   const runConfig = (image.config.config ?? {}) as { Env?: string[]; WorkingDir?: string };
   const env = runConfig.Env ?? [];

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { buildImage, type BuildListener } from '../build/index.js';
@@ -63,8 +63,7 @@ export async function slimDockerfile(store: Store, options: SlimOptions): Promis
 
   const original = await buildImage(store, { contextDir: options.contextDir, dockerfile, buildArgs: options.buildArgs, onEvent: options.onEvent });
   // the rewrite is built from a file in the store's scratch space, next to nothing the user owns
-  await mkdir(join(store.root, 'shale', 'tmp'), { recursive: true });
-  const scratch = await mkdtemp(join(store.root, 'shale', 'tmp', 'slim-'));
+  const scratch = await store.newScratchDir('slim-');
   try {
     const rewrittenFile = join(scratch, 'Dockerfile');
     await writeFile(rewrittenFile, text);

@@ -1,5 +1,3 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createdNow, type Image } from '../image/index.js';
 import { ShaleError } from '../internal/errors.js';
 import { normalizeReference, type Digest, type History, type ImageConfig } from '../oci/index.js';
@@ -78,8 +76,7 @@ export async function squashImage(store: Store, image: Image, options: SquashOpt
   }
 
   const what = `squashed layer of ${image.id}`;
-  const scratchDir = options.scratchDir ?? join(store.root, 'shale', 'tmp');
-  await mkdir(scratchDir, { recursive: true });
+  const scratchDir = options.scratchDir ?? (await store.scratchRoot());
   const { descriptor, info } = await putLayer(store, squashLayersTar(image.layers, kept, { scratchDir }), what);
   const config = squashedConfig(image.config, kept, info.diffId);
   const layers = [...image.manifest.layers.slice(0, kept), descriptor];

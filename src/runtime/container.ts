@@ -1,7 +1,7 @@
 import { compareStrings } from '../internal/compare.js';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
@@ -333,9 +333,7 @@ export class Containers {
   async *exportTree(ref: string): AsyncGenerator<Buffer> {
     const r = await this.records.find(ref);
     const image = await this.store.image(r.manifestDigest as Digest);
-    const scratch = join(this.store.root, 'shale', 'tmp');
-    await mkdir(scratch, { recursive: true });
-    const dir = await mkdtemp(join(scratch, 'export-'));
+    const dir = await this.store.newScratchDir('export-');
     try {
       const writable = join(dir, 'writable.tar');
       await pipeline(Readable.from((await this.snapshotOf(r)).diff()), createWriteStream(writable));

@@ -125,7 +125,7 @@ export function compressLayer(store: Store, layer: Layer, spec: CompressionSpec,
         // stored, and fsck checks it again): hashing 200 MB once more cost a core-second of a push
         const tar = layer.openStoredBlob?.() ?? layer.open();
         // the compressor's chunk files: in the store, or (a store this process may only read) a private temp folder
-        scratch = store.writable ? await store.content.newScratchDir() : await mkdtemp(join(tmpdir(), 'shale-compress-'));
+        scratch = store.writable ? await store.newScratchDir('compress-') : await mkdtemp(join(tmpdir(), 'shale-compress-'));
         for await (const c of compressStream(tar, spec, scratch)) {
           await queue.push(c);
           yield c;
@@ -137,7 +137,7 @@ export function compressLayer(store: Store, layer: Layer, spec: CompressionSpec,
       } finally {
         // a reader that stops early leaves no copy behind
         queue.end(complete ? undefined : new Error(`${what}: abandoned`));
-        // (a member's process ended by an abandoned run may still be writing there: gc takes what is left)
+        // (a member's process ended by an abandoned run may still be writing there)
         if (scratch !== undefined) await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
       }
     },

@@ -72,13 +72,6 @@ export class ContentStore {
     return join(this.ingestDir, `${process.pid}-${owner.token}-${randomBytes(8).toString('hex')}`);
   }
 
-  /** A new, empty folder in the ingest folder, owned by this process as its temp files are (gc removes it once the owner is dead); the caller removes it. */
-  async newScratchDir(): Promise<string> {
-    const path = await this.newTempPath();
-    await mkdir(path, { mode: 0o700 });
-    return path;
-  }
-
   /**
    * Streams `source` to a temp file, hashing; checks it against what was promised (more bytes than the
    * promised size stop it at once). Hashed on this thread: a worker needs a copy of every chunk, and on a

@@ -1,5 +1,5 @@
 import { compareStrings } from '../internal/compare.js';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -91,6 +91,18 @@ export class Store {
 
   get ingestDir(): string {
     return this.content.ingestDir;
+  }
+
+  /** The store's scratch space (`shale/tmp`), made when missing: for temp files that must stay inside the store. */
+  async scratchRoot(): Promise<string> {
+    const dir = join(this.root, 'shale', 'tmp');
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  /** A new private folder in the scratch space, named from `prefix`; the caller removes it. */
+  async newScratchDir(prefix: string): Promise<string> {
+    return mkdtemp(join(await this.scratchRoot(), prefix));
   }
 
   /** False when this process may not write to the store (see `open`). */
